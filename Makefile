@@ -1,0 +1,31 @@
+# Two entry points, each sets up what it needs first:
+#   make run   - make .venv, install the package, fit ARMA(1,1) on the bundled series
+#   make test  - make .venv, install the package with its test extra, lint, run every test
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+OUT ?= results/arma11
+
+.PHONY: run test lint clean
+
+$(VENV)/.core: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.core
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+run: $(VENV)/.core
+	$(PY) scripts/fit_arma.py --out $(OUT) --force
+
+lint: $(VENV)/.test
+	$(PY) -m ruff check .
+
+test: lint
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) results
