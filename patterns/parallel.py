@@ -44,6 +44,8 @@ def linear_recurrence(a: ArrayLike, b: ArrayLike, init: ArrayLike) -> Array:
         [1. 3. 2.5]
     """
     a, b, init = _check_recurrence_args(a, b, init)
+    if a.shape[0] == 0:
+        return b  # T = 0: nothing to solve, and b.at[0] below would index an empty axis
     # Fold x_0 into the first input: x_1 = a_1 x_0 + b_1, so later steps need no init.
     b = b.at[0].add(a[0] * init)
     _, xs = lax.associative_scan(_compose_affine, (a, b))

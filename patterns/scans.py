@@ -68,6 +68,9 @@ def exponential_smoothing(xs: ArrayLike, weight: float, init: ArrayLike = 0.0) -
     if not 0.0 < weight <= 1.0:
         raise ValueError(f"exponential_smoothing: weight must lie in (0, 1], got {weight}")
     xs = jnp.asarray(xs)
+    if not jnp.issubdtype(xs.dtype, jnp.inexact):
+        # Integer data (counts) smooth to fractions; an integer carry would not type-check.
+        xs = xs.astype(jnp.result_type(float))
     if xs.ndim != 1:
         raise ValueError(f"exponential_smoothing: xs must have shape (T,), got {xs.shape}")
 
