@@ -1,0 +1,214 @@
+"""Every ArviZ call of the project, in one file.
+
+ArviZ 1.x replaces ``InferenceData`` with ``xarray.DataTree`` and moves plotting and statistics
+into ``arviz-plots`` and ``arviz-stats``. Keeping each call here means that move is a change to
+this module alone: the scripts only pass NumPyro objects in and get tables, numbers and files
+out.
+
+Plots use matplotlib's Agg backend (files, no display), chosen before pyplot is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # must precede pyplot: scripts write files and may run without a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+with warnings.catch_warnings():
+    # arviz 0.2x announces its 1.x refactor with a FutureWarning on import; users of these
+    # scripts cannot act on it, and it would bury the one-line messages the scripts promise.
+    warnings.simplefilter("ignore", FutureWarning)
+    import arviz as az  # noqa: E402
+
+#: Probability mass of the highest-density interval in summaries (ArviZ's default).
+HDI_PROB = 0.94
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence ArviZ's numerical warnings (a chain stuck at one value divides by zero).
+
+    The scripts report the same problems in words through their diagnostics gate; a screen of
+    RuntimeWarnings would only bury that one line.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+class NotInferenceDataError(ValueError):
+    """A file read back is not an ArviZ InferenceData netCDF file."""
+
+
+def version() -> str:
+    """The installed ArviZ version."""
+    return az.__version__
+
+
+def inference_data_from_mcmc(
+    mcmc: Any,
+    *,
+    posterior_predictive: Mapping[str, Any] | None = None,
+    coords: Mapping[str, Any] | None = None,
+    dims: Mapping[str, Sequence[str]] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> az.InferenceData:
+    """InferenceData with posterior, sample_stats, observed_data (and posterior_predictive).
+
+    ``posterior_predictive`` maps observed-site names to arrays shaped (chain, draw, ...).
+    ``dims`` names each site's event dimensions (e.g. ``{"y": ["time"]}``) and ``coords`` gives
+    their values. The pointwise log-likelihood is left out: it is not used here and a model
+    whose likelihood is one joint distribution has none to give. ``attrs`` are added to the
+    posterior group (model name, order, ...).
+    """
+    idata = az.from_numpyro(
+        mcmc,
+        posterior_predictive=dict(posterior_predictive) if posterior_predictive else None,
+        coords=dict(coords) if coords else None,
+        dims={name: list(names) for name, names in dims.items()} if dims else None,
+        log_likelihood=False,
+    )
+    if attrs:
+        idata.posterior.attrs.update({key: _netcdf_attr(value) for key, value in attrs.items()})
+    return idata
+
+
+def _netcdf_attr(value: Any) -> Any:
+    # netCDF attributes take numbers, strings and flat arrays, not None or nested objects
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return np.asarray(value)
+    return value
+
+
+def summary(idata: az.InferenceData, var_names: Sequence[str]) -> pd.DataFrame:
+    """Mean, sd, HDI, MCSE, bulk and tail ESS and R-hat per parameter, unrounded."""
+    with _quiet():
+        return az.summary(
+            idata, var_names=list(var_names), hdi_prob=HDI_PROB, round_to="none", kind="all"
+        )
+
+
+def format_summary(table: pd.DataFrame) -> str:
+    """The summary as aligned text: 4 significant digits, ESS as whole numbers."""
+    shown = table.copy()
+    for name in ("ess_bulk", "ess_tail"):
+        if name in shown:
+            shown[name] = shown[name].map(lambda v: "nan" if np.isnan(v) else f"{v:.0f}")
+    return shown.to_string(float_format=lambda v: f"{v:.4g}")
+
+
+def divergence_count(idata: az.InferenceData) -> int:
+    """Divergent transitions among the kept draws, all chains."""
+    return int(idata.sample_stats["diverging"].sum())
+
+
+def draw_count(idata: az.InferenceData) -> int:
+    """Kept draws, all chains."""
+    return int(idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"])
+
+
+def bfmi_per_chain(idata: az.InferenceData) -> np.ndarray:
+    """E-BFMI of each chain (Betancourt 2016); needs ``energy`` in sample_stats."""
+    with _quiet():
+        return np.asarray(az.bfmi(idata), dtype=float)
+
+
+def save_trace_plot(idata: az.InferenceData, path: Path, var_names: Sequence[str]) -> None:
+    """Marginal densities and traces of ``var_names``, one row per parameter, as PNG."""
+    with _quiet():
+        axes = az.plot_trace(idata, var_names=list(var_names), compact=True, legend=False)
+    figure = np.ravel(axes)[0].get_figure()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def save_ppc_plot(
+    idata: az.InferenceData,
+    path: Path,
+    *,
+    observed: str,
+    time_label: str,
+    seed: int,
+    num_pp_samples: int = 100,
+) -> None:
+    """Posterior predictive check of ``observed`` as PNG, two panels.
+
+    Left: ArviZ's density overlay (observed values against ``num_pp_samples`` replicated
+    series, chosen with ``seed``). Right: the observed series over time against the median and
+    the 50% and 90% bands of the replicated series, which shows *when* the model misses.
+    """
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    total = draw_count(idata)
+    with _quiet():
+        az.plot_ppc(
+            idata,
+            var_names=[observed],
+            ax=left,
+            num_pp_samples=min(num_pp_samples, total),
+            random_seed=seed,
+        )
+    left.set_title(f"{observed}: observed vs posterior predictive")
+
+    replicated = idata.posterior_predictive[observed]
+    time_dim = replicated.dims[-1]
+    times = replicated[time_dim].to_numpy()
+    if not (np.issubdtype(times.dtype, np.number) or np.issubdtype(times.dtype, np.datetime64)):
+        times = np.arange(times.shape[0])  # text labels: plot by position
+    draws = replicated.stack(sample=("chain", "draw")).transpose("sample", time_dim).to_numpy()
+    q05, q25, q50, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    right.fill_between(times, q05, q95, color="C0", alpha=0.2, label="90% predictive")
+    right.fill_between(times, q25, q75, color="C0", alpha=0.35, label="50% predictive")
+    right.plot(times, q50, color="C0", linewidth=1, label="predictive median")
+    right.plot(times, idata.observed_data[observed].to_numpy(), color="k", linewidth=1,
+               label="observed")
+    right.set_xlabel(time_label)
+    right.set_ylabel(observed)
+    right.set_title("over time")
+    right.legend(loc="best", fontsize="small")
+    if np.issubdtype(times.dtype, np.datetime64):
+        figure.autofmt_xdate()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def write_netcdf(idata: az.InferenceData, path: Path) -> None:
+    """Write ``idata`` as a netCDF-4 file (one group per InferenceData group)."""
+    idata.to_netcdf(str(path))
+
+
+def read_inference_data(path: Path) -> az.InferenceData:
+    """Read an InferenceData netCDF file; :class:`NotInferenceDataError` if ``path`` is not one.
+
+    A netCDF file written by something else opens without error as an *empty* InferenceData,
+    so having a posterior group is what is checked.
+    """
+    try:
+        idata = az.from_netcdf(str(path))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise NotInferenceDataError(
+            f"'{path}' is not a netCDF file ArviZ can read"
+            + (f" ({type(error).__name__}: {first_line[:120]})" if first_line else "")
+        ) from None
+    if "posterior" not in idata.groups():
+        groups = ", ".join(idata.groups()) or "none"
+        raise NotInferenceDataError(
+            f"'{path}' is not ArviZ InferenceData: it has no posterior group (groups: {groups})"
+        )
+    return idata
+

@@ -1,0 +1,186 @@
+"""scripts/fit_arma.py end to end: what it prints, which files it writes and what is in them.
+
+One tiny fit (2 chains x 50 draws) is shared by the tests of this module; a second, reading the
+same series from stdin, checks that equal seeds give bit-identical draws; a third, with one
+warm-up step, must be stopped by the diagnostics gate. The files are read with xarray and h5py,
+not ArviZ, so the test does not take the script's word for what it wrote.
+"""
+
+import csv
+import json
+import math
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from script_runner import BUNDLED_SERIES, TINY, run_script
+
+EXPECTED_FILES = {"posterior.nc", "summary.csv", "trace.png", "ppc.png", "run.json"}
+SUMMARY_COLUMNS = ["parameter", "mean", "sd", "hdi_3%", "hdi_97%", "mcse_mean", "mcse_sd",
+                   "ess_bulk", "ess_tail", "r_hat"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def bundled_series() -> tuple[np.ndarray, np.ndarray]:
+    with BUNDLED_SERIES.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return np.array([int(r["t"]) for r in rows]), np.array([float(r["y"]) for r in rows])
+
+
+def open_groups(path: Path) -> dict[str, xr.Dataset]:
+    tree = xr.open_datatree(path, engine="h5netcdf")
+    groups = {name: child.to_dataset().load() for name, child in tree.children.items()}
+    tree.close()
+    return groups
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """A tiny ARMA(1,1) fit of the bundled series with its time column."""
+    out = tmp_path_factory.mktemp("smoke") / "arma11"
+    process = run_script("fit_arma.py", *TINY, "--seed", "1", "--time-column", "t",
+                         "--out", str(out), "--allow-warnings")
+    return process, out
+
+
+def test_exits_zero_and_prints_the_summary_and_divergences(smoke):
+    process, _ = smoke
+    assert process.returncode == 0, process.stderr
+    lines = process.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["mean", "sd"])
+    assert lines[header].split() == SUMMARY_COLUMNS[1:]
+    assert [line.split()[0] for line in lines[header + 1:header + 5]] == [
+        "mu", "phi[1]", "theta[1]", "sigma"]
+    assert any(line.startswith("Number of divergences: ") for line in lines)
+    assert "Traceback" not in process.stderr
+
+
+def test_tiny_run_fails_the_ess_gate_and_allow_warnings_lets_it_pass(smoke):
+    # 100 draws cannot reach 400 effective draws: the gate fails, --allow-warnings downgrades
+    process, out = smoke
+    assert "warning: diagnostics gate failed" in process.stderr
+    assert "ESS" in process.stderr
+    gate = json.loads((out / "run.json").read_text())["gate"]
+    assert gate["passed"] is False
+    assert any("ESS" in failure for failure in gate["failures"])
+
+
+def test_writes_exactly_the_five_files_and_nothing_beside_them(smoke):
+    _, out = smoke
+    assert {p.name for p in out.iterdir()} == EXPECTED_FILES
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no staging folder left
+
+
+def test_posterior_nc_has_the_groups_dims_and_coords(smoke):
+    _, out = smoke
+    groups = open_groups(out / "posterior.nc")
+    assert {"posterior", "posterior_predictive", "sample_stats", "observed_data"} <= set(groups)
+    t, y = bundled_series()
+
+    posterior = groups["posterior"]
+    assert set(posterior.data_vars) == {"mu", "phi", "theta", "sigma"}
+    assert posterior["mu"].dims == ("chain", "draw")
+    assert posterior["phi"].dims == ("chain", "draw", "ar_lag")
+    assert posterior["theta"].dims == ("chain", "draw", "ma_lag")
+    assert dict(posterior.sizes) == {"chain": 2, "draw": 50, "ar_lag": 1, "ma_lag": 1}
+    assert posterior["ar_lag"].values.tolist() == [1]
+    assert all(posterior[v].dtype == np.float64 for v in posterior.data_vars)
+    assert posterior.attrs["model"] == "ARMA(1,1)"
+    assert posterior.attrs["seed"] == 1
+    assert bool((posterior["sigma"] > 0).all())
+
+    observed = groups["observed_data"]["y"]
+    assert observed.dims == ("time",)
+    np.testing.assert_array_equal(observed["time"].values, t)  # from --time-column t
+    np.testing.assert_array_equal(observed.values, y)
+
+    replicated = groups["posterior_predictive"]["y"]
+    assert replicated.dims == ("chain", "draw", "time")
+    assert replicated.shape == (2, 50, t.size)
+    np.testing.assert_array_equal(replicated["time"].values, t)
+    # simulated, not copied: replicated series differ from the data and from each other
+    assert not np.array_equal(replicated.values[0, 0], y)
+    assert not np.array_equal(replicated.values[0, 0], replicated.values[1, 0])
+
+    stats = groups["sample_stats"]
+    assert {"diverging", "energy", "step_size", "n_steps"} <= set(stats.data_vars)
+    assert stats["energy"].dims == ("chain", "draw")
+
+
+def test_summary_csv_has_every_column_and_matches_the_draws(smoke):
+    _, out = smoke
+    with (out / "summary.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == SUMMARY_COLUMNS
+    assert [r["parameter"] for r in rows] == ["mu", "phi[1]", "theta[1]", "sigma"]
+    posterior = open_groups(out / "posterior.nc")["posterior"]
+    for row, draws in zip(rows, [posterior["mu"], posterior["phi"], posterior["theta"],
+                                 posterior["sigma"]], strict=True):
+        assert math.isclose(float(row["mean"]), float(draws.mean()), rel_tol=1e-9, abs_tol=1e-12)
+        assert math.isclose(float(row["sd"]), float(draws.std(ddof=1)), rel_tol=1e-9)
+        assert float(row["hdi_3%"]) < float(row["mean"]) < float(row["hdi_97%"])
+        assert 0 < float(row["mcse_mean"]) < float(row["sd"])
+
+
+def test_plots_are_png_images(smoke):
+    _, out = smoke
+    for name in ("trace.png", "ppc.png"):
+        content = (out / name).read_bytes()
+        assert content.startswith(PNG_MAGIC)
+        assert len(content) > 20_000  # drawn, not an empty canvas
+
+
+def test_run_json_records_command_seed_versions_devices_and_timings(smoke):
+    _, out = smoke
+    record = json.loads((out / "run.json").read_text())
+    assert record["argv"][0].endswith("fit_arma.py")
+    assert "--time-column t" in record["command"]
+    assert record["seed"] == 1
+    assert (record["chains"], record["warmup"], record["samples"]) == (2, 50, 50)
+    for package in ("jax", "numpyro", "arviz"):
+        assert record["versions"][package] == metadata.version(package)
+    assert record["platform"] == "cpu"
+    assert record["device_count"] == 2  # one XLA host device per chain
+    assert record["chain_method"] == "parallel"
+    assert record["float64"] is True
+    timings = record["timings_s"]
+    assert timings["compile_s"] > 0
+    assert timings["sampling_s"] >= 0
+    assert timings["mcmc_wall_s"] >= timings["compile_s"]
+    assert record["data"]["observations"] == 200
+    assert record["data"]["column"] == "y"
+    assert record["model"]["order"] == [1, 1]
+    assert set(record["diagnostics"]) >= {"divergences", "max_rhat", "min_ess_bulk",
+                                          "min_ess_tail", "min_bfmi"}
+
+
+def test_same_seed_gives_bit_identical_draws_even_from_stdin(smoke, tmp_path):
+    _, first = smoke
+    second = tmp_path / "again"
+    process = run_script("fit_arma.py", *TINY, "--seed", "1", "--time-column", "t",
+                         "--data", "-", "--column", "y", "--out", str(second),
+                         "--allow-warnings", stdin=BUNDLED_SERIES.read_text())
+    assert process.returncode == 0, process.stderr
+    assert json.loads((second / "run.json").read_text())["data"]["source"] == "<stdin>"
+    a, b = open_groups(first / "posterior.nc"), open_groups(second / "posterior.nc")
+    for group in ("posterior", "posterior_predictive"):
+        for name in a[group].data_vars:
+            assert a[group][name].dtype == b[group][name].dtype
+            assert np.array_equal(a[group][name].values, b[group][name].values), (group, name)
+
+
+def test_diagnostics_gate_stops_a_run_with_one_warm_up_step(tmp_path):
+    out = tmp_path / "bad"
+    process = run_script("fit_arma.py", "--chains", "2", "--warmup", "1", "--samples", "50",
+                         "--out", str(out))
+    assert process.returncode == 3
+    message = process.stderr.strip()
+    assert len(message.splitlines()) == 1, message
+    assert message.startswith("error: diagnostics gate failed: ")
+    assert "R-hat of " in message and "(must be <= 1.01)" in message
+    assert "bulk ESS of " in message
+    # the outputs of a finished run are kept, so the trace plot can show what went wrong
+    assert {p.name for p in out.iterdir()} == EXPECTED_FILES
+    assert json.loads((out / "run.json").read_text())["gate"]["passed"] is False
