@@ -212,3 +212,15 @@ def read_inference_data(path: Path) -> az.InferenceData:
         )
     return idata
 
+
+
+def missing_sample_stats(idata: az.InferenceData, names: Sequence[str]) -> list[str]:
+    """Which of ``names`` the sample_stats group lacks (all of them if there is no such group)."""
+    if "sample_stats" not in idata.groups():
+        return list(names)
+    return [name for name in names if name not in idata.sample_stats]
+
+
+def posterior_variables(idata: az.InferenceData) -> list[str]:
+    """Names of the posterior's variables, in file order."""
+    return list(idata.posterior.data_vars)

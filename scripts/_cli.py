@@ -125,51 +125,60 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_common_arguments(
-    parser: argparse.ArgumentParser,
-    *,
-    default_data_help: str,
-    data_arguments: bool = True,
-    output_arguments: bool = True,
-) -> None:
-    """Add the options every fit script shares: data, sampling, platform, output and gate."""
-    if data_arguments:
-        data = parser.add_argument_group("data")
-        data.add_argument(
-            "--data",
-            metavar="CSV",
-            default=None,
-            help=f"CSV file with a header row, or '-' to read it from stdin ({default_data_help})",
-        )
-        data.add_argument(
-            "--column",
-            metavar="NAME",
-            default=None,
-            help="column holding the series (may be left out when the file has one data column)",
-        )
-        data.add_argument(
-            "--time-column",
-            metavar="NAME",
-            default=None,
-            help="column used as the time coordinate and plot axis (default: 0, 1, 2, ...)",
-        )
+def add_common_arguments(parser: argparse.ArgumentParser, *, default_data_help: str) -> None:
+    """Add the options every fit script shares: data, sampling and platform, gate, output."""
+    add_data_arguments(parser, default_data_help=default_data_help)
+    add_sampling_arguments(parser)
+    add_gate_arguments(parser)
+    add_output_arguments(parser)
 
+
+def add_data_arguments(parser: argparse.ArgumentParser, *, default_data_help: str) -> None:
+    """``--data``, ``--column``, ``--time-column``."""
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--data",
+        metavar="CSV",
+        default=None,
+        help=f"CSV file with a header row, or '-' to read it from stdin ({default_data_help})",
+    )
+    data.add_argument(
+        "--column",
+        metavar="NAME",
+        default=None,
+        help="column holding the series (may be left out when the file has one data column)",
+    )
+    data.add_argument(
+        "--time-column",
+        metavar="NAME",
+        default=None,
+        help="column used as the time coordinate and plot axis (default: 0, 1, 2, ...)",
+    )
+
+
+def add_sampling_arguments(parser: argparse.ArgumentParser, *, chains: int = 4,
+                           warmup: int = 1000, samples: int = 1000) -> None:
+    """``--chains``, ``--warmup``, ``--samples``, ``--seed``, ``--platform``, ``--chain-method``,
+    ``--progress-bar``."""
     sampling = parser.add_argument_group("sampling")
-    sampling.add_argument("--chains", type=positive_int, default=4, help="number of chains")
     sampling.add_argument(
-        "--warmup", type=nonnegative_int, default=1000, help="warm-up iterations per chain"
+        "--chains", type=positive_int, default=chains, help=f"number of chains ({chains})"
     )
     sampling.add_argument(
-        "--samples", type=positive_int, default=1000, help="draws kept per chain"
+        "--warmup", type=nonnegative_int, default=warmup,
+        help=f"warm-up iterations per chain ({warmup})",
     )
     sampling.add_argument(
-        "--seed", type=seed_int, default=0, help="seed of every random key of the run"
+        "--samples", type=positive_int, default=samples, help=f"draws kept per chain ({samples})"
+    )
+    sampling.add_argument(
+        "--seed", type=seed_int, default=0, help="seed of every random key of the run (0)"
     )
     sampling.add_argument(
         "--platform",
         choices=("cpu", "gpu"),
         default="cpu",
-        help="where JAX runs; 'gpu' needs a CUDA GPU and a CUDA-enabled jaxlib",
+        help="where JAX runs; 'gpu' needs a CUDA GPU and a CUDA-enabled jaxlib (cpu)",
     )
     sampling.add_argument(
         "--chain-method",
@@ -186,21 +195,24 @@ def add_common_arguments(
         f"{LONG_RUN_ITERATIONS}+ iterations per chain)",
     )
 
+
+def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
+    """The diagnostics gate's limits and ``--allow-warnings``."""
     gate = parser.add_argument_group("diagnostics gate")
     gate.add_argument(
         "--max-divergences",
         type=nonnegative_int,
         default=0,
-        help="most divergent transitions accepted (default: 0)",
+        help="most divergent transitions accepted (0)",
     )
     gate.add_argument(
-        "--max-rhat", type=positive_float, default=1.01, help="largest R-hat accepted"
+        "--max-rhat", type=positive_float, default=1.01, help="largest R-hat accepted (1.01)"
     )
     gate.add_argument(
-        "--min-ess", type=positive_float, default=400.0, help="smallest bulk and tail ESS"
+        "--min-ess", type=positive_float, default=400.0, help="smallest bulk and tail ESS (400)"
     )
     gate.add_argument(
-        "--min-bfmi", type=positive_float, default=0.3, help="smallest E-BFMI of any chain"
+        "--min-bfmi", type=positive_float, default=0.3, help="smallest E-BFMI of any chain (0.3)"
     )
     gate.add_argument(
         "--allow-warnings",
@@ -208,18 +220,18 @@ def add_common_arguments(
         help="report a failed diagnostics gate as a warning and exit 0",
     )
 
-    if output_arguments:
-        output = parser.add_argument_group("output")
-        output.add_argument(
-            "--out",
-            metavar="DIR",
-            type=Path,
-            default=None,
-            help="folder to write the outputs into (default: write nothing)",
-        )
-        output.add_argument(
-            "--force", action="store_true", help="replace --out if it exists"
-        )
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--out`` and ``--force``."""
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="folder to write the outputs into (default: write nothing)",
+    )
+    output.add_argument("--force", action="store_true", help="replace --out if it exists")
 
 
 # --------------------------------------------------------------------------- running main
