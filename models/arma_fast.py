@@ -1,0 +1,293 @@
+r"""A fast conditional ARMA(p, q) log-likelihood: the same density as :mod:`models.arma`.
+
+:func:`models.arma.arma_conditional_loglik` recovers the errors with one ``lax.scan`` whose
+carry holds two lag buffers, the last p observations and the last q errors. Only the second
+buffer is a real recursion: the AR part uses observed values, so it is known for every t
+at once. This module splits the work accordingly.
+
+1. **AR part, vectorised.** ``b_t = y_t - mu - sum_i phi_i y_{t-i}`` for all t by p shifted
+   slices of the series padded with the pre-sample values (no scan).
+2. **MA part, a short scan.** ``e_t = b_t - sum_j theta_j e_{t-j}``: a linear recurrence
+   in e, run by ``lax.scan`` with ``unroll`` steps per loop iteration (fewer loop
+   round-trips; measured best at 4 to 8 on a CPU, pathological at 16).
+3. **A hand-written backward pass** (``jax.custom_vjp``). The adjoint of a linear
+   recurrence is the same recurrence run backwards in time:
+   ``lam_t = g_t - sum_j theta_j lam_{t+j}`` where ``g = d loglik / d e`` holds the direct
+   terms. Then ``d/d b_t = lam_t`` and ``d/d theta_j = -sum_t lam_t e_{t-j}``. Autodiff of
+   the scan would instead store and replay every carry of the forward loop.
+
+q = 0 skips the scan entirely. The value and gradient equal the reference to rounding
+(``tests/test_arma_fast.py`` checks 1e-10 / 1e-8 in float64); the benchmarks in
+``scripts/benchmarks/`` report how much faster it is.
+
+:class:`FastConditionalARMA` is :class:`models.arma.ConditionalARMA` with this likelihood,
+and :func:`arma_fast_model` is :func:`models.arma.arma_model` with its observed site swapped
+for it (same priors, same sites, same posterior).
+"""
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import Array, lax
+from jax.typing import ArrayLike
+from numpyro.primitives import Messenger
+
+from models.arma import ConditionalARMA, _check_coefficients, arma_model
+
+__all__ = [
+    "DEFAULT_UNROLL",
+    "FastConditionalARMA",
+    "arma_fast_conditional_loglik",
+    "arma_fast_model",
+    "arma_fast_residuals",
+    "fast_model",
+]
+
+#: Scan steps per loop iteration for the MA recursion (forward and backward). 4 to 8 was
+#: the plateau measured on CPU at T = 2000 and 20000 (scripts/benchmarks/REPORT.md); 16
+#: makes XLA's CPU code markedly slower.
+DEFAULT_UNROLL = 8
+
+
+def _ar_innovations(y: Array, mu: Array, phi: Array, initial_y: ArrayLike | None) -> Array:
+    """``b_t = y_t - mu - sum_i phi_i y_{t-i}``, shape (T,), pre-sample y from ``initial_y``
+    (time order) or ``mu``."""
+    p, num_steps = phi.shape[0], y.shape[0]
+    if initial_y is None:
+        presample = jnp.full((p,), mu, y.dtype)
+    else:
+        presample = jnp.asarray(initial_y)
+        if presample.shape != (p,):
+            raise ValueError(
+                f"initial_y must have shape (p,) = ({p},), got {presample.shape}"
+            )
+        presample = presample.astype(y.dtype)
+    padded = jnp.concatenate([presample, y])  # padded[p + t] = y_t
+    innovations = y - mu
+    for lag in range(1, p + 1):  # p is small and static: p slices, no gather
+        innovations = innovations - phi[lag - 1] * padded[p - lag : p - lag + num_steps]
+    return innovations
+
+
+def _ma_scan(inputs: Array, coefs: Array, unroll: int, reverse: bool) -> Array:
+    """``x_t = inputs_t - sum_j coefs_j x_{t -+ j}`` (``-`` forwards, ``+`` with
+    ``reverse``), zero before the start; shapes (T,), (q,) -> (T,)."""
+    q = coefs.shape[0]
+    if q == 1:
+        # scalar carry: the common ARMA(p, 1) case, no buffer shuffling
+        coef = coefs[0]
+
+        def step1(prev, u):
+            x = u - coef * prev
+            return x, x
+
+        _, xs = lax.scan(step1, jnp.zeros((), inputs.dtype), inputs, unroll=unroll,
+                         reverse=reverse)
+        return xs
+
+    def step(lags, u):
+        x = u - coefs @ lags
+        return jnp.concatenate([x[None], lags[:-1]]), x
+
+    _, xs = lax.scan(step, jnp.zeros((q,), inputs.dtype), inputs, unroll=unroll,
+                     reverse=reverse)
+    return xs
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _ma_filter(innovations: Array, theta: Array, unroll: int) -> Array:
+    """Errors ``e_t = b_t - sum_j theta_j e_{t-j}``, shape (T,), with a reverse-recurrence
+    VJP."""
+    return _ma_scan(innovations, theta, unroll, reverse=False)
+
+
+def _ma_filter_fwd(innovations, theta, unroll):
+    errors = _ma_scan(innovations, theta, unroll, reverse=False)
+    return errors, (errors, theta)
+
+
+def _ma_filter_bwd(unroll, residuals, errors_bar):
+    errors, theta = residuals
+    # the adjoint recursion: lam_t = g_t - sum_j theta_j lam_{t+j}
+    adjoint = _ma_scan(errors_bar, theta, unroll, reverse=True)
+    q, num_steps = theta.shape[0], errors.shape[0]
+    # d/d theta_j = -sum_t lam_t e_{t-j} (e before the start is 0)
+    theta_bar = jnp.stack(
+        [-jnp.dot(adjoint[lag:], errors[: num_steps - lag]) for lag in range(1, q + 1)]
+    ) if q else jnp.zeros((0,), errors.dtype)
+    return adjoint, theta_bar
+
+
+_ma_filter.defvjp(_ma_filter_fwd, _ma_filter_bwd)
+
+
+def arma_fast_residuals(
+    y: ArrayLike,
+    mu: ArrayLike,
+    phi: ArrayLike,
+    theta: ArrayLike,
+    *,
+    initial_y: ArrayLike | None = None,
+    unroll: int = DEFAULT_UNROLL,
+    custom_adjoint: bool = True,
+) -> Array:
+    """One-step prediction errors of ARMA(p, q), equal to :func:`models.arma.arma_residuals`.
+
+    Args:
+        y: modelled observations, shape (T,).
+        mu: intercept, scalar.
+        phi: AR coefficients, shape (p,).
+        theta: MA coefficients, shape (q,).
+        initial_y: the p observations before ``y[0]`` in time order, shape (p,), or
+            ``None`` (pre-sample observations equal ``mu``). Pre-sample errors are 0.
+        unroll: scan steps per loop iteration of the MA recursion.
+        custom_adjoint: differentiate by the hand-written reverse recurrence (``True``) or
+            by JAX's autodiff of the scan (``False``; kept for benchmarks and tests).
+
+    Returns:
+        Errors, shape (T,).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> y = jnp.array([1.0, 2.0, 0.5])
+        >>> print(arma_fast_residuals(y, 0.0, jnp.array([0.5]), jnp.array([1.0])))
+        [ 1.   0.5 -1. ]
+    """
+    y, mu = jnp.asarray(y), jnp.asarray(mu)
+    phi, theta = _check_coefficients(phi, theta)
+    if y.ndim != 1 or mu.ndim != 0:
+        raise ValueError(f"y must have shape (T,) and mu be a scalar, got {y.shape}, {mu.shape}")
+    dtype = jnp.result_type(y, mu, phi, theta)
+    y, mu, phi, theta = y.astype(dtype), mu.astype(dtype), phi.astype(dtype), theta.astype(dtype)
+    innovations = _ar_innovations(y, mu, phi, initial_y)
+    if theta.shape[0] == 0:
+        return innovations
+    if custom_adjoint:
+        return _ma_filter(innovations, theta, int(unroll))
+    return _ma_scan(innovations, theta, int(unroll), reverse=False)
+
+
+def arma_fast_conditional_loglik(
+    y: ArrayLike,
+    mu: ArrayLike,
+    phi: ArrayLike,
+    theta: ArrayLike,
+    sigma: ArrayLike,
+    *,
+    initial_y: ArrayLike | None = None,
+    unroll: int = DEFAULT_UNROLL,
+    custom_adjoint: bool = True,
+) -> Array:
+    """Conditional Gaussian log-likelihood of ARMA(p, q), equal to
+    :func:`models.arma.arma_conditional_loglik` (same arguments, same ``-inf`` on overflow).
+
+    Args:
+        y: modelled observations, shape (T,).
+        mu: intercept, scalar.
+        phi: shape (p,).
+        theta: shape (q,).
+        sigma: innovation standard deviation, scalar > 0.
+        initial_y: shape (p,) or ``None``; see :func:`arma_fast_residuals`.
+        unroll: scan steps per loop iteration of the MA recursion.
+        custom_adjoint: see :func:`arma_fast_residuals`.
+
+    Returns:
+        Scalar log-likelihood; ``-inf`` when the error recursion overflows.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> y = jnp.array([1.0, 2.0, 0.5])
+        >>> ll = arma_fast_conditional_loglik(y, 0.0, jnp.array([0.5]), jnp.array([1.0]), 1.0)
+        >>> print(f"{float(ll):.4f}")
+        -3.8818
+    """
+    errors = arma_fast_residuals(y, mu, phi, theta, initial_y=initial_y, unroll=unroll,
+                                 custom_adjoint=custom_adjoint)
+    sigma = jnp.asarray(sigma)
+    n = errors.shape[0]
+    loglik = (
+        -0.5 * jnp.sum(jnp.square(errors / sigma))
+        - n * jnp.log(sigma)
+        - 0.5 * n * jnp.log(2 * jnp.pi)
+    )
+    return jnp.where(jnp.isfinite(loglik), loglik, -jnp.inf)
+
+
+class FastConditionalARMA(ConditionalARMA):
+    """:class:`models.arma.ConditionalARMA` scored by :func:`arma_fast_conditional_loglik`.
+
+    Same arguments, event shape, ``sample`` and density; only ``log_prob`` is faster.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> d = FastConditionalARMA(0.0, jnp.array([0.5]), jnp.array([1.0]), 1.0, num_steps=3)
+        >>> print(d.event_shape, f"{float(d.log_prob(jnp.array([1.0, 2.0, 0.5]))):.4f}")
+        (3,) -3.8818
+    """
+
+    def log_prob(self, value: ArrayLike) -> Array:
+        value = jnp.asarray(value)
+        if value.shape != self.event_shape:
+            raise ValueError(
+                f"FastConditionalARMA.log_prob: value must have shape {self.event_shape}, "
+                f"got {value.shape}"
+            )
+        return arma_fast_conditional_loglik(value, self.mu, self.phi, self.theta, self.sigma,
+                                            initial_y=self.initial_y)
+
+
+class _UseFastLikelihood(Messenger):
+    """Effect handler: every ``ConditionalARMA`` sample site is scored by the fast path."""
+
+    def process_message(self, msg: dict[str, Any]) -> None:
+        fn = msg.get("fn")
+        if msg["type"] == "sample" and type(fn) is ConditionalARMA:
+            msg["fn"] = FastConditionalARMA(fn.mu, fn.phi, fn.theta, fn.sigma,
+                                            num_steps=fn.num_steps, initial_y=fn.initial_y)
+
+
+def arma_fast_model(y: ArrayLike | None = None, **kwargs: Any) -> None:
+    """:func:`models.arma.arma_model` with the fast likelihood: same arguments, priors, sites.
+
+    The model is not copied: it runs under an effect handler that swaps the observed
+    ``ConditionalARMA`` site for :class:`FastConditionalARMA`, so the two cannot drift apart.
+
+    Args:
+        y: the series, shape (T,), or ``None`` to simulate.
+        **kwargs: as :func:`models.arma.arma_model` (``order``, ``num_steps``,
+            ``condition_on_first``, prior scales).
+
+    Example:
+        >>> import jax
+        >>> import jax.numpy as jnp
+        >>> from numpyro.infer.util import log_density
+        >>> y = jnp.array([0.3, -0.1, 0.4, 0.2])
+        >>> params = {"mu": 0.1, "phi": jnp.array([0.5]), "theta": jnp.array([0.2]),
+        ...           "sigma": 0.8}
+        >>> fast, _ = log_density(arma_fast_model, (y,), {}, params)
+        >>> slow, _ = log_density(arma_model, (y,), {}, params)
+        >>> print(abs(float(fast) - float(slow)) < 1e-5)
+        True
+    """
+    with _UseFastLikelihood():
+        arma_model(y, **kwargs)
+
+
+def fast_model(model: Callable[..., None]) -> Callable[..., None]:
+    """Wrap any model built on ``ConditionalARMA`` so its ARMA sites use the fast path.
+
+    Example:
+        >>> from functools import partial
+        >>> arK_fast = fast_model(partial(arma_model, order=(5, 0), condition_on_first=True))
+        >>> callable(arK_fast)
+        True
+    """
+
+    def wrapped(*args: Any, **kwargs: Any) -> None:
+        with _UseFastLikelihood():
+            model(*args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,156 @@
+"""The fast conditional ARMA likelihood equals the reference scan of models.arma.
+
+Values to 1e-10 relative and gradients (mu, phi, theta, sigma) to 1e-8 in float64, for
+random orders p, q in 0..3 and T up to 2000, with both pre-sample conventions, every
+``unroll`` the benchmarks try and both backward passes; then the posteriordb arma11
+posterior with the fast likelihood (|z| < 4).
+"""
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from numpyro.diagnostics import effective_sample_size
+from numpyro.infer import MCMC, NUTS
+from numpyro.infer.util import log_density
+
+from models import (
+    ConditionalARMA,
+    FastConditionalARMA,
+    arma_conditional_loglik,
+    arma_fast_conditional_loglik,
+    arma_fast_model,
+    arma_model,
+    arma_residuals,
+)
+from models.arma_fast import arma_fast_residuals, fast_model
+from models.posteriordb import load_data, load_reference, to_reference_names, z_scores
+
+
+def random_case(seed, p, q, num_steps, condition):
+    rng = np.random.default_rng(seed)
+    phi = rng.uniform(-0.9, 0.9, p)
+    # sum |theta_j| < 1 keeps the MA polynomial invertible (Rouche), so the error recursion
+    # stays bounded over 2000 steps and float64 rounding stays at its own level
+    theta = rng.uniform(-1.0, 1.0, q)
+    theta = theta * rng.uniform(0.5, 0.95) / max(1.0, float(np.abs(theta).sum()))
+    y = rng.normal(size=num_steps).cumsum() * 0.1 + rng.normal(size=num_steps)
+    mu, sigma = rng.normal(), rng.uniform(0.5, 2.0)
+    initial_y = jnp.asarray(rng.normal(size=p)) if condition else None
+    return jnp.asarray(y), jnp.asarray(mu), jnp.asarray(phi), jnp.asarray(theta), \
+        jnp.asarray(sigma), initial_y
+
+
+_rng = np.random.default_rng(20261125)
+CASES = [(0, 0, 0, 1, False), (1, 0, 1, 2, False), (2, 1, 0, 3, True), (3, 1, 1, 2000, False),
+         (4, 3, 3, 2000, True), (5, 0, 3, 1999, False)] + [
+    (6 + k, int(_rng.integers(0, 4)), int(_rng.integers(0, 4)), int(_rng.integers(5, 2001)),
+     bool(_rng.integers(0, 2)))
+    for k in range(6)
+]
+VARIANTS = [dict(), dict(unroll=1), dict(unroll=3), dict(unroll=16),
+            dict(custom_adjoint=False), dict(custom_adjoint=False, unroll=4)]
+
+
+@pytest.mark.parametrize(("seed", "p", "q", "num_steps", "condition"), CASES)
+def test_fast_values_equal_reference(x64, seed, p, q, num_steps, condition):
+    y, mu, phi, theta, sigma, initial_y = random_case(seed, p, q, num_steps, condition)
+    expected = float(arma_conditional_loglik(y, mu, phi, theta, sigma, initial_y=initial_y))
+    np.testing.assert_allclose(
+        np.asarray(arma_fast_residuals(y, mu, phi, theta, initial_y=initial_y)),
+        np.asarray(arma_residuals(y, mu, phi, theta, initial_y=initial_y)),
+        rtol=1e-10, atol=1e-10)
+    for options in VARIANTS:
+        got = arma_fast_conditional_loglik(y, mu, phi, theta, sigma, initial_y=initial_y,
+                                           **options)
+        assert got.dtype == jnp.float64
+        np.testing.assert_allclose(float(got), expected, rtol=1e-10, err_msg=str(options))
+
+
+@pytest.mark.parametrize(("seed", "p", "q", "num_steps", "condition"), CASES)
+def test_fast_gradients_equal_reference(x64, seed, p, q, num_steps, condition):
+    y, mu, phi, theta, sigma, initial_y = random_case(seed, p, q, num_steps, condition)
+
+    def gradient(loglik, **options):
+        return jax.grad(
+            lambda *params: loglik(y, *params, initial_y=initial_y, **options),
+            argnums=(0, 1, 2, 3),
+        )(mu, phi, theta, sigma)
+
+    expected = gradient(arma_conditional_loglik)
+    scale = max(float(jnp.max(jnp.abs(g))) for g in expected if g.size)
+    for options in VARIANTS:
+        got = jax.jit(lambda: gradient(arma_fast_conditional_loglik, **options))()  # noqa: B023
+        for name, g, e in zip(("mu", "phi", "theta", "sigma"), got, expected, strict=True):
+            assert g.shape == e.shape
+            np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-8,
+                                       atol=1e-8 * scale, err_msg=f"{name} {options}")
+
+
+def test_gradient_near_the_invertibility_boundary(x64):
+    """|theta| = 0.99 at T = 2000: the adjoint recursion decays slowly, every step counts."""
+    y, mu, phi, _, sigma, _ = random_case(99, 2, 1, 2000, False)
+    theta = jnp.array([-0.99])
+    args = (mu, phi, theta, sigma)
+    expected = jax.grad(arma_conditional_loglik, argnums=(1, 2, 3, 4))(y, *args)
+    got = jax.grad(arma_fast_conditional_loglik, argnums=(1, 2, 3, 4))(y, *args)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-8)
+
+
+def test_overflowing_recursion_gives_minus_infinity_not_nan():
+    # float32, |theta| = 1.9: as in tests/test_arma.py, the errors overflow long before t = 500
+    y = jnp.sin(jnp.arange(500.0))
+    phi, theta = jnp.array([0.1]), jnp.array([-1.9])
+    assert float(arma_conditional_loglik(y, 0.0, phi, theta, 1.0)) == -np.inf
+    assert float(arma_fast_conditional_loglik(y, 0.0, phi, theta, 1.0)) == -np.inf
+    d = FastConditionalARMA(0.0, phi, theta, 1.0, num_steps=500)
+    assert float(d.log_prob(y)) == -np.inf
+
+
+def test_bad_shapes_are_named():
+    with pytest.raises(ValueError, match="shapes"):
+        arma_fast_conditional_loglik(jnp.ones(4), 0.0, jnp.ones((1, 1)), jnp.zeros(0), 1.0)
+    with pytest.raises(ValueError, match="initial_y"):
+        arma_fast_conditional_loglik(jnp.ones(4), 0.0, jnp.ones(2), jnp.zeros(0), 1.0,
+                                     initial_y=jnp.ones(3))
+    with pytest.raises(ValueError, match="must have shape"):
+        FastConditionalARMA(0.0, jnp.ones(1), jnp.ones(1), 1.0, num_steps=3).log_prob(
+            jnp.ones(4))
+
+
+@pytest.mark.parametrize("kwargs", [dict(order=(1, 1)), dict(order=(2, 3)),
+                                    dict(order=(5, 0), condition_on_first=True, phi_scale=10)])
+def test_fast_model_has_the_reference_density(x64, rng_key, kwargs):
+    p, q = kwargs["order"]
+    y, mu, phi, theta, sigma, _ = random_case(7, p, q, 300, False)
+    params = {"mu": mu, "phi": phi, "theta": theta, "sigma": sigma}
+    params = {k: v for k, v in params.items() if v.ndim == 0 or v.shape[0] > 0}
+    slow, slow_trace = log_density(partial(arma_model, **kwargs), (y,), {}, params)
+    fast, fast_trace = log_density(partial(arma_fast_model, **kwargs), (y,), {}, params)
+    assert set(fast_trace) == set(slow_trace)
+    assert type(slow_trace["y"]["fn"]) is ConditionalARMA
+    assert type(fast_trace["y"]["fn"]) is FastConditionalARMA
+    assert np.isfinite(float(slow))
+    np.testing.assert_allclose(float(fast), float(slow), rtol=1e-10)
+    wrapped, _ = log_density(fast_model(partial(arma_model, **kwargs)), (y,), {}, params)
+    np.testing.assert_allclose(float(wrapped), float(slow), rtol=1e-10)
+
+
+def test_fast_posterior_matches_posteriordb_arma11(x64, rng_key):
+    """4 chains x 2000 draws, as tests/test_posteriordb.py does for the reference model."""
+    name = "arma-arma11"
+    y = jnp.asarray(load_data(name)["y"])
+    mcmc = MCMC(NUTS(arma_fast_model), num_warmup=1000, num_samples=2000, num_chains=4,
+                chain_method="vectorized", progress_bar=False)
+    mcmc.run(rng_key, y, extra_fields=("diverging",))
+    assert int(mcmc.get_extra_fields()["diverging"].sum()) == 0
+    draws = to_reference_names(name, mcmc.get_samples(group_by_chain=True))
+    means = {k: float(v.mean()) for k, v in draws.items()}
+    mcses = {k: float(v.std() / np.sqrt(effective_sample_size(np.asarray(v))))
+             for k, v in draws.items()}
+    z = z_scores(means, mcses, load_reference(name))
+    assert set(z) == set(load_reference(name))
+    assert max(abs(v) for v in z.values()) < 4, z
