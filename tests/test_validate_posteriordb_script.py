@@ -1,0 +1,81 @@
+"""scripts/validate_posteriordb.py: one real run over every posterior with a model here.
+
+The real run uses the script's defaults (4 chains x 2000 draws): the z-scores it reports must
+all be below 4, every reference parameter must have its row, and each z must be the formula
+applied to the numbers in the same row. A second, tiny run with an absurd ``--z-limit`` proves
+that a failed comparison turns into exit code 4 and an error line.
+"""
+
+import csv
+import json
+import math
+
+import pytest
+from script_runner import run_script
+
+from models.posteriordb import REFERENCE_POSTERIORS, load_reference
+
+
+@pytest.fixture(scope="module")
+def validation(tmp_path_factory):
+    out = tmp_path_factory.mktemp("validation") / "pdb"
+    process = run_script("validate_posteriordb.py", "--out", str(out), timeout=600)
+    return process, out
+
+
+def read_rows(out) -> list[dict[str, str]]:
+    with (out / "validation.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_real_run_passes_with_every_z_below_4(validation):
+    process, out = validation
+    assert process.returncode == 0, process.stdout + process.stderr
+    rows = read_rows(out)
+    assert all(abs(float(row["z"])) < 4 for row in rows), rows
+    assert "all |z| < 4" in process.stdout
+    record = json.loads((out / "run.json").read_text())
+    assert record["validation_passed"] is True
+    assert record["max_abs_z"] == pytest.approx(max(abs(float(r["z"])) for r in rows))
+
+
+def test_every_reference_parameter_of_every_modelled_posterior_has_a_row(validation):
+    process, out = validation
+    rows = read_rows(out)
+    for name in REFERENCE_POSTERIORS:
+        assert {r["parameter"] for r in rows if r["posterior"] == name} == set(
+            load_reference(name)), name
+        assert f"{name}: divergences: 0 of 8000 draws" in process.stdout
+    # the bundled posteriors without a model are named, not silently dropped
+    assert "no model here for garch-garch11, hmm_example-hmm_example" in process.stdout
+
+
+def test_each_z_is_the_formula_on_its_row_and_the_reference_is_the_shipped_one(validation):
+    _, out = validation
+    for row in read_rows(out):
+        reference = load_reference(row["posterior"])[row["parameter"]]
+        assert float(row["ref_mean"]) == reference["mean"]
+        assert float(row["ref_mcse"]) == reference["mcse_mean"]
+        expected = (float(row["mean"]) - reference["mean"]) / math.hypot(
+            float(row["mcse"]), reference["mcse_mean"])
+        assert float(row["z"]) == pytest.approx(expected, rel=1e-12)
+        assert 0 < float(row["mcse"]) < 0.01
+
+
+def test_printed_table_shows_each_row(validation):
+    process, out = validation
+    for row in read_rows(out):
+        printed = [line.split() for line in process.stdout.splitlines()]
+        match = [cells for cells in printed if cells[:2] == [row["posterior"], row["parameter"]]]
+        assert len(match) == 1
+        assert float(match[0][-1]) == pytest.approx(float(row["z"]), abs=0.006)
+
+
+def test_a_z_over_the_limit_exits_4_and_says_which(tmp_path):
+    process = run_script("validate_posteriordb.py", "--only", "arma-arma11", "--z-limit",
+                         "1e-6", "--chains", "2", "--warmup", "100", "--samples", "100",
+                         "--allow-warnings", timeout=300)
+    assert process.returncode == 4
+    last = process.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: validation failed, |z| >= 1e-06: arma-arma11 mu z = ")
+    assert "Traceback" not in process.stderr
