@@ -162,6 +162,14 @@ def save_ppc_plot(
             random_seed=seed,
         )
     left.set_title(f"{observed}: observed vs posterior predictive")
+    # A few explosive replicated series (draws with |phi| > 1 are allowed) would otherwise
+    # stretch the axis until the data is a sliver; the view keeps 99% of replicated values.
+    observed_values = idata.observed_data[observed].to_numpy()
+    low, high = np.nanquantile(idata.posterior_predictive[observed].to_numpy(), [0.005, 0.995])
+    low, high = min(low, observed_values.min()), max(high, observed_values.max())
+    if np.isfinite(low) and np.isfinite(high) and high > low:
+        pad = 0.05 * (high - low)
+        left.set_xlim(low - pad, high + pad)
 
     replicated = idata.posterior_predictive[observed]
     time_dim = replicated.dims[-1]
@@ -173,14 +181,13 @@ def save_ppc_plot(
     right.fill_between(times, q05, q95, color="C0", alpha=0.2, label="90% predictive")
     right.fill_between(times, q25, q75, color="C0", alpha=0.35, label="50% predictive")
     right.plot(times, q50, color="C0", linewidth=1, label="predictive median")
-    right.plot(times, idata.observed_data[observed].to_numpy(), color="k", linewidth=1,
-               label="observed")
+    right.plot(times, observed_values, color="k", linewidth=1, label="observed")
     right.set_xlabel(time_label)
     right.set_ylabel(observed)
     right.set_title("over time")
     right.legend(loc="best", fontsize="small")
     if np.issubdtype(times.dtype, np.datetime64):
-        figure.autofmt_xdate()
+        right.tick_params(axis="x", labelrotation=30)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -886,10 +886,16 @@ class OutputFolder:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: object) -> None:
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
+        if isinstance(exc, OSError):  # disk full, folder removed under us: one line, not a trace
+            raise CliError(
+                f"could not write the outputs to '{self.out}': {exc.strerror or exc}; "
+                "nothing was written"
+            ) from exc
 
 
 def write_json(path: Path, record: dict[str, Any]) -> None:

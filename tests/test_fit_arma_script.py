@@ -156,25 +156,39 @@ def test_run_json_records_command_seed_versions_devices_and_timings(smoke):
                                           "min_ess_tail", "min_bfmi"}
 
 
-def test_same_seed_gives_bit_identical_draws_even_from_stdin(smoke, tmp_path):
+def test_same_seed_gives_bit_identical_draws_from_stdin_with_dates_and_force(smoke, tmp_path):
+    """Same seed, platform and chain method: the same draws, bit for bit, although this run
+    reads the series from stdin with ISO dates as its time column and replaces (--force) an
+    older output folder."""
     _, first = smoke
+    t, _ = bundled_series()
+    dates = np.datetime64("2020-01-01") + np.arange(t.size)
+    y_cells = [line.split(",")[1] for line in BUNDLED_SERIES.read_text().splitlines()[1:]]
+    dated_csv = "date,y\n" + "".join(f"{d},{c}\n" for d, c in zip(dates, y_cells, strict=True))
     second = tmp_path / "again"
-    process = run_script("fit_arma.py", *TINY, "--seed", "1", "--time-column", "t",
-                         "--data", "-", "--column", "y", "--out", str(second),
-                         "--allow-warnings", stdin=BUNDLED_SERIES.read_text())
+    second.mkdir()
+    (second / "run.json").write_text("{}")
+    (second / "stale.png").write_text("from an older run")
+    process = run_script("fit_arma.py", *TINY, "--seed", "1", "--time-column", "date",
+                         "--data", "-", "--column", "y", "--out", str(second), "--force",
+                         "--allow-warnings", stdin=dated_csv)
     assert process.returncode == 0, process.stderr
+    assert {p.name for p in second.iterdir()} == EXPECTED_FILES  # replaced, not merged
+    assert [p.name for p in tmp_path.iterdir()] == ["again"]
     assert json.loads((second / "run.json").read_text())["data"]["source"] == "<stdin>"
     a, b = open_groups(first / "posterior.nc"), open_groups(second / "posterior.nc")
-    for group in ("posterior", "posterior_predictive"):
+    for group in ("posterior", "posterior_predictive", "sample_stats"):
         for name in a[group].data_vars:
             assert a[group][name].dtype == b[group][name].dtype
             assert np.array_equal(a[group][name].values, b[group][name].values), (group, name)
+    np.testing.assert_array_equal(b["observed_data"]["time"].values, dates)
+    np.testing.assert_array_equal(b["posterior_predictive"]["time"].values, dates)
 
 
 def test_diagnostics_gate_stops_a_run_with_one_warm_up_step(tmp_path):
     out = tmp_path / "bad"
     process = run_script("fit_arma.py", "--chains", "2", "--warmup", "1", "--samples", "50",
-                         "--out", str(out))
+                         "--chain-method", "vectorized", "--out", str(out))
     assert process.returncode == 3
     message = process.stderr.strip()
     assert len(message.splitlines()) == 1, message
@@ -183,4 +197,9 @@ def test_diagnostics_gate_stops_a_run_with_one_warm_up_step(tmp_path):
     assert "bulk ESS of " in message
     # the outputs of a finished run are kept, so the trace plot can show what went wrong
     assert {p.name for p in out.iterdir()} == EXPECTED_FILES
-    assert json.loads((out / "run.json").read_text())["gate"]["passed"] is False
+    record = json.loads((out / "run.json").read_text())
+    assert record["gate"]["passed"] is False
+    assert record["gate"]["failures"]
+    assert all(failure in message for failure in record["gate"]["failures"])
+    # --chain-method overrides the default; vectorized chains need no extra host devices
+    assert (record["chain_method"], record["device_count"]) == ("vectorized", 1)
