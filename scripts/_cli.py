@@ -358,6 +358,8 @@ def load_series(
     except csv.Error as error:
         raise CliError(f"{source} is not a readable CSV file: {error}") from None
 
+    if not numbered_rows:  # e.g. only separators: ",,\n,,"
+        raise CliError(f"data file {source} has no non-empty cells")
     header_line, header_cells = numbered_rows[0]
     header = [name.strip() for name in header_cells]
     if all(_looks_numeric(name) for name in header):

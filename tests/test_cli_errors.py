@@ -45,6 +45,8 @@ CASES: dict[str, Case] = {
         "fit_arma.py", fit(d, "--data", write(d, "")), None, ["series.csv' is empty"]),
     "blank lines only": lambda d: (
         "fit_arma.py", fit(d, "--data", write(d, "\n  \n\n")), None, ["is empty"]),
+    "separators only": lambda d: (
+        "fit_arma.py", fit(d, "--data", write(d, ",,\n,,\n")), None, ["has no non-empty cells"]),
     "empty stdin": lambda d: (
         "fit_arma.py", fit(d, "--data", "-", "--column", "y"), "", ["<stdin> is empty"]),
     "no header": lambda d: (
