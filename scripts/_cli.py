@@ -612,9 +612,9 @@ class _CompileTimer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        from jax._src import monitoring  # the public module has no unregister yet
+        import jax.monitoring
 
-        monitoring.unregister_event_duration_listener(self)
+        jax.monitoring.unregister_event_duration_listener(self)
 
 
 #: Sampler statistics kept for ArviZ's sample_stats (energy is what E-BFMI needs).
@@ -917,21 +917,17 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
 
 
 def versions() -> dict[str, str]:
-    """Versions of what produced the numbers."""
-    import arviz  # noqa: F401  (already imported by _arviz_io by the time this runs)
-    import jax
-    import jaxlib
-    import numpyro
+    """Versions of what produced the numbers (installed distributions, no imports needed)."""
+    from importlib import metadata
 
-    return {
-        "python": platform_module.python_version(),
-        "jax": jax.__version__,
-        "jaxlib": jaxlib.__version__,
-        "numpyro": numpyro.__version__,
-        "arviz": sys.modules["arviz"].__version__,
-        "numpy": np.__version__,
-        "os": platform_module.platform(),
-    }
+    found = {"python": platform_module.python_version()}
+    for package in ("jax", "jaxlib", "numpyro", "arviz", "numpy", "xarray", "matplotlib"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    found["os"] = platform_module.platform()
+    return found
 
 
 def run_record(
