@@ -1,0 +1,110 @@
+"""Shared pieces of the benchmark jobs: data, timing, versions, JSON output.
+
+Every job is a script that prints nothing but progress to stderr and writes one JSON
+document (``--json PATH``); ``run_all.py`` runs each job in its own process and builds the
+report from those documents. Nothing here imports JAX at module level, so a job can set
+``XLA_FLAGS`` (host device count) before JAX starts.
+"""
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: ARMA(1, 1) parameters of the simulated series (T > 200): close to the posteriordb
+#: arma11 posterior means, so every T has the same kind of posterior.
+SIMULATION_PARAMS = {"mu": 0.01, "phi": 0.95, "theta": -0.03, "sigma": 0.17}
+PACKAGES = ("jax", "jaxlib", "numpyro", "numpy", "arviz", "blackjax", "numba", "pymc",
+            "pytensor", "nutpie")
+
+
+def arma11_series(num_steps: int, seed: int = 20261125) -> np.ndarray:
+    """The benchmark series, shape (T,): the posteriordb arma11 data at T = 200, else a
+    simulated ARMA(1, 1) with :data:`SIMULATION_PARAMS` started the way the likelihood
+    starts (pre-sample y = mu, pre-sample error 0). Pure NumPy, identical in every job."""
+    if num_steps == 200:
+        from models.posteriordb import load_data
+
+        return load_data("arma-arma11")["y"]
+    rng = np.random.default_rng(seed + num_steps)
+    mu, phi, theta, sigma = (SIMULATION_PARAMS[k] for k in ("mu", "phi", "theta", "sigma"))
+    shocks = sigma * rng.standard_normal(num_steps)
+    y = np.empty(num_steps)
+    y_prev, err_prev = mu, 0.0
+    for t in range(num_steps):
+        y[t] = mu + phi * y_prev + theta * err_prev + shocks[t]
+        y_prev, err_prev = y[t], shocks[t]
+    return y
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the packages the report names; absent ones say so."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = (float("nan"),) * 3
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "system": platform.platform(),
+            "load_average_1_5_15": [round(x, 2) for x in load]}
+
+
+def best_time_per_call(fn: Callable[[], Any], *, repeats: int, min_seconds: float = 0.05,
+                       block: Callable[[Any], Any] = lambda x: x) -> float:
+    """Seconds per call of ``fn`` (already warmed up): best over ``repeats`` batches, each
+    batch long enough (``min_seconds``) that the clock's resolution does not matter. The
+    best, not the mean, because other processes on a shared machine only ever add time."""
+    start = time.perf_counter()
+    block(fn())
+    single = max(time.perf_counter() - start, 1e-7)
+    calls = max(1, int(min_seconds / single))
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            out = fn()
+        block(out)
+        best = min(best, (time.perf_counter() - start) / calls)
+    return best
+
+
+def job_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--json", type=Path, required=True, help="where to write the result")
+    return parser
+
+
+def write_result(path: Path, result: dict[str, Any]) -> None:
+    result = {**result, "machine": machine(), "versions": versions(),
+              "argv": sys.argv[1:], "python_executable": sys.executable}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1, default=float))
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,232 @@
+"""Job 2: ESS per second of one sampler on ARMA(1, 1) with the posteriordb arma11 priors.
+
+Priors ``mu ~ N(0, 10)``, ``phi, theta ~ N(0, 2)``, ``sigma ~ HalfCauchy(2.5)``; pre-sample
+y = mu, pre-sample error 0; float64; 4 chains. ESS/s = minimum bulk ESS over the four
+parameters (ArviZ, the same estimator for every sampler) / total wall time of the fit,
+compilation included, imports excluded.
+
+Samplers (``--sampler``):
+
+* ``numpyro-default``: what ``scripts/fit_arma.py`` does on a CPU: NumPyro NUTS on
+  ``arma_model``, chains in parallel over 4 XLA host devices;
+* ``numpyro-fast``: the same on ``arma_fast_model`` (models.arma_fast);
+* ``numpyro-vectorized``: NumPyro NUTS on ``arma_model``, ``chain_method="vectorized"``;
+* ``blackjax`` / ``blackjax-fast``: BlackJAX NUTS with Stan-style window adaptation on the
+  potential that NumPyro's ``initialize_model`` builds from ``arma_model`` /
+  ``arma_fast_model``, chains vectorised by ``vmap``;
+* ``nutpie``: the model written in PyMC, compiled by nutpie with its JAX backend;
+* ``pymc``: the same PyMC model sampled by ``pm.sample`` defaults.
+
+A sampler whose package this interpreter cannot import is recorded as skipped, with the
+import error, instead of failing.
+
+    python scripts/benchmarks/bench_ess.py --sampler blackjax --num-steps 2000 --json out.json
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+from _common import arma11_series, job_parser, log, write_result  # noqa: E402
+
+PARAMS = ("mu", "phi", "theta", "sigma")
+NEEDS = {"blackjax": "blackjax", "blackjax-fast": "blackjax", "nutpie": "nutpie",
+         "pymc": "pymc"}
+
+
+def numpyro_fit(y, model_name, chain_method, warmup, draws, chains, seed):
+    import jax
+    import jax.numpy as jnp
+    from numpyro.infer import MCMC, NUTS
+
+    from models import arma_fast_model, arma_model
+
+    model = {"reference": arma_model, "fast": arma_fast_model}[model_name]
+    start = time.perf_counter()
+    mcmc = MCMC(NUTS(model), num_warmup=warmup, num_samples=draws, num_chains=chains,
+                chain_method=chain_method, progress_bar=False)
+    mcmc.run(jax.random.PRNGKey(seed), jnp.asarray(y), extra_fields=("diverging",))
+    samples = mcmc.get_samples(group_by_chain=True)
+    draws_by_name = {k: np.asarray(samples[k]).reshape(chains, draws) for k in PARAMS}
+    divergences = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    return draws_by_name, divergences, time.perf_counter() - start, None
+
+
+def blackjax_fit(y, model_name, warmup, draws, chains, seed):
+    import blackjax
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from numpyro.infer.util import initialize_model
+
+    from models import arma_fast_model, arma_model
+
+    model = {"reference": arma_model, "fast": arma_fast_model}[model_name]
+    start = time.perf_counter()
+    key_init, key_run = jax.random.split(jax.random.PRNGKey(seed))
+    # NumPyro turns the model into a potential on the unconstrained space; one init point
+    # per chain, drawn as NumPyro's NUTS draws them (init_to_uniform)
+    init = initialize_model(jax.random.split(key_init, chains), model,
+                            model_args=(jnp.asarray(y),), dynamic_args=False)
+
+    def logdensity(z):
+        return -init.potential_fn(z)
+
+    adaptation = blackjax.window_adaptation(blackjax.nuts, logdensity)
+
+    def one_chain(key, z0):
+        key_warmup, key_sample = jax.random.split(key)
+        (state, parameters), _ = adaptation.run(key_warmup, z0, num_steps=warmup)
+        step = blackjax.nuts(logdensity, **parameters).step
+
+        def one_draw(state, key):
+            state, info = step(key, state)
+            return state, (init.postprocess_fn(state.position), info.is_divergent)
+
+        _, (positions, divergent) = lax.scan(one_draw, state,
+                                             jax.random.split(key_sample, draws))
+        return positions, divergent
+
+    fit = jax.jit(jax.vmap(one_chain))
+    keys = jax.random.split(key_run, chains)
+    compiled = fit.lower(keys, init.param_info.z).compile()
+    compile_s = time.perf_counter() - start
+    positions, divergent = jax.block_until_ready(compiled(keys, init.param_info.z))
+    draws_by_name = {k: np.asarray(positions[k]).reshape(chains, draws) for k in PARAMS}
+    return draws_by_name, int(np.asarray(divergent).sum()), time.perf_counter() - start, \
+        compile_s
+
+
+def pymc_model(y):
+    import pymc as pm
+    import pytensor
+    import pytensor.tensor as pt
+
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 10.0)
+        phi = pm.Normal("phi", 0.0, 2.0)
+        theta = pm.Normal("theta", 0.0, 2.0)
+        sigma = pm.HalfCauchy("sigma", 2.5)
+        y_data = pt.as_tensor_variable(np.asarray(y))
+        # AR part vectorised (pre-sample y = mu), MA recursion by scan (pre-sample error 0):
+        # the same split models.arma_fast makes, written the way a PyMC user would
+        y_lag = pt.concatenate([pt.stack([mu]), y_data[:-1]])
+        innovations = y_data - mu - phi * y_lag
+        errors, _ = pytensor.scan(lambda b_t, e_prev, th: b_t - th * e_prev,
+                                  sequences=[innovations],
+                                  outputs_info=[pt.zeros((), dtype="float64")],
+                                  non_sequences=[theta])
+        pm.Potential("loglik", pm.logp(pm.Normal.dist(0.0, sigma), errors).sum())
+    return model
+
+
+def pymc_fit(y, warmup, draws, chains, seed):
+    import pymc as pm
+
+    start = time.perf_counter()
+    with pymc_model(y):
+        idata = pm.sample(draws=draws, tune=warmup, chains=chains, random_seed=seed,
+                          progressbar=False, compute_convergence_checks=False)
+    post = idata.posterior
+    draws_by_name = {k: np.asarray(post[k]).reshape(chains, draws) for k in PARAMS}
+    return draws_by_name, int(idata.sample_stats["diverging"].sum()), \
+        time.perf_counter() - start, None
+
+
+def nutpie_fit(y, warmup, draws, chains, seed):
+    import nutpie
+
+    start = time.perf_counter()
+    compiled = nutpie.compile_pymc_model(pymc_model(y), backend="jax", gradient_backend="jax")
+    compile_s = time.perf_counter() - start
+    idata = nutpie.sample(compiled, draws=draws, tune=warmup, chains=chains, seed=seed,
+                          progress_bar=False)
+    post = idata.posterior
+    draws_by_name = {k: np.asarray(post[k]).reshape(chains, draws) for k in PARAMS}
+    return draws_by_name, int(idata.sample_stats["diverging"].sum()), \
+        time.perf_counter() - start, compile_s
+
+
+DESCRIPTIONS = {
+    "numpyro-default": "NumPyro NUTS, arma_model, 4 chains parallel over 4 host devices "
+                       "(fit_arma.py's CPU default)",
+    "numpyro-fast": "NumPyro NUTS, arma_fast_model, 4 chains parallel",
+    "numpyro-vectorized": "NumPyro NUTS, arma_model, chains vectorized",
+    "blackjax": "BlackJAX NUTS + window adaptation on NumPyro's potential of arma_model, "
+                "vmap over chains",
+    "blackjax-fast": "as blackjax, on arma_fast_model",
+    "nutpie": "nutpie (JAX backend) on the PyMC model",
+    "pymc": "PyMC pm.sample defaults (C backend)",
+}
+
+
+def main() -> None:
+    parser = job_parser(__doc__.splitlines()[0])
+    parser.add_argument("--sampler", choices=sorted(DESCRIPTIONS), required=True)
+    parser.add_argument("--num-steps", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=1000)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=20261125)
+    args = parser.parse_args()
+
+    base = {"job": "ess", "sampler": args.sampler, "num_steps": args.num_steps,
+            "warmup": args.warmup, "draws": args.draws, "chains": args.chains,
+            "description": DESCRIPTIONS[args.sampler]}
+    if args.sampler in NEEDS:
+        try:
+            __import__(NEEDS[args.sampler])
+        except ImportError as error:
+            write_result(args.json, {**base, "skipped": True,
+                                     "reason": f"{NEEDS[args.sampler]} is not importable "
+                                               f"here ({error})"})
+            log(f"skipped: {error}")
+            return
+    if args.sampler == "numpyro-default" or args.sampler == "numpyro-fast":
+        # host devices must be set before JAX starts: nothing has imported it yet
+        import numpyro
+
+        numpyro.set_host_device_count(args.chains)
+    if args.sampler not in ("pymc", "nutpie"):
+        import numpyro
+
+        numpyro.enable_x64()
+    else:
+        os.environ.setdefault("JAX_ENABLE_X64", "1")
+    y = arma11_series(args.num_steps)
+    log(f"[ess] {args.sampler} T={args.num_steps} {args.warmup}+{args.draws} x {args.chains}")
+    if args.sampler.startswith("numpyro"):
+        model = "fast" if args.sampler == "numpyro-fast" else "reference"
+        method = "vectorized" if args.sampler == "numpyro-vectorized" else "parallel"
+        out = numpyro_fit(y, model, method, args.warmup, args.draws, args.chains, args.seed)
+    elif args.sampler.startswith("blackjax"):
+        model = "fast" if args.sampler == "blackjax-fast" else "reference"
+        out = blackjax_fit(y, model, args.warmup, args.draws, args.chains, args.seed)
+    elif args.sampler == "pymc":
+        out = pymc_fit(y, args.warmup, args.draws, args.chains, args.seed)
+    else:
+        out = nutpie_fit(y, args.warmup, args.draws, args.chains, args.seed)
+    draws, divergences, total_s, compile_s = out
+
+    import arviz as az
+
+    dataset = az.convert_to_dataset({k: v for k, v in draws.items()})
+    bulk = az.ess(dataset, method="bulk")
+    rhat = az.rhat(dataset)
+    ess = {k: float(bulk[k]) for k in PARAMS}
+    result = {**base, "total_s": total_s, "compile_s": compile_s,
+              "min_bulk_ess": min(ess.values()), "bulk_ess": ess,
+              "ess_per_s": min(ess.values()) / total_s, "divergences": divergences,
+              "max_rhat": max(float(rhat[k]) for k in PARAMS),
+              "means": {k: float(v.mean()) for k, v in draws.items()}}
+    log(f"    total {total_s:.1f} s, min bulk ESS {result['min_bulk_ess']:.0f}, "
+        f"ESS/s {result['ess_per_s']:.1f}, divergences {divergences}")
+    write_result(args.json, result)
+
+
+if __name__ == "__main__":
+    main()

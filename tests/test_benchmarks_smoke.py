@@ -1,0 +1,76 @@
+"""Smoke test of the benchmark scripts: they run with tiny arguments in whatever environment
+runs the tests, time only computations that agree with the reference, skip peers that are
+not installed with a reason, and the report shows every figure and every skip reason.
+Speed itself is never asserted."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "scripts" / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import run_all  # noqa: E402
+
+
+def run_job(script, tmp_path, *args):
+    out = tmp_path / f"{script}.json"
+    subprocess.run([sys.executable, str(BENCH / script), *args, "--json", str(out)],
+                   check=True, capture_output=True, text=True, timeout=600)
+    return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def gradient_result(tmp_path_factory):
+    return run_job("bench_gradient.py", tmp_path_factory.mktemp("gradient"),
+                   "--num-steps", "60", "--repeats", "1", "--min-seconds", "0.001",
+                   "--skip", "unroll=16", "unroll=1")
+
+
+def test_gradient_job_times_only_correct_variants(gradient_result):
+    names = [v["name"] for v in gradient_result["variants"]]
+    assert names[0].startswith("reference")
+    assert any(n.startswith("fast path") and "(default)" in n for n in names)
+    for variant in gradient_result["variants"]:
+        assert variant["value_rel_diff_vs_reference"] < 1e-10, variant
+        assert variant["grad_max_rel_diff_vs_reference"] < 1e-8, variant
+        assert variant["in_loop_us"] > 0 and variant["per_call_us"] > 0
+        assert len(variant["grad"]) == 4
+
+
+def test_numba_floor_is_measured_or_skipped_with_a_reason(gradient_result):
+    measured = any(v["name"].startswith("numba") for v in gradient_result["variants"])
+    skipped = [s for s in gradient_result["skipped"] if s["name"].startswith("numba")]
+    assert measured != bool(skipped)
+    for s in skipped:
+        assert "numba" in s["reason"] and "not importable" in s["reason"]
+    left_out = {s["name"] for s in gradient_result["skipped"] if "--skip" in s["reason"]}
+    assert any("unroll=16" in n for n in left_out)
+
+
+def test_report_shows_every_variant_and_skip_reason(gradient_result):
+    report = run_all.render_report({"gradient-T60": [gradient_result, gradient_result]},
+                                   "python scripts/benchmarks/run_all.py --quick")
+    assert "### T = 60" in report
+    for variant in gradient_result["variants"]:
+        assert f"| {variant['name']} |" in report
+    for s in gradient_result["skipped"]:
+        assert s["reason"] in report
+    assert gradient_result["versions"]["jax"] in report
+
+
+def test_ess_job_skips_a_missing_peer_or_runs_it(tmp_path):
+    try:
+        import blackjax  # noqa: F401
+    except ImportError:
+        result = run_job("bench_ess.py", tmp_path, "--sampler", "blackjax", "--num-steps", "30")
+        assert result["skipped"] and "blackjax is not importable" in result["reason"]
+        report = run_all.render_report({"ess-blackjax-T30": [result]}, "cmd")
+        assert "skipped: blackjax is not importable" in report
+    else:
+        result = run_job("bench_ess.py", tmp_path, "--sampler", "blackjax", "--num-steps",
+                         "30", "--warmup", "30", "--draws", "20", "--chains", "2")
+        assert result["min_bulk_ess"] > 0 and result["ess_per_s"] > 0
