@@ -5,11 +5,21 @@ Each function here has a twin of the same name in :mod:`patterns.parallel`, comp
 gradients.
 """
 
+import math
+
 import jax.numpy as jnp
 from jax import Array, lax
+from jax.scipy.linalg import cho_factor, cho_solve
 from jax.typing import ArrayLike
 
-__all__ = ["linear_recurrence"]
+from patterns.linear_gaussian import (
+    KalmanFilterResult,
+    LinearGaussianSSM,
+    _mask_missing,
+    check_linear_gaussian_args,
+)
+
+__all__ = ["kalman_filter", "linear_recurrence"]
 
 
 def _check_recurrence_args(a: ArrayLike, b: ArrayLike, init: ArrayLike):
@@ -56,3 +66,65 @@ def linear_recurrence(a: ArrayLike, b: ArrayLike, init: ArrayLike) -> Array:
 
     _, xs = lax.scan(step, init, (a, b))
     return xs
+
+
+def _symmetrize(P: Array) -> Array:
+    return 0.5 * (P + P.T)
+
+
+def kalman_filter(ssm: LinearGaussianSSM, observations: ArrayLike) -> KalmanFilterResult:
+    """Kalman filter of a linear-Gaussian state-space model, one ``lax.scan`` step per time.
+
+    The model and the missing-value rule are in :mod:`patterns.linear_gaussian`: NaN entries
+    of ``observations`` are skipped in the update and left out of the likelihood. Each step
+    predicts, then updates with the observed entries; the log-likelihood is the sum of the
+    one-step-ahead predictive log-densities. Use float64 (``jax.enable_x64``) where the
+    likelihood is compared or optimised.
+
+    Args:
+        ssm: :class:`~patterns.linear_gaussian.LinearGaussianSSM`, state size n, observation
+            size m.
+        observations: shape (T, m), NaN where missing.
+
+    Returns:
+        :class:`~patterns.linear_gaussian.KalmanFilterResult`: ``log_likelihood`` (),
+        ``filtered_means`` (T, n), ``filtered_covs`` (T, n, n).
+
+    Example:
+        Random walk observed with unit noise; the first observation has variance 1 + 1:
+
+        >>> import jax.numpy as jnp
+        >>> ssm = LinearGaussianSSM(jnp.zeros(1), jnp.eye(1), jnp.eye(1), jnp.eye(1),
+        ...                         jnp.eye(1), jnp.zeros(1), jnp.eye(1))
+        >>> out = kalman_filter(ssm, jnp.array([[0.0], [jnp.nan]]))
+        >>> print(out.filtered_means[:, 0], out.filtered_covs[:, 0, 0].round(4))
+        [0. 0.] [0.5 1.5]
+        >>> print(round(float(out.log_likelihood), 6))  # log N(0; 0, 2)
+        -1.265512
+    """
+    ssm, y = check_linear_gaussian_args(ssm, observations, "kalman_filter")
+    F, Q = ssm.transition_matrix, ssm.transition_cov
+    log_2pi = math.log(2.0 * math.pi)
+
+    def step(carry, y_t):
+        m_pred, P_pred, loglik = carry
+        y_obs, H, d, R, num_missing = _mask_missing(ssm, y_t)
+        S = _symmetrize(H @ P_pred @ H.T + R)
+        innovation = y_obs - H @ m_pred - d
+        chol = cho_factor(S, lower=True)
+        # Missing entries contribute exactly -log(2 pi)/2 each (unit variance, zero value).
+        loglik = loglik - 0.5 * (
+            innovation.shape[0] * log_2pi
+            + 2.0 * jnp.sum(jnp.log(jnp.diag(chol[0])))
+            + innovation @ cho_solve(chol, innovation)
+        ) + 0.5 * log_2pi * num_missing
+        gain = cho_solve(chol, H @ P_pred).T  # P H' S^-1, shape (n, m)
+        m_filt = m_pred + gain @ innovation
+        P_filt = _symmetrize(P_pred - gain @ S @ gain.T)
+        m_next = F @ m_filt
+        P_next = _symmetrize(F @ P_filt @ F.T + Q)
+        return (m_next, P_next, loglik), (m_filt, P_filt)
+
+    init = (ssm.initial_mean, ssm.initial_cov, jnp.zeros((), y.dtype))
+    (_, _, loglik), (means, covs) = lax.scan(step, init, y)
+    return KalmanFilterResult(loglik, means, covs)

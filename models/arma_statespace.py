@@ -1,0 +1,328 @@
+"""Exact Gaussian log-likelihood of an ARMA(p, q) series, by a Kalman filter.
+
+The model, parameterised as statsmodels' ``ARIMA(order=(p, 0, q), trend="c")``::
+
+    y_t - mu = sum_i phi_i (y_{t-i} - mu) + eps_t + sum_j theta_j eps_{t-j},  eps_t ~ N(0, sigma^2)
+
+``mu`` is the process mean (statsmodels' ``const``), not an intercept.
+
+State-space form (Harvey), state size r = max(p, q + 1)::
+
+    y_t - mu = alpha_t[0]
+    alpha_{t+1} = Tm alpha_t + R eps_{t+1},  Tm = [phi | shift],  R = (1, theta_1, .., theta_{r-1})
+
+and alpha_1 starts from the stationary distribution N(0, P0), P0 = Tm P0 Tm' + sigma^2 R R',
+solved exactly as a linear system (vec / Kronecker form), not by iterating.
+
+Three ways to run the filter, all giving the same number:
+
+* ``"sequential"`` / ``"parallel"``: the generic filters of :mod:`patterns.sequential` and
+  :mod:`patterns.parallel` on the state-space form.
+* ``"fast"`` (default): the covariance recursion (P_t, F_t, K_t) does not depend on y, only
+  on the parameters and on *where* y is missing. It runs in its own short scan and is then
+  held at its limit. For an invertible MA part that limit is known in closed form:
+  P = sigma^2 R R', F = sigma^2, K = R, where the filter has become the conditional
+  residual recursion. Convergence is checked, never assumed: a forward-only probe finds
+  the first step after the last NaN where P is within ``tol * sigma^2`` of the limit, and
+  the differentiable covariance scan is run at least that far (up to the whole series when
+  it never converges: MA roots near or on the unit circle, or a non-invertible MA).
+  Only the scan of the mean (an r-vector) runs over all T.
+"""
+
+import math
+from functools import partial
+from typing import Literal
+
+import jax.numpy as jnp
+from jax import Array, lax
+from jax.typing import ArrayLike
+
+from patterns import parallel, sequential
+from patterns.linear_gaussian import LinearGaussianSSM
+
+__all__ = [
+    "arma_exact_loglik",
+    "arma_state_space",
+    "solve_discrete_lyapunov",
+]
+
+FilterMethod = Literal["fast", "sequential", "parallel"]
+
+# Static lengths the fast path may choose for its covariance scan; the whole series is the
+# last resort. Few lengths keep compile time low; powers of 4 waste at most 4x the steps.
+_COVARIANCE_SCAN_LENGTHS = (16, 64, 256, 1024, 4096, 16384)
+
+
+def check_arma_args(
+    y: ArrayLike, mu: ArrayLike, phi: ArrayLike, theta: ArrayLike, sigma: ArrayLike, name: str
+) -> tuple[Array, Array, Array, Array, Array]:
+    """Shapes (T,), (), (p,), (q,), () in one floating dtype, or a ValueError naming the problem.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> check_arma_args(jnp.zeros(4), 0.0, jnp.zeros((2, 1)), jnp.zeros(1), 1.0, "f")
+        Traceback (most recent call last):
+        ...
+        ValueError: f: phi must have shape (p,), got (2, 1)
+    """
+    y, mu, phi, theta, sigma = (jnp.asarray(a) for a in (y, mu, phi, theta, sigma))
+    if y.ndim != 1 or y.shape[0] < 1:
+        raise ValueError(f"{name}: y must have shape (T,) with T >= 1, got {y.shape}")
+    for label, value in (("phi", phi), ("theta", theta)):
+        if value.ndim != 1:
+            raise ValueError(f"{name}: {label} must have shape ({label[0]},), got {value.shape}")
+    for label, value in (("mu", mu), ("sigma", sigma)):
+        if value.ndim != 0:
+            raise ValueError(f"{name}: {label} must be a scalar, got shape {value.shape}")
+    dtype = jnp.result_type(float, y, mu, phi, theta, sigma)
+    return tuple(a.astype(dtype) for a in (y, mu, phi, theta, sigma))
+
+
+def solve_discrete_lyapunov(transition_matrix: ArrayLike, noise_cov: ArrayLike) -> Array:
+    """Solve ``P = A P A' + Q`` exactly, as the linear system ``(I - A (x) A) vec P = vec Q``.
+
+    The stationary covariance of ``x_{t+1} = A x_t + w_t``, ``w_t ~ N(0, Q)``, when every
+    eigenvalue of A is inside the unit circle. O(n^6) work, fine for ARMA state sizes
+    (n = max(p, q + 1)); no iteration, so no convergence to check, and exact gradients.
+
+    Args:
+        transition_matrix: A, shape (n, n).
+        noise_cov: Q, shape (n, n), symmetric.
+
+    Returns:
+        P, shape (n, n), symmetric.
+
+    Example:
+        AR(1): the variance is sigma^2 / (1 - phi^2).
+
+        >>> import jax.numpy as jnp
+        >>> print(solve_discrete_lyapunov(jnp.array([[0.5]]), jnp.array([[3.0]])))
+        [[4.]]
+    """
+    A, Q = jnp.asarray(transition_matrix), jnp.asarray(noise_cov)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or Q.shape != A.shape:
+        raise ValueError(
+            f"solve_discrete_lyapunov: need square A and Q of the same shape, got {A.shape} "
+            f"and {Q.shape}"
+        )
+    n = A.shape[0]
+    # Row-major vec: vec(A P A') = (A kron A) vec(P).
+    system = jnp.eye(n * n, dtype=A.dtype) - jnp.kron(A, A)
+    P = jnp.linalg.solve(system, Q.reshape(n * n)).reshape(n, n)
+    return 0.5 * (P + P.T)
+
+
+def _arma_system(phi: Array, theta: Array) -> tuple[Array, Array]:
+    """Transition matrix Tm (r, r) and shock loading R (r,), r = max(p, q + 1)."""
+    p, q = phi.shape[0], theta.shape[0]
+    r = max(p, q + 1)
+    dtype = phi.dtype
+    phi_padded = jnp.zeros(r, dtype).at[:p].set(phi)
+    transition = jnp.zeros((r, r), dtype).at[:, 0].set(phi_padded)
+    transition = transition.at[:-1, 1:].set(jnp.eye(r - 1, dtype=dtype))
+    loading = jnp.zeros(r, dtype).at[0].set(1.0).at[1 : q + 1].set(theta)
+    return transition, loading
+
+
+def arma_state_space(
+    mu: ArrayLike, phi: ArrayLike, theta: ArrayLike, sigma: ArrayLike
+) -> LinearGaussianSSM:
+    """ARMA(p, q) as a :class:`~patterns.linear_gaussian.LinearGaussianSSM`, stationary start.
+
+    Args:
+        mu: process mean, scalar.
+        phi: AR coefficients, shape (p,); must be stationary for the start to exist.
+        theta: MA coefficients, shape (q,).
+        sigma: innovation standard deviation, scalar.
+
+    Returns:
+        The model with state size r = max(p, q + 1) and a scalar observation (m = 1) with
+        zero observation noise.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ssm = arma_state_space(0.0, jnp.array([0.5]), jnp.zeros(0), 1.0)
+        >>> print(ssm.initial_cov)  # 1 / (1 - 0.5^2)
+        [[1.3333334]]
+    """
+    _, mu, phi, theta, sigma = check_arma_args(
+        jnp.zeros(1), mu, phi, theta, sigma, "arma_state_space"
+    )
+    transition, loading = _arma_system(phi, theta)
+    r = transition.shape[0]
+    noise_cov = sigma**2 * jnp.outer(loading, loading)
+    dtype = transition.dtype
+    return LinearGaussianSSM(
+        initial_mean=jnp.zeros(r, dtype),
+        initial_cov=solve_discrete_lyapunov(transition, noise_cov),
+        transition_matrix=transition,
+        transition_cov=noise_cov,
+        observation_matrix=jnp.zeros((1, r), dtype).at[0, 0].set(1.0),
+        observation_offset=mu[None],
+        observation_cov=jnp.zeros((1, 1), dtype),
+    )
+
+
+def _covariance_step(transition: Array, noise_cov: Array, P: Array, observed: Array) -> Array:
+    """Predicted covariance P_{t+1} from P_t; the update only happens where y_t is observed."""
+    reduction = jnp.outer(P[:, 0], P[0, :]) / P[0, 0]
+    P_filtered = P - jnp.where(observed, reduction, 0.0)
+    P_next = transition @ P_filtered @ transition.T + noise_cov
+    return 0.5 * (P_next + P_next.T)
+
+
+def _steps_to_steady_state(
+    transition: Array, noise_cov: Array, P0: Array, observed: Array, tol: float
+) -> Array:
+    """First t after the last gap at which P_t is within ``tol * sigma^2`` of sigma^2 R R'.
+
+    Forward only (a ``while_loop`` on values with the gradient stopped): it picks how far
+    the differentiable covariance scan must run, never what it computes. Returns T when the
+    recursion does not settle within the series.
+    """
+    transition, noise_cov, P0 = (lax.stop_gradient(a) for a in (transition, noise_cov, P0))
+    num_steps = observed.shape[0]
+    sigma2 = noise_cov[0, 0]
+    # Index just after the last missing value (0 if none): the limit only holds past it.
+    positions = jnp.arange(1, num_steps + 1)
+    after_last_gap = jnp.max(jnp.where(observed, 0, positions))
+
+    def not_settled(state):
+        t, P = state
+        settled = (t >= after_last_gap) & (jnp.max(jnp.abs(P - noise_cov)) <= tol * sigma2)
+        return (t < num_steps) & ~settled
+
+    def advance(state):
+        t, P = state
+        return t + 1, _covariance_step(transition, noise_cov, P, observed[t])
+
+    t, _ = lax.while_loop(not_settled, advance, (jnp.zeros((), positions.dtype), P0))
+    return t
+
+
+def _loglik_with_head(
+    deviations: Array,
+    observed: Array,
+    transition: Array,
+    noise_cov: Array,
+    P0: Array,
+    length: int,
+) -> Array:
+    """Full filter (state and covariance) for the first ``length`` steps, steady state after.
+
+    ``deviations`` is y - mu with zeros at the gaps, so nothing here ever touches a NaN:
+    under ``vmap`` every branch of the ``lax.switch`` runs, and a NaN in a discarded branch
+    would still poison the gradient.
+    """
+    num_steps = deviations.shape[0]
+    phi_padded = transition[:, 0]
+    log_2pi = math.log(2.0 * math.pi)
+
+    def shift(x):  # Tm x = phi x_0 + (x_1, .., x_{r-1}, 0), without the matrix product
+        return phi_padded * x[0] + jnp.append(x[1:], 0.0)
+
+    def head_step(carry, inputs):
+        a, P, loglik = carry
+        deviation, observed_t = inputs
+        F = P[0, 0]
+        innovation = deviation - a[0]
+        term = log_2pi + jnp.log(F) + innovation**2 / F
+        a_filtered = a + jnp.where(observed_t, P[:, 0] / F * innovation, 0.0)
+        P_next = _covariance_step(transition, noise_cov, P, observed_t)
+        loglik = loglik - 0.5 * jnp.where(observed_t, term, 0.0)
+        return (shift(a_filtered), P_next, loglik), None
+
+    a0 = jnp.zeros(transition.shape[0], deviations.dtype)
+    carry0 = (a0, P0, jnp.zeros((), deviations.dtype))
+    (a, _, loglik), _ = lax.scan(head_step, carry0, (deviations[:length], observed[:length]))
+    if length == num_steps:
+        return loglik
+
+    # Steady state: P = sigma^2 R R', F = sigma^2, gain R; no gaps remain by construction.
+    sigma2 = noise_cov[0, 0]
+    loading = noise_cov[:, 0] / sigma2
+
+    def tail_step(a, deviation):
+        innovation = deviation - a[0]
+        return shift(a + loading * innovation), innovation
+
+    _, innovations = lax.scan(tail_step, a, deviations[length:])
+    tail_steps = num_steps - length
+    return loglik - 0.5 * (
+        tail_steps * (log_2pi + jnp.log(sigma2)) + jnp.sum(innovations**2) / sigma2
+    )
+
+
+def _fast_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, tol: float) -> Array:
+    transition, loading = _arma_system(phi, theta)
+    noise_cov = sigma**2 * jnp.outer(loading, loading)
+    P0 = solve_discrete_lyapunov(transition, noise_cov)
+    observed = ~jnp.isnan(y)
+    deviations = jnp.where(observed, y - mu, 0.0)
+    num_steps = y.shape[0]
+
+    needed = _steps_to_steady_state(transition, noise_cov, P0, observed, tol)
+    lengths = [n for n in _COVARIANCE_SCAN_LENGTHS if n < num_steps] + [num_steps]
+    branch = jnp.searchsorted(jnp.asarray(lengths), needed)  # shortest length >= needed
+    return lax.switch(
+        branch,
+        [partial(_loglik_with_head, length=n) for n in lengths],
+        deviations,
+        observed,
+        transition,
+        noise_cov,
+        P0,
+    )
+
+
+def arma_exact_loglik(
+    y: ArrayLike,
+    mu: ArrayLike,
+    phi: ArrayLike,
+    theta: ArrayLike,
+    sigma: ArrayLike,
+    *,
+    method: FilterMethod = "fast",
+    tol: float = 1e-12,
+) -> Array:
+    """Exact Gaussian log-likelihood of an ARMA(p, q) series (statsmodels' ``loglike``).
+
+    Missing values (NaN in ``y``) are skipped: the result is the log-density of the
+    observed values. Equal to ``statsmodels.tsa.arima.model.ARIMA(y, order=(p, 0, q),
+    trend="c").loglike([mu, *phi, *theta, sigma**2])``. Run it in float64
+    (``jax.enable_x64``) wherever precision matters.
+
+    Args:
+        y: series, shape (T,), NaN where missing.
+        mu: process mean, scalar.
+        phi: AR coefficients, shape (p,), stationary.
+        theta: MA coefficients, shape (q,).
+        sigma: innovation standard deviation, scalar.
+        method: ``"fast"`` (covariance recursion held at its checked limit, see the module
+            docstring), ``"sequential"`` or ``"parallel"`` (the full generic filters).
+        tol: the fast path's convergence test, ``max |P_t - sigma^2 R R'| <= tol sigma^2``.
+
+    Returns:
+        Log-likelihood, scalar.
+
+    Example:
+        White noise: the log-density of independent N(mu, sigma^2) values.
+
+        >>> import jax.numpy as jnp
+        >>> from jax.scipy.stats import norm
+        >>> y = jnp.array([0.3, jnp.nan, -1.2])
+        >>> ll = arma_exact_loglik(y, 0.1, jnp.zeros(0), jnp.zeros(0), 2.0)
+        >>> print(jnp.allclose(ll, norm.logpdf(y[jnp.array([0, 2])], 0.1, 2.0).sum()))
+        True
+    """
+    y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma, "arma_exact_loglik")
+    if method == "fast":
+        return _fast_loglik(y, mu, phi, theta, sigma, tol)
+    if method in ("sequential", "parallel"):
+        ssm = arma_state_space(mu, phi, theta, sigma)
+        module = sequential if method == "sequential" else parallel
+        return module.kalman_filter(ssm, y[:, None]).log_likelihood
+    raise ValueError(
+        f"arma_exact_loglik: method must be 'fast', 'sequential' or 'parallel', got {method!r}"
+    )
+
