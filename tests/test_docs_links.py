@@ -1,7 +1,8 @@
-"""The guide's links: every relative link and image in docs/*.md points at a file that exists.
+"""The guide's structure: links resolve, and every code block is a checked doctest.
 
 A newcomer goes from docs/README.md through chapter 7; a broken link or a missing figure
-stops them, so it fails here.
+stops them, so it fails here. pytest runs the ``>>>`` examples of docs/*.md as doctests
+(``--doctest-glob='*.md'``); a fenced block without them would never run, so it fails here.
 """
 
 import re
@@ -38,3 +39,18 @@ def test_every_chapter_is_reachable_from_the_index() -> None:
     linked = {Path(t).name for t in relative_targets(DOCS / "README.md")}
     chapters = {p.name for p in PAGES if re.match(r"\d\d-", p.name)}
     assert chapters <= linked, f"not linked from docs/README.md: {sorted(chapters - linked)}"
+
+
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_every_code_block_is_a_doctest(page: Path) -> None:
+    for language, body in FENCE.findall(page.read_text(encoding="utf-8")):
+        first_line = body.splitlines()[0] if body else ""
+        assert language == "python" and first_line.startswith(">>> "), (
+            f"{page.name}: a ```{language} block starting {first_line!r} is not a doctest"
+        )
+        # doctest ends an example's expected output at a blank line; without one the
+        # closing fence would be read as expected output.
+        assert body.endswith("\n\n"), f"{page.name}: block before {first_line!r} needs a blank line"
