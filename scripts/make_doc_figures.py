@@ -193,7 +193,7 @@ def main(args: argparse.Namespace) -> int:
         device = jax.devices()[0]
         report = {
             "device": f"{device.platform} ({device.device_kind})",
-            "rows": bench_parallel_scan.benchmark(sizes, repeats=1 if args.quick else 7),
+            "rows": bench_parallel_scan.benchmark(sizes, repeats=1 if args.quick else 15),
         }
     figure_sequential_vs_parallel(args.out, report)
     return 0
