@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from numpyro.diagnostics import effective_sample_size
 
 BENCH = Path(__file__).resolve().parents[1] / "scripts" / "benchmarks"
 sys.path.insert(0, str(BENCH))
@@ -74,3 +75,24 @@ def test_ess_job_skips_a_missing_peer_or_runs_it(tmp_path):
         result = run_job("bench_ess.py", tmp_path, "--sampler", "blackjax", "--num-steps",
                          "30", "--warmup", "30", "--draws", "20", "--chains", "2")
         assert result["min_bulk_ess"] > 0 and result["ess_per_s"] > 0
+
+
+@pytest.mark.parametrize("model", ["reference", "fast"])
+def test_blackjax_backend_posterior_matches_posteriordb_arma11(x64, model):
+    """The BlackJAX NUTS the ESS benchmark runs (on NumPyro's potential) samples the arma11
+    posterior: |z| < 4 against Stan's reference, 4 chains x 2000 draws, no divergence."""
+    pytest.importorskip("blackjax", reason="blackjax belongs to the bench environment")
+    import bench_ess
+    import numpy as np
+
+    from models.posteriordb import load_data, load_reference, z_scores
+
+    y = load_data("arma-arma11")["y"]
+    draws, divergences, _, _ = bench_ess.blackjax_fit(y, model, 1000, 2000, 4, 20261125)
+    assert divergences == 0
+    ess = {k: float(effective_sample_size(v)) for k, v in draws.items()}
+    means = {k: float(v.mean()) for k, v in draws.items()}
+    mcses = {k: float(v.std() / np.sqrt(ess[k])) for k, v in draws.items()}
+    z = z_scores(means, mcses, load_reference("arma-arma11"))
+    assert set(z) == set(load_reference("arma-arma11"))
+    assert max(abs(v) for v in z.values()) < 4, z

@@ -142,7 +142,9 @@ def ess_section(grouped: dict[str, list[dict]]) -> list[str]:
              "ArviZ for every sampler, / total wall time of the fit including compilation "
              "(imports excluded). Both runs use the same seed, so they draw the same chains and "
              "differ only in time; *best* is the faster. *× best peer*: this row's ESS/s over "
-             "the best peer's (BlackJAX, nutpie, PyMC) at the same T.", ""]
+             "the best peer's (BlackJAX, nutpie, PyMC) at the same T. *max abs z*: at T = 200 "
+             "(the posteriordb arma11 data) the largest |z| of the posterior means against "
+             "Stan's reference, z as in tests/test_posteriordb.py (|z| < 4 passes).", ""]
     ess = {j: [r for r in rs if not r.get("failed")] for j, rs in grouped.items()
            if j.startswith("ess-")}
     sizes = sorted({int(j.split("-T")[-1]) for j in ess})
@@ -163,18 +165,18 @@ def ess_section(grouped: dict[str, list[dict]]) -> list[str]:
         draws = f"{first['warmup']} warm-up + {first['draws']} draws" if first else ""
         lines += [f"### T = {t} ({draws})", "",
                   "| sampler | what | total s (runs) | compile s | min bulk ESS | ESS/s best "
-                  "| × best peer | divergences | max R-hat |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| × best peer | divergences | max R-hat | max abs z |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for j, rs in rows:
             sampler = j[4:].rsplit("-T", 1)[0]
             failed = grouped[j] and all(r.get("failed") for r in grouped[j])
             if failed:
                 lines.append(f"| {sampler} | failed: "
-                             f"{grouped[j][0].get('error_tail', '')[-200:]!r} | | | | | | | |")
+                             f"{grouped[j][0].get('error_tail', '')[-200:]!r} | | | | | | | | |")
                 continue
             skipped = [r for r in rs if r.get("skipped")]
             if skipped:
-                lines.append(f"| {sampler} | skipped: {skipped[0]['reason']} | | | | | | | |")
+                lines.append(f"| {sampler} | skipped: {skipped[0]['reason']} | | | | | | | | |")
                 continue
             r0 = rs[0]
             ratio = best_rate[j] / best_peer if best_peer else None
@@ -182,7 +184,8 @@ def ess_section(grouped: dict[str, list[dict]]) -> list[str]:
                 f"| {sampler} | {r0['description']} | {_runs([r['total_s'] for r in rs])} | "
                 f"{_fmt(min(r['compile_s'] for r in rs) if r0.get('compile_s') is not None else None)} | "  # noqa: E501
                 f"{_fmt(r0['min_bulk_ess'], 0)} | {_fmt(best_rate[j])} | {_fmt(ratio, 2)} | "
-                f"{r0['divergences']} | {_fmt(r0['max_rhat'], 3)} |")
+                f"{r0['divergences']} | {_fmt(r0['max_rhat'], 3)} | "
+                f"{_fmt(r0.get('max_abs_z'), 2)} |")
         lines.append("")
     return lines
 
