@@ -283,7 +283,7 @@ def arma_exact_loglik(
     sigma: ArrayLike,
     *,
     method: FilterMethod = "fast",
-    tol: float = 1e-12,
+    tol: float | None = None,
 ) -> Array:
     """Exact Gaussian log-likelihood of an ARMA(p, q) series (statsmodels' ``loglike``).
 
@@ -300,7 +300,8 @@ def arma_exact_loglik(
         sigma: innovation standard deviation, scalar.
         method: ``"fast"`` (covariance recursion held at its checked limit, see the module
             docstring), ``"sequential"`` or ``"parallel"`` (the full generic filters).
-        tol: the fast path's convergence test, ``max |P_t - sigma^2 R R'| <= tol sigma^2``.
+        tol: the fast path's convergence test, ``max |P_t - sigma^2 R R'| <= tol sigma^2``;
+            default 1e-12 in float64, 1e-6 in float32 (rounding would never let it pass).
 
     Returns:
         Log-likelihood, scalar.
@@ -317,6 +318,8 @@ def arma_exact_loglik(
     """
     y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma, "arma_exact_loglik")
     if method == "fast":
+        if tol is None:
+            tol = 1e-12 if y.dtype == jnp.float64 else 1e-6
         return _fast_loglik(y, mu, phi, theta, sigma, tol)
     if method in ("sequential", "parallel"):
         ssm = arma_state_space(mu, phi, theta, sigma)
