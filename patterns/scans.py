@@ -10,6 +10,7 @@ throws the partial sums away; its "moving average" is an exponential smoother wi
 1/3 started at 0. Here each function is named for what it computes.
 """
 
+import jax
 import jax.numpy as jnp
 from jax import Array, lax
 from jax.typing import ArrayLike
@@ -44,7 +45,7 @@ def cumulative_sum(xs: ArrayLike) -> tuple[Array, Array]:
     return lax.scan(step, jnp.zeros(xs.shape[1:], xs.dtype), xs)
 
 
-def exponential_smoothing(xs: ArrayLike, weight: float, init: ArrayLike = 0.0) -> Array:
+def exponential_smoothing(xs: ArrayLike, weight: ArrayLike, init: ArrayLike = 0.0) -> Array:
     """Exponentially weighted smoother ``s_t = (1 - weight) * s_{t-1} + weight * x_t``.
 
     ``s_0 = init``. Every past value keeps some weight (``weight * (1 - weight)**k`` for a
@@ -65,7 +66,8 @@ def exponential_smoothing(xs: ArrayLike, weight: float, init: ArrayLike = 0.0) -
         >>> print(exponential_smoothing(jnp.array([4.0, 4.0, 4.0]), weight=0.5, init=0.0))
         [2.  3.  3.5]
     """
-    if not 0.0 < weight <= 1.0:
+    # a traced weight (a sample site inside a model) cannot be checked here
+    if not isinstance(weight, jax.core.Tracer) and not 0.0 < float(weight) <= 1.0:
         raise ValueError(f"exponential_smoothing: weight must lie in (0, 1], got {weight}")
     xs = jnp.asarray(xs)
     if not jnp.issubdtype(xs.dtype, jnp.inexact):

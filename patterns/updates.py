@@ -118,6 +118,12 @@ def fill_at(series: ArrayLike, positions: ArrayLike, values: ArrayLike) -> Array
             f"fill_at: series and positions must have shape (T,) and (m,), got "
             f"{series.shape} and {positions.shape}"
         )
+    # JAX drops out-of-range positions and wraps negative ones; a gap outside the series is
+    # a caller's mistake, so say so while the positions are concrete.
+    if not isinstance(positions, jax.core.Tracer) and bool(
+        jnp.any((positions < 0) | (positions >= series.shape[0]))
+    ):
+        raise ValueError(f"fill_at: every position must lie in [0, {series.shape[0]})")
     values = jnp.asarray(values, dtype=series.dtype)
     if values.ndim == 0:
         values = jnp.broadcast_to(values, positions.shape)

@@ -371,3 +371,19 @@ def test_recurrences_reject_mismatched_shapes(recurrence) -> None:
         recurrence(jnp.array(1.0), jnp.array(1.0), jnp.array(0.0))
     with pytest.raises(ValueError, match="init must have shape"):
         recurrence(jnp.ones((3, 2)), jnp.ones((3, 2)), jnp.array(0.0))
+
+
+def test_fill_at_rejects_positions_outside_the_series():
+    with pytest.raises(ValueError, match="position"):
+        patterns.fill_at(jnp.zeros(3), jnp.array([3]), jnp.array([1.0]))
+    with pytest.raises(ValueError, match="position"):
+        patterns.fill_at(jnp.zeros(3), jnp.array([-1]), jnp.array([1.0]))
+
+
+def test_exponential_smoothing_takes_a_traced_weight():
+    xs = jnp.array([1.0, 2.0, 3.0])
+    by_jit = jax.jit(lambda w: patterns.exponential_smoothing(xs, w, 0.0))(0.5)
+    np.testing.assert_allclose(np.asarray(by_jit), [0.5, 1.25, 2.125], rtol=1e-6)
+    slope = jax.grad(lambda w: patterns.exponential_smoothing(xs, w, 0.0)[-1])(0.5)
+    # s_3 = w x3 + w(1-w) x2 + w(1-w)^2 x1; d/dw at 0.5 = 3 + 2*0 + 1*(0.25 - 0.5) = 2.75
+    np.testing.assert_allclose(float(slope), 2.75, rtol=1e-6)
