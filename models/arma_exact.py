@@ -154,13 +154,14 @@ class ARMA(dist.Distribution):
         super().__init__(batch_shape=batch_shape, event_shape=(self.num_steps,),
                          validate_args=validate_args)
 
-    def _broadcast_params(self):
-        b = self.batch_shape
+    def _broadcast_params(self, batch_shape: tuple[int, ...]):
+        # Explicit broadcasting: jnp.vectorize refuses implicit rank promotion when it is
+        # set to "raise".
         return (
-            jnp.broadcast_to(self.mu, b),
-            jnp.broadcast_to(self.phi, b + self.phi.shape[-1:]),
-            jnp.broadcast_to(self.theta, b + self.theta.shape[-1:]),
-            jnp.broadcast_to(self.sigma, b),
+            jnp.broadcast_to(self.mu, batch_shape),
+            jnp.broadcast_to(self.phi, batch_shape + self.phi.shape[-1:]),
+            jnp.broadcast_to(self.theta, batch_shape + self.theta.shape[-1:]),
+            jnp.broadcast_to(self.sigma, batch_shape),
         )
 
     def sample(self, key: Array, sample_shape: tuple[int, ...] = ()) -> Array:
@@ -169,7 +170,7 @@ class ARMA(dist.Distribution):
         shape = tuple(sample_shape) + self.batch_shape + (r + self.num_steps,)
         noise = jax.random.normal(key, shape, self.mu.dtype)
         simulate = jnp.vectorize(_simulate_from_noise, signature="(n),(),(p),(q),()->(t)")
-        return simulate(noise, *self._broadcast_params())
+        return simulate(noise, *self._broadcast_params(shape[:-1]))
 
     def log_prob(self, value: ArrayLike) -> Array:
         value = jnp.asarray(value)
@@ -188,7 +189,9 @@ class ARMA(dist.Distribution):
                     initial_y=jnp.broadcast_to(mu, phi.shape),
                 )
         vectorized = jnp.vectorize(loglik, signature="(t),(),(p),(q),()->()")
-        return vectorized(value, *self._broadcast_params())
+        batch_shape = jnp.broadcast_shapes(value.shape[:-1], self.batch_shape)
+        value = jnp.broadcast_to(value, batch_shape + self.event_shape)
+        return vectorized(value, *self._broadcast_params(batch_shape))
 
 
 def arma_exact_model(
