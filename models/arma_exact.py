@@ -177,6 +177,10 @@ class ARMA(dist.Distribution):
         if value.shape[-1:] != self.event_shape:
             raise ValueError(f"ARMA.log_prob: value must end in the event shape "
                              f"{self.event_shape}, got {value.shape}")
+        if (self.likelihood == "conditional" and not isinstance(value, jax.core.Tracer)
+                and bool(jnp.any(jnp.isnan(value)))):
+            raise ValueError("ARMA.log_prob: the conditional likelihood cannot skip missing "
+                             "values (NaN in the series); use likelihood='exact'")
         if self.likelihood == "exact":
             def loglik(y, mu, phi, theta, sigma):
                 return arma_exact_loglik(y, mu, phi, theta, sigma, method=self.method)

@@ -155,3 +155,20 @@ def test_bad_arguments_raise():
         arma_exact_loglik(y, 0.0, jnp.zeros(1), jnp.zeros(1), jnp.ones(2))
     with pytest.raises(ValueError, match="method must be"):
         arma_exact_loglik(y, 0.0, jnp.zeros(1), jnp.zeros(1), 1.0, method="exact")
+
+
+def test_fast_path_under_vmap_with_gaps_has_finite_equal_gradients(x64):
+    # Under vmap every branch of the fast path's lax.switch runs; a NaN in a discarded
+    # branch would still poison the gradient.
+    y = jnp.asarray(np.random.default_rng(0).normal(size=300))
+    y = y.at[10].set(jnp.nan).at[295].set(jnp.nan)
+    thetas = jnp.array([[0.2], [0.99], [1.5], [-0.5]])
+
+    def batched_grad(method):
+        return jax.vmap(jax.grad(
+            lambda th: arma_exact_loglik(y, 0.0, jnp.array([0.3]), th, 1.0, method=method)
+        ))(thetas)
+
+    fast = batched_grad("fast")
+    assert np.all(np.isfinite(fast))
+    np.testing.assert_allclose(fast, batched_grad("sequential"), rtol=1e-8)

@@ -151,5 +151,8 @@ def test_bad_arguments_raise():
         ARMA(0.0, jnp.zeros(1), jnp.zeros(1), 1.0, num_steps=0)
     with pytest.raises(ValueError, match="give y or num_steps"):
         arma_exact_model(order=(1, 1))
+    with pytest.raises(ValueError, match="cannot skip missing values"):
+        ARMA(0.0, jnp.zeros(1), jnp.zeros(1), 1.0, num_steps=2,
+             likelihood="conditional").log_prob(jnp.array([0.0, jnp.nan]))
     with pytest.raises(ValueError, match="event shape"):
         ARMA(0.0, jnp.zeros(1), jnp.zeros(1), 1.0, num_steps=5).log_prob(jnp.zeros(4))
