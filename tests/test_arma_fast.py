@@ -52,6 +52,9 @@ CASES = [(0, 0, 0, 1, False), (1, 0, 1, 2, False), (2, 1, 0, 3, True), (3, 1, 1,
 ]
 VARIANTS = [dict(), dict(unroll=1), dict(unroll=3), dict(unroll=16),
             dict(custom_adjoint=False), dict(custom_adjoint=False, unroll=4)]
+# gradients compile a forward and a backward scan per variant: the default, an unroll that
+# does not divide T, the pathological-speed unroll and the autodiff backward pass suffice
+GRADIENT_VARIANTS = [dict(), dict(unroll=3), dict(unroll=16), dict(custom_adjoint=False)]
 
 
 @pytest.mark.parametrize(("seed", "p", "q", "num_steps", "condition"), CASES)
@@ -81,7 +84,7 @@ def test_fast_gradients_equal_reference(x64, seed, p, q, num_steps, condition):
 
     expected = gradient(arma_conditional_loglik)
     scale = max(float(jnp.max(jnp.abs(g))) for g in expected if g.size)
-    for options in VARIANTS:
+    for options in GRADIENT_VARIANTS:
         got = jax.jit(lambda: gradient(arma_fast_conditional_loglik, **options))()  # noqa: B023
         for name, g, e in zip(("mu", "phi", "theta", "sigma"), got, expected, strict=True):
             assert g.shape == e.shape
