@@ -26,7 +26,10 @@ Three ways to run the filter, all giving the same number:
   the first step after the last NaN where P is within ``tol * sigma^2`` of the limit, and
   the differentiable covariance scan is run at least that far (up to the whole series when
   it never converges: MA roots near or on the unit circle, or a non-invertible MA).
-  Only the scan of the mean (an r-vector) runs over all T.
+  After that head the filter is the conditional residual recursion started from the
+  head's state, computed as :mod:`models.arma_fast` computes it (AR part vectorised, MA
+  recursion with a hand-written backward pass), so value and gradient cost about what
+  the conditional likelihood costs.
 """
 
 import math
@@ -37,6 +40,7 @@ import jax.numpy as jnp
 from jax import Array, lax
 from jax.typing import ArrayLike
 
+from models.arma_fast import arma_fast_residuals
 from patterns import parallel, sequential
 from patterns.linear_gaussian import LinearGaussianSSM
 
@@ -207,6 +211,7 @@ def _loglik_with_head(
     noise_cov: Array,
     P0: Array,
     length: int,
+    order: tuple[int, int],
 ) -> Array:
     """Full filter (state and covariance) for the first ``length`` steps, steady state after.
 
@@ -238,16 +243,24 @@ def _loglik_with_head(
     if length == num_steps:
         return loglik
 
-    # Steady state: P = sigma^2 R R', F = sigma^2, gain R; no gaps remain by construction.
+    # Steady state: P = sigma^2 R R', F = sigma^2, gain R, and no gaps remain (by
+    # construction). The filter is then the conditional residual recursion, except that the
+    # state a_L carries the past: unrolling a_{t+1} = Tm (a_t + R v_t) from t = L gives
+    #   v_{L+s} = d_{L+s} - sum_{i<=s} phi_i d_{L+s-i} - a_L[s] - sum_{j<=s} theta_j v_{L+s-j}
+    # (a_L[s] = 0 for s >= r): the AR part is vectorised, a_L enters as an input, and the
+    # MA part is models.arma_fast's recursion with its hand-written backward pass.
     sigma2 = noise_cov[0, 0]
-    loading = noise_cov[:, 0] / sigma2
-
-    def tail_step(a, deviation):
-        innovation = deviation - a[0]
-        return shift(a + loading * innovation), innovation
-
-    _, innovations = lax.scan(tail_step, a, deviations[length:])
+    p, q = order
+    tail = deviations[length:]
     tail_steps = num_steps - length
+    ar_part = tail
+    for i in range(1, min(p, tail_steps - 1) + 1):
+        ar_part = ar_part - phi_padded[i - 1] * jnp.concatenate(
+            [jnp.zeros(i, tail.dtype), tail[:-i]])
+    carried = a[: min(a.shape[0], tail_steps)]
+    ma_input = ar_part.at[: carried.shape[0]].add(-carried)
+    theta = noise_cov[1 : q + 1, 0] / sigma2
+    innovations = arma_fast_residuals(ma_input, 0.0, jnp.zeros(0, tail.dtype), theta)
     return loglik - 0.5 * (
         tail_steps * (log_2pi + jnp.log(sigma2)) + jnp.sum(innovations**2) / sigma2
     )
@@ -266,7 +279,8 @@ def _fast_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, to
     branch = jnp.searchsorted(jnp.asarray(lengths), needed)  # shortest length >= needed
     return lax.switch(
         branch,
-        [partial(_loglik_with_head, length=n) for n in lengths],
+        [partial(_loglik_with_head, length=n, order=(phi.shape[0], theta.shape[0]))
+         for n in lengths],
         deviations,
         observed,
         transition,
