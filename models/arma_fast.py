@@ -15,6 +15,10 @@ at once. This module splits the work accordingly.
    ``lam_t = g_t - sum_j theta_j lam_{t+j}`` where ``g = d loglik / d e`` holds the direct
    terms. Then ``d/d b_t = lam_t`` and ``d/d theta_j = -sum_t lam_t e_{t-j}``. Autodiff of
    the scan would instead store and replay every carry of the forward loop.
+4. **Fewer passes over memory** (the log-likelihood only): the forward scan accumulates
+   ``sum_t e_t^2`` in its carry, and the backward scan forms ``2 g e_t`` from the stored
+   errors inside the loop, so neither a squared-error array nor a cotangent array is
+   written. Measured about 10 % at T = 20000 (arrays beyond the L2 cache), nothing at 2000.
 
 q = 0 skips the scan entirely. The value and gradient equal the reference to rounding
 (``tests/test_arma_fast.py`` checks 1e-10 / 1e-8 in float64); the benchmarks in
@@ -72,16 +76,22 @@ def _ar_innovations(y: Array, mu: Array, phi: Array, initial_y: ArrayLike | None
     return innovations
 
 
-def _ma_scan(inputs: Array, coefs: Array, unroll: int, reverse: bool) -> Array:
-    """``x_t = inputs_t - sum_j coefs_j x_{t -+ j}`` (``-`` forwards, ``+`` with
-    ``reverse``), zero before the start; shapes (T,), (q,) -> (T,)."""
+def _ma_scan(inputs: Array, coefs: Array, unroll: int, reverse: bool,
+             input_scale: Array | None = None) -> Array:
+    """``x_t = s inputs_t - sum_j coefs_j x_{t -+ j}`` (``-`` forwards, ``+`` with
+    ``reverse``; ``s = input_scale`` or 1), zero before the start; shapes (T,), (q,) -> (T,).
+    The scale is applied inside the loop so that no scaled copy of the inputs is stored."""
     q = coefs.shape[0]
+
+    def scaled(u):
+        return u if input_scale is None else input_scale * u
+
     if q == 1:
         # scalar carry: the common ARMA(p, 1) case, no buffer shuffling
         coef = coefs[0]
 
         def step1(prev, u):
-            x = u - coef * prev
+            x = scaled(u) - coef * prev
             return x, x
 
         _, xs = lax.scan(step1, jnp.zeros((), inputs.dtype), inputs, unroll=unroll,
@@ -89,7 +99,7 @@ def _ma_scan(inputs: Array, coefs: Array, unroll: int, reverse: bool) -> Array:
         return xs
 
     def step(lags, u):
-        x = u - coefs @ lags
+        x = scaled(u) - coefs @ lags
         return jnp.concatenate([x[None], lags[:-1]]), x
 
     _, xs = lax.scan(step, jnp.zeros((q,), inputs.dtype), inputs, unroll=unroll,
@@ -109,19 +119,82 @@ def _ma_filter_fwd(innovations, theta, unroll):
     return errors, (errors, theta)
 
 
+def _theta_cotangent(adjoint: Array, errors: Array, q: int) -> Array:
+    """``d/d theta_j = -sum_t lam_t e_{t-j}`` (e before the start is 0), shape (q,)."""
+    num_steps = errors.shape[0]
+    return jnp.stack(
+        [-jnp.dot(adjoint[lag:], errors[: num_steps - lag]) for lag in range(1, q + 1)]
+    )
+
+
 def _ma_filter_bwd(unroll, residuals, errors_bar):
     errors, theta = residuals
     # the adjoint recursion: lam_t = g_t - sum_j theta_j lam_{t+j}
     adjoint = _ma_scan(errors_bar, theta, unroll, reverse=True)
-    q, num_steps = theta.shape[0], errors.shape[0]
-    # d/d theta_j = -sum_t lam_t e_{t-j} (e before the start is 0)
-    theta_bar = jnp.stack(
-        [-jnp.dot(adjoint[lag:], errors[: num_steps - lag]) for lag in range(1, q + 1)]
-    ) if q else jnp.zeros((0,), errors.dtype)
-    return adjoint, theta_bar
+    return adjoint, _theta_cotangent(adjoint, errors, theta.shape[0])
 
 
 _ma_filter.defvjp(_ma_filter_fwd, _ma_filter_bwd)
+
+
+def _ma_errors_and_sum_of_squares(innovations: Array, theta: Array,
+                                  unroll: int) -> tuple[Array, Array]:
+    """The MA recursion with ``sum_t e_t^2`` accumulated in the carry: one pass, no
+    separate reduction over the stored errors. Returns (scalar, (T,))."""
+    q, dtype = theta.shape[0], innovations.dtype
+    if q == 1:
+        coef = theta[0]
+
+        def step1(carry, b):
+            prev, total = carry
+            e = b - coef * prev
+            return (e, total + e * e), e
+
+        (_, total), errors = lax.scan(step1, (jnp.zeros((), dtype), jnp.zeros((), dtype)),
+                                      innovations, unroll=unroll)
+        return total, errors
+
+    def step(carry, b):
+        lags, total = carry
+        e = b - theta @ lags
+        return (jnp.concatenate([e[None], lags[:-1]]), total + e * e), e
+
+    (_, total), errors = lax.scan(step, (jnp.zeros((q,), dtype), jnp.zeros((), dtype)),
+                                  innovations, unroll=unroll)
+    return total, errors
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _ma_sum_of_squares(innovations: Array, theta: Array, unroll: int) -> Array:
+    """``sum_t e_t^2`` of the MA recursion, scalar, with a reverse-recurrence VJP that reads
+    the stored errors directly (the cotangent ``2 g e_t`` is formed inside the loop)."""
+    return _ma_errors_and_sum_of_squares(innovations, theta, unroll)[0]
+
+
+def _ma_sum_of_squares_fwd(innovations, theta, unroll):
+    total, errors = _ma_errors_and_sum_of_squares(innovations, theta, unroll)
+    return total, (errors, theta)
+
+
+def _ma_sum_of_squares_bwd(unroll, residuals, total_bar):
+    errors, theta = residuals
+    # d total / d e_t = 2 e_t directly; lam_t = 2 g e_t - sum_j theta_j lam_{t+j}
+    adjoint = _ma_scan(errors, theta, unroll, reverse=True, input_scale=2.0 * total_bar)
+    return adjoint, _theta_cotangent(adjoint, errors, theta.shape[0])
+
+
+_ma_sum_of_squares.defvjp(_ma_sum_of_squares_fwd, _ma_sum_of_squares_bwd)
+
+
+def _checked_innovations(y, mu, phi, theta, initial_y):
+    """Validated, dtype-matched (b (T,), theta (q,)) for the MA stage."""
+    y, mu = jnp.asarray(y), jnp.asarray(mu)
+    phi, theta = _check_coefficients(phi, theta)
+    if y.ndim != 1 or mu.ndim != 0:
+        raise ValueError(f"y must have shape (T,) and mu be a scalar, got {y.shape}, {mu.shape}")
+    dtype = jnp.result_type(y, mu, phi, theta)
+    y, mu, phi, theta = y.astype(dtype), mu.astype(dtype), phi.astype(dtype), theta.astype(dtype)
+    return _ar_innovations(y, mu, phi, initial_y), theta
 
 
 def arma_fast_residuals(
@@ -156,13 +229,7 @@ def arma_fast_residuals(
         >>> print(arma_fast_residuals(y, 0.0, jnp.array([0.5]), jnp.array([1.0])))
         [ 1.   0.5 -1. ]
     """
-    y, mu = jnp.asarray(y), jnp.asarray(mu)
-    phi, theta = _check_coefficients(phi, theta)
-    if y.ndim != 1 or mu.ndim != 0:
-        raise ValueError(f"y must have shape (T,) and mu be a scalar, got {y.shape}, {mu.shape}")
-    dtype = jnp.result_type(y, mu, phi, theta)
-    y, mu, phi, theta = y.astype(dtype), mu.astype(dtype), phi.astype(dtype), theta.astype(dtype)
-    innovations = _ar_innovations(y, mu, phi, initial_y)
+    innovations, theta = _checked_innovations(y, mu, phi, theta, initial_y)
     if theta.shape[0] == 0:
         return innovations
     if custom_adjoint:
@@ -204,12 +271,21 @@ def arma_fast_conditional_loglik(
         >>> print(f"{float(ll):.4f}")
         -3.8818
     """
-    errors = arma_fast_residuals(y, mu, phi, theta, initial_y=initial_y, unroll=unroll,
-                                 custom_adjoint=custom_adjoint)
     sigma = jnp.asarray(sigma)
-    n = errors.shape[0]
+    if custom_adjoint:
+        innovations, theta = _checked_innovations(y, mu, phi, theta, initial_y)
+        n = innovations.shape[0]
+        sum_of_squares = (
+            _ma_sum_of_squares(innovations, theta, int(unroll)) if theta.shape[0]
+            else jnp.sum(jnp.square(innovations))
+        )
+    else:
+        errors = arma_fast_residuals(y, mu, phi, theta, initial_y=initial_y, unroll=unroll,
+                                     custom_adjoint=False)
+        n = errors.shape[0]
+        sum_of_squares = jnp.sum(jnp.square(errors))
     loglik = (
-        -0.5 * jnp.sum(jnp.square(errors / sigma))
+        -0.5 * sum_of_squares / jnp.square(sigma)
         - n * jnp.log(sigma)
         - 0.5 * n * jnp.log(2 * jnp.pi)
     )
