@@ -71,6 +71,7 @@ def test_full_filters_match_statsmodels(x64, method, index):
 def test_sequential_and_parallel_agree_in_values_and_gradients(x64):
     y, _ = random_case(9)  # ARMA(1, 2), T = 500 with gaps
     y = jnp.asarray(y[:60])
+    assert bool(jnp.any(jnp.isnan(y)))
     params = (jnp.asarray(0.2), jnp.array([0.6]), jnp.array([0.3, -0.2]), jnp.asarray(1.4))
 
     def value_and_grad(method):
@@ -172,3 +173,13 @@ def test_fast_path_under_vmap_with_gaps_has_finite_equal_gradients(x64):
     fast = batched_grad("fast")
     assert np.all(np.isfinite(fast))
     np.testing.assert_allclose(fast, batched_grad("sequential"), rtol=1e-8)
+
+
+@pytest.mark.parametrize("y", [[0.7], [np.nan, np.nan, np.nan], [np.nan, 1.0]],
+                         ids=["T=1", "all-missing", "first-missing"])
+def test_short_and_empty_series(x64, y):
+    params = (0.2, jnp.array([0.5]), jnp.array([0.3]), 1.1)
+    expected = statsmodels_loglik(np.asarray(y), 0.2, [0.5], [0.3], 1.1)
+    for method in ("fast", "sequential"):
+        np.testing.assert_allclose(arma_exact_loglik(jnp.asarray(y), *params, method=method),
+                                   expected, rtol=1e-10, atol=1e-12)
