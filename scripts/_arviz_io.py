@@ -60,6 +60,7 @@ def inference_data_from_mcmc(
     mcmc: Any,
     *,
     posterior_predictive: Mapping[str, Any] | None = None,
+    predictions: Mapping[str, Any] | None = None,
     coords: Mapping[str, Any] | None = None,
     dims: Mapping[str, Sequence[str]] | None = None,
     attrs: Mapping[str, Any] | None = None,
@@ -68,15 +69,22 @@ def inference_data_from_mcmc(
 
     ``posterior_predictive`` maps observed-site names to arrays shaped (chain, draw, ...).
     ``dims`` names each site's event dimensions (e.g. ``{"y": ["time"]}``) and ``coords`` gives
-    their values. The pointwise log-likelihood is left out: it is not used here and a model
-    whose likelihood is one joint distribution has none to give. ``attrs`` are added to the
-    posterior group (model name, order, ...).
+    their values. ``predictions`` (forecasts) go to the ``predictions`` group, with their
+    dims taken from ``dims`` too. The pointwise log-likelihood is left out: it is not used
+    here and a model whose likelihood is one joint distribution has none to give. ``attrs``
+    are added to the posterior group (model name, order, ...).
     """
     idata = az.from_numpyro(
         mcmc,
         posterior_predictive=dict(posterior_predictive) if posterior_predictive else None,
+        predictions=dict(predictions) if predictions else None,
         coords=dict(coords) if coords else None,
         dims={name: list(names) for name, names in dims.items()} if dims else None,
+        pred_dims=(
+            {name: list(dims[name]) for name in predictions if name in dims}
+            if predictions and dims
+            else None
+        ),
         log_likelihood=False,
     )
     if attrs:
@@ -166,7 +174,7 @@ def save_ppc_plot(
     # stretch the axis until the data is a sliver; the view keeps 99% of replicated values.
     observed_values = idata.observed_data[observed].to_numpy()
     low, high = np.nanquantile(idata.posterior_predictive[observed].to_numpy(), [0.005, 0.995])
-    low, high = min(low, observed_values.min()), max(high, observed_values.max())
+    low, high = min(low, np.nanmin(observed_values)), max(high, np.nanmax(observed_values))
     if np.isfinite(low) and np.isfinite(high) and high > low:
         pad = 0.05 * (high - low)
         left.set_xlim(low - pad, high + pad)
@@ -188,6 +196,41 @@ def save_ppc_plot(
     right.legend(loc="best", fontsize="small")
     if np.issubdtype(times.dtype, np.datetime64):
         right.tick_params(axis="x", labelrotation=30)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def save_forecast_plot(
+    idata: az.InferenceData,
+    path: Path,
+    *,
+    observed: str,
+    forecast: str,
+    time_label: str,
+) -> None:
+    """Forecast plot as PNG: the data, then the forecast median with 50% and 90% bands.
+
+    The forecast draws are in the ``predictions`` group, shaped (chain, draw, horizon); the
+    steps are drawn after the last observation, one time unit apart.
+    """
+    observed_values = idata.observed_data[observed].to_numpy()
+    draws = idata.predictions[forecast].stack(sample=("chain", "draw"))
+    draws = draws.transpose("sample", ...).to_numpy()
+    horizon = draws.shape[1]
+    times = np.arange(observed_values.shape[0])
+    ahead = np.arange(observed_values.shape[0], observed_values.shape[0] + horizon)
+    q05, q25, q50, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    figure, axis = plt.subplots(figsize=(10, 4))
+    axis.plot(times, observed_values, color="k", linewidth=1, label="observed")
+    axis.fill_between(ahead, q05, q95, color="C1", alpha=0.25, label="90% forecast band")
+    axis.fill_between(ahead, q25, q75, color="C1", alpha=0.45, label="50% forecast band")
+    axis.plot(ahead, q50, color="C1", linewidth=1.5, label="forecast median")
+    axis.axvline(observed_values.shape[0] - 0.5, color="grey", linewidth=0.8, linestyle=":")
+    axis.set_xlabel(f"{time_label} (position; forecasts follow the last observation)")
+    axis.set_ylabel(observed)
+    axis.set_title(f"{horizon}-step posterior predictive forecast")
+    axis.legend(loc="best", fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

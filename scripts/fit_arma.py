@@ -7,21 +7,34 @@ The model, for observations :math:`y_1, \dots, y_T`:
 .. math::
 
     y_t = \mu + \sum_{i=1}^{p} \phi_i\, y_{t-i} + \sum_{j=1}^{q} \theta_j\, \varepsilon_{t-j}
-          + \varepsilon_t, \qquad \varepsilon_t \sim \mathcal{N}(0, \sigma^2),
+          + \varepsilon_t, \qquad \varepsilon_t \sim \mathcal{N}(0, \sigma^2)
 
-with priors :math:`\mu \sim \mathcal N(0, 10^2)`, :math:`\phi_i, \theta_j \sim \mathcal N(0, 2^2)`,
-:math:`\sigma \sim \text{half-Cauchy}(2.5)`, and no stationarity or invertibility constraint.
-:math:`\mu` is the intercept; the process mean is :math:`\mu / (1 - \sum_i \phi_i)`.
+(with the exact likelihood written about the mean instead:
+:math:`y_t - \mu = \sum_i \phi_i (y_{t-i} - \mu) + \varepsilon_t + \sum_j \theta_j
+\varepsilon_{t-j}`).
 
 Likelihood (``--likelihood``, one entry of :data:`LIKELIHOODS`):
 
-* ``conditional`` -- the recursive-error ("conditional sum of squares") likelihood. The values
-  before the series are fixed: pre-sample observations equal :math:`\mu`, pre-sample errors are
-  0, and the errors are recovered one step at a time, :math:`\varepsilon_t = y_t - \nu_t` with
-  :math:`\nu_t = \mu + \sum_i \phi_i y_{t-i} + \sum_j \theta_j \varepsilon_{t-j}`; every one of
-  the T errors is scored. That recursion is one ``jax.lax.scan`` (``models.arma``). With
-  ``--order 1 1`` this is exactly the posteriordb posterior ``arma-arma11``
-  (``scripts/validate_posteriordb.py`` checks it against the reference draws).
+* ``exact`` (default) -- the exact Gaussian likelihood by a Kalman filter started from the
+  stationary distribution (``models.arma_statespace``), as statsmodels' ``ARIMA``, R's
+  ``arima`` and PyMC's statespace module compute it. Here :math:`\mu` is the *process mean*
+  (statsmodels' ``const`` with ``trend="c"``). Priors: :math:`\mu \sim \mathcal N(0, 10^2)`,
+  :math:`\phi` and :math:`\theta` uniform in their partial autocorrelations, so every draw is
+  stationary and invertible (Monahan 1984; Jones 1980), :math:`\sigma \sim`
+  half-Cauchy(2.5). Missing observations (empty or NaN cells) are allowed: the filter skips
+  their update. ``--forecast H`` adds H-step forecast draws.
+* ``conditional`` -- the recursive-error ("conditional sum of squares") likelihood, with the
+  posteriordb ``arma11`` priors: :math:`\mu \sim \mathcal N(0, 10^2)` is the *intercept*
+  (process mean :math:`\mu / (1 - \sum_i \phi_i)`), :math:`\phi_i, \theta_j \sim
+  \mathcal N(0, 2^2)` with no stationarity or invertibility constraint,
+  :math:`\sigma \sim` half-Cauchy(2.5). The values before the series are fixed: pre-sample
+  observations equal :math:`\mu`, pre-sample errors are 0, and the errors are recovered one
+  step at a time, :math:`\varepsilon_t = y_t - \nu_t` with :math:`\nu_t = \mu + \sum_i \phi_i
+  y_{t-i} + \sum_j \theta_j \varepsilon_{t-j}`; every one of the T errors is scored. That
+  recursion is one ``jax.lax.scan`` (``models.arma``). With ``--order 1 1`` this is exactly
+  the posteriordb posterior ``arma-arma11`` (``scripts/validate_posteriordb.py`` checks it).
+
+``docs/arma_exact.md`` says when to use which, and what each costs.
 
 The default data is the series that posteriordb's ``arma11`` uses (simulated ARMA(1,1),
 T = 200), shipped inside the package as ``models/data/arma11.csv``.
@@ -36,6 +49,9 @@ Outputs (``--out DIR``; the folder appears complete or not at all):
   ``ma_lag``, with the time coordinate from ``--time-column``;
 * ``summary.csv`` -- mean, sd, 94% HDI, MCSE, bulk and tail ESS, R-hat per parameter;
 * ``trace.png``, ``ppc.png`` -- trace plot and posterior predictive check;
+* ``forecast.png`` (with ``--forecast H``) -- the data, the forecast median and its 50% and
+  90% bands; the draws are in the ``predictions`` group of ``posterior.nc`` (dim
+  ``horizon``);
 * ``run.json`` -- command line, seed, versions, platform, devices, chain method, timings,
   diagnostics and the gate's verdict.
 
@@ -52,6 +68,9 @@ Examples::
 
 References:
 
+* J. F. Monahan, "A note on enforcing stationarity in autoregressive-moving average models",
+  Biometrika 71 (1984); R. H. Jones, "Maximum likelihood fitting of ARMA models to time
+  series with missing observations", Technometrics 22 (1980).
 * G. E. P. Box, G. M. Jenkins, G. C. Reinsel, G. M. Ljung, *Time Series Analysis:
   Forecasting and Control*, 5th ed., Wiley (2015), sec. 7.1 (conditional likelihood).
 * M. Magnusson, P. Bürkner, A. Vehtari, "posteriordb: a set of posteriors for Bayesian
@@ -74,7 +93,7 @@ import jax
 import numpy as np
 from numpyro.infer import Predictive, init_to_uniform
 
-from models import arma_model
+from models import arma_exact_model, arma_model
 
 # The bundled series: the data of posteriordb's arma11 posterior, column "y".
 DEFAULT_DATA = Path(str(resources.files("models") / "data" / "arma11.csv"))
@@ -109,6 +128,12 @@ class Likelihood:
 
 
 LIKELIHOODS: dict[str, Likelihood] = {
+    "exact": Likelihood(
+        model=arma_exact_model,
+        accepts_missing=True,
+        description="exact Gaussian likelihood by a Kalman filter, stationary and invertible "
+        "priors, mu = process mean; missing values allowed (default)",
+    ),
     "conditional": Likelihood(
         model=arma_model,
         accepts_missing=False,
@@ -132,8 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--likelihood",
         choices=sorted(LIKELIHOODS),
-        default="conditional",
+        default="exact",
         help="; ".join(f"{name}: {spec.description}" for name, spec in LIKELIHOODS.items()),
+    )
+    model.add_argument(
+        "--forecast",
+        type=_cli.nonnegative_int,
+        default=0,
+        metavar="H",
+        help="with the exact likelihood: draw H-step-ahead forecasts from the posterior "
+        "(predictions group of posterior.nc, forecast.png); default 0, none",
     )
     _cli.add_common_arguments(
         parser, default_data_help=f"default: the bundled arma11 series, column '{DEFAULT_COLUMN}'"
@@ -170,6 +203,11 @@ def main(args: argparse.Namespace) -> int:
         default_path=DEFAULT_DATA,
         default_column=DEFAULT_COLUMN,
     )
+    if args.forecast and args.likelihood != "exact":
+        raise _cli.CliError(
+            f"--forecast {args.forecast} needs --likelihood exact (the forecast distribution "
+            "is the exact one given the whole series)"
+        )
     if not likelihood.accepts_missing:
         _cli.require_complete(series, f"the {args.likelihood} ARMA likelihood")
     if series.length <= p + q:
@@ -189,7 +227,7 @@ def main(args: argparse.Namespace) -> int:
         f" over {setup.device_count} device(s)",
         flush=True,
     )
-    mcmc_key, predictive_key = jax.random.split(jax.random.PRNGKey(args.seed))
+    mcmc_key, predictive_key, forecast_key = jax.random.split(jax.random.PRNGKey(args.seed), 3)
     y = jax.numpy.asarray(series.values)
     mcmc, timings = _cli.run_nuts(
         likelihood.model,
@@ -212,10 +250,25 @@ def main(args: argparse.Namespace) -> int:
     )(predictive_key, y=None, order=order, num_steps=series.length)
     timings.extra["posterior_predictive_s"] = time.perf_counter() - predictive_start
 
+    predictions = None
+    if args.forecast:
+        forecast_start = time.perf_counter()
+        forecast = Predictive(
+            likelihood.model,
+            posterior_samples=mcmc.get_samples(group_by_chain=True),
+            batch_ndims=2,
+            return_sites=["y_forecast"],
+        )(forecast_key, y=y, order=order, forecast_horizon=args.forecast)
+        predictions = {"y_forecast": np.asarray(forecast["y_forecast"])}
+        timings.extra["forecast_s"] = time.perf_counter() - forecast_start
+
     coords, dims = coords_and_dims(series, order)
+    if args.forecast:
+        coords["horizon"], dims["y_forecast"] = np.arange(1, args.forecast + 1), ["horizon"]
     idata = _arviz_io.inference_data_from_mcmc(
         mcmc,
         posterior_predictive={"y": np.asarray(predictive["y"])},
+        predictions=predictions,
         coords=coords,
         dims=dims,
         attrs={
@@ -256,6 +309,14 @@ def main(args: argparse.Namespace) -> int:
                 time_label=series.time_column or "time index",
                 seed=args.seed,
             )
+            if args.forecast:
+                _arviz_io.save_forecast_plot(
+                    idata,
+                    output.path("forecast.png"),
+                    observed="y",
+                    forecast="y_forecast",
+                    time_label=series.time_column or "time index",
+                )
             timings.extra["total_s"] = time.perf_counter() - started
             record = _cli.run_record(
                 args,
@@ -265,12 +326,15 @@ def main(args: argparse.Namespace) -> int:
                 diagnostics=diagnostics,
                 gate_failures=gate_failures,
                 extra={"model": {"name": "arma", "order": [p, q], "likelihood": args.likelihood,
+                                 "forecast_horizon": args.forecast,
                                  "init": f"uniform(-{INIT_RADIUS}, {INIT_RADIUS}), "
                                          "unconstrained scale"}},
             )
             _cli.write_json(output.path("run.json"), record)
             output.commit()
-        print(f"wrote posterior.nc, summary.csv, trace.png, ppc.png, run.json to {args.out}")
+        written = "posterior.nc, summary.csv, trace.png, ppc.png, "
+        written += "forecast.png, run.json" if args.forecast else "run.json"
+        print(f"wrote {written} to {args.out}")
 
     _cli.diagnostics_gate(
         diagnostics, limits, allow_warnings=args.allow_warnings, written_to=args.out

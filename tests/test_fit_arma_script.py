@@ -203,3 +203,47 @@ def test_diagnostics_gate_stops_a_run_with_one_warm_up_step(tmp_path):
     assert all(failure in message for failure in record["gate"]["failures"])
     # --chain-method overrides the default; vectorized chains need no extra host devices
     assert (record["chain_method"], record["device_count"]) == ("vectorized", 1)
+
+
+def test_exact_likelihood_with_gaps_writes_forecasts_from_the_posterior(tmp_path, x64):
+    """Default (exact) likelihood on a series with two empty cells, --forecast 12: the
+    predictions group holds draws whose mean follows the forecast mean of each posterior
+    draw (recomputed here with models.arma_forecast), and whose spread widens with h."""
+    import jax
+    import jax.numpy as jnp
+
+    from models import arma_forecast
+
+    t, y = bundled_series()
+    cells = [repr(float(v)) for v in y]
+    cells[10] = cells[57] = ""
+    csv_text = "t,y\n" + "".join(f"{a},{c}\n" for a, c in zip(t, cells, strict=True))
+    out = tmp_path / "exact"
+    process = run_script("fit_arma.py", *TINY, "--seed", "3", "--data", "-", "--column", "y",
+                         "--forecast", "12", "--out", str(out), "--allow-warnings",
+                         stdin=csv_text)
+    assert process.returncode == 0, process.stderr
+    assert "exact likelihood" in process.stdout
+    assert {p.name for p in out.iterdir()} == EXPECTED_FILES | {"forecast.png"}
+    assert (out / "forecast.png").read_bytes()[:8] == PNG_MAGIC
+    groups = open_groups(out / "posterior.nc")
+    observed = groups["observed_data"]["y"].values
+    assert np.isnan(observed[[10, 57]]).all() and np.isfinite(np.delete(observed, [10, 57])).all()
+    draws = groups["predictions"]["y_forecast"]
+    assert draws.dims == ("chain", "draw", "horizon")
+    np.testing.assert_array_equal(draws["horizon"].values, np.arange(1, 13))
+    post = groups["posterior"]
+    flat = {k: jnp.asarray(post[k].values.reshape((-1,) + post[k].shape[2:]))
+            for k in ("mu", "phi", "theta", "sigma")}
+    means = jax.vmap(lambda mu, phi, theta, sigma: arma_forecast(
+        jnp.asarray(observed), mu, phi, theta, sigma, 12).mean)(
+        flat["mu"], flat["phi"], flat["theta"], flat["sigma"])
+    forecast = draws.values.reshape(-1, 12)
+    spread = forecast.std(axis=0)
+    standard_error = spread / np.sqrt(forecast.shape[0])
+    assert np.all(np.abs(forecast.mean(axis=0) - np.asarray(means).mean(axis=0))
+                  < 4.5 * standard_error)
+    assert spread[-1] > 1.5 * spread[0]
+    record = json.loads((out / "run.json").read_text())
+    assert record["model"]["likelihood"] == "exact"
+    assert record["model"]["forecast_horizon"] == 12
