@@ -36,8 +36,10 @@ import math
 from functools import partial
 from typing import Literal
 
+import jax
 import jax.numpy as jnp
 from jax import Array, lax
+from jax.custom_batching import custom_vmap
 from jax.typing import ArrayLike
 
 from models.arma_fast import arma_fast_residuals
@@ -204,6 +206,29 @@ def _steps_to_steady_state(
     return t
 
 
+def _head_length_index(lengths: list[int], tol: float):
+    """Index into ``lengths`` of the shortest head the filter needs before its steady state.
+
+    Under ``vmap`` (vectorised chains, ``Predictive``, batched ``log_prob``) a batched
+    ``lax.switch`` index would turn the switch into a select that runs *every* branch, the
+    whole-series one included. Any head at least as long as needed is exact, so the batched
+    rule returns one unbatched index, the largest over the batch, and only that branch runs.
+    """
+
+    def index(transition, noise_cov, P0, observed):
+        needed = _steps_to_steady_state(transition, noise_cov, P0, observed, tol)
+        return jnp.searchsorted(jnp.asarray(lengths), needed)  # shortest length >= needed
+
+    shared_index = custom_vmap(index)
+
+    @shared_index.def_vmap
+    def _largest_over_batch(axis_size, in_batched, *args):
+        in_axes = [0 if batched else None for batched in in_batched]
+        return jnp.max(jax.vmap(index, in_axes=in_axes)(*args)), False
+
+    return shared_index
+
+
 def _loglik_with_head(
     deviations: Array,
     observed: Array,
@@ -274,13 +299,18 @@ def _fast_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, to
     deviations = jnp.where(observed, y - mu, 0.0)
     num_steps = y.shape[0]
 
-    needed = _steps_to_steady_state(transition, noise_cov, P0, observed, tol)
     lengths = [n for n in _COVARIANCE_SCAN_LENGTHS if n < num_steps] + [num_steps]
-    branch = jnp.searchsorted(jnp.asarray(lengths), needed)  # shortest length >= needed
+    # The head length is chosen, not differentiated: stop the gradient before custom_vmap.
+    branch = _head_length_index(lengths, tol)(
+        *(lax.stop_gradient(a) for a in (transition, noise_cov, P0)), observed
+    )
+    # jax.checkpoint: a branch keeps only its inputs for the backward pass. Otherwise
+    # reverse mode makes every branch return zeros in the shape of every other branch's
+    # residuals, the whole-series branch's included, on each call.
+    order = (phi.shape[0], theta.shape[0])
     return lax.switch(
         branch,
-        [partial(_loglik_with_head, length=n, order=(phi.shape[0], theta.shape[0]))
-         for n in lengths],
+        [jax.checkpoint(partial(_loglik_with_head, length=n, order=order)) for n in lengths],
         deviations,
         observed,
         transition,

@@ -183,3 +183,13 @@ def test_short_and_empty_series(x64, y):
     for method in ("fast", "sequential"):
         np.testing.assert_allclose(arma_exact_loglik(jnp.asarray(y), *params, method=method),
                                    expected, rtol=1e-10, atol=1e-12)
+
+
+def test_fast_path_under_vmap_runs_one_head_for_the_whole_batch(x64):
+    # A batched switch index would become a select that runs every head length, the whole
+    # series included; the custom batching rule keeps one (the longest needed) index.
+    y = jnp.asarray(np.random.default_rng(1).normal(size=500))
+    thetas = jnp.array([[0.2], [0.9]])
+    jaxpr = jax.make_jaxpr(jax.vmap(jax.grad(
+        lambda th: arma_exact_loglik(y, 0.0, jnp.array([0.3]), th, 1.0))))(thetas)
+    assert " cond[" in str(jaxpr)
