@@ -17,6 +17,7 @@ from typing import Literal
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from jax import Array, lax
@@ -177,8 +178,9 @@ class ARMA(dist.Distribution):
         if value.shape[-1:] != self.event_shape:
             raise ValueError(f"ARMA.log_prob: value must end in the event shape "
                              f"{self.event_shape}, got {value.shape}")
+        # Checked on concrete data only (NumPy, so it works inside a jit trace too).
         if (self.likelihood == "conditional" and not isinstance(value, jax.core.Tracer)
-                and bool(jnp.any(jnp.isnan(value)))):
+                and np.isnan(np.asarray(value)).any()):
             raise ValueError("ARMA.log_prob: the conditional likelihood cannot skip missing "
                              "values (NaN in the series); use likelihood='exact'")
         if self.likelihood == "exact":

@@ -156,3 +156,11 @@ def test_bad_arguments_raise():
              likelihood="conditional").log_prob(jnp.array([0.0, jnp.nan]))
     with pytest.raises(ValueError, match="event shape"):
         ARMA(0.0, jnp.zeros(1), jnp.zeros(1), 1.0, num_steps=5).log_prob(jnp.zeros(4))
+
+
+def test_conditional_likelihood_runs_under_nuts(x64, rng_key):
+    # The missing-value check must not turn the observed series into a traced bool.
+    y = simulate(rng_key, [0.5], [0.3], 80)
+    mcmc = MCMC(NUTS(arma_exact_model), num_warmup=30, num_samples=10, progress_bar=False)
+    mcmc.run(rng_key, y, order=(1, 1), likelihood="conditional")
+    assert mcmc.get_samples()["phi"].shape == (10, 1)
