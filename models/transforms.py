@@ -58,7 +58,8 @@ def _durbin_levinson(pacf: Array) -> Array:
         phi = jnp.where(index < k, phi - r * reversed_head, phi)
         return phi.at[k].set(r), None
 
-    phi, _ = lax.scan(step, jnp.zeros_like(pacf), (index, pacf))
+    # p is small and static: unroll the scan fully, no loop overhead inside NUTS.
+    phi, _ = lax.scan(step, jnp.zeros_like(pacf), (index, pacf), unroll=True)
     return phi
 
 
@@ -73,7 +74,7 @@ def _step_down(phi: Array) -> Array:
         coefficients = jnp.where(index < k, previous, 0.0)
         return coefficients, r
 
-    _, pacf = lax.scan(step, phi, index, reverse=True)
+    _, pacf = lax.scan(step, phi, index, reverse=True, unroll=True)
     return pacf
 
 
