@@ -9,16 +9,21 @@ at once. This module splits the work accordingly.
    slices of the series padded with the pre-sample values (no scan).
 2. **MA part, a short scan.** ``e_t = b_t - sum_j theta_j e_{t-j}``: a linear recurrence
    in e, run by ``lax.scan`` with ``unroll`` steps per loop iteration (fewer loop
-   round-trips; measured best at 4 to 8 on a CPU, pathological at 16).
-3. **A hand-written backward pass** (``jax.custom_vjp``). The adjoint of a linear
-   recurrence is the same recurrence run backwards in time:
+   round-trips; measured best at 8 on a CPU, pathological at 16).
+
+These two steps are the speed-up: about 4x the reference at T = 2000 and 2x at 20000 for
+value + gradient, 1.5x and 2x the hand-written numba floor (``scripts/benchmarks/``). On
+XLA:CPU what is left is the runtime's cost per loop iteration, not arithmetic.
+
+3. **Optional: a hand-written backward pass** (``custom_adjoint=True``). The adjoint of a
+   linear recurrence is the same recurrence run backwards in time:
    ``lam_t = g_t - sum_j theta_j lam_{t+j}`` where ``g = d loglik / d e`` holds the direct
-   terms. Then ``d/d b_t = lam_t`` and ``d/d theta_j = -sum_t lam_t e_{t-j}``. Autodiff of
-   the scan would instead store and replay every carry of the forward loop.
-4. **Fewer passes over memory** (the log-likelihood only): the forward scan accumulates
-   ``sum_t e_t^2`` in its carry, and the backward scan forms ``2 g e_t`` from the stored
-   errors inside the loop, so neither a squared-error array nor a cotangent array is
-   written. Measured about 10 % at T = 20000 (arrays beyond the L2 cache), nothing at 2000.
+   terms. Then ``d/d b_t = lam_t`` and ``d/d theta_j = -sum_t lam_t e_{t-j}``. For the
+   log-likelihood the forward scan accumulates ``sum_t e_t^2`` in its carry and the
+   backward scan forms ``2 g e_t`` inside the loop, so no squared-error or cotangent array
+   is written. It is exact, and it teaches what JAX's transpose of a scan does, but XLA's
+   own transpose of the MA-only scan measured 7 to 13 % faster, so it is not the default
+   (:data:`DEFAULT_CUSTOM_ADJOINT`).
 
 q = 0 skips the scan entirely. The value and gradient equal the reference to rounding
 (``tests/test_arma_fast.py`` checks 1e-10 / 1e-8 in float64); the benchmarks in
@@ -42,6 +47,7 @@ from numpyro.primitives import Messenger
 from models.arma import ConditionalARMA, _check_coefficients, arma_model
 
 __all__ = [
+    "DEFAULT_CUSTOM_ADJOINT",
     "DEFAULT_UNROLL",
     "FastConditionalARMA",
     "arma_fast_conditional_loglik",
@@ -50,10 +56,18 @@ __all__ = [
     "fast_model",
 ]
 
-#: Scan steps per loop iteration for the MA recursion (forward and backward). 4 to 8 was
-#: the plateau measured on CPU at T = 2000 and 20000 (scripts/benchmarks/REPORT.md); 16
-#: makes XLA's CPU code markedly slower.
+#: Scan steps per loop iteration for the MA recursion (forward and backward). 8 was the
+#: fastest measured on CPU at T = 2000 and 20000 (scripts/benchmarks/REPORT.md); 16 makes
+#: XLA's CPU code 30 to 60 times slower.
 DEFAULT_UNROLL = 8
+
+#: Whether the gradient goes through the hand-written reverse-recurrence VJP (``True``) or
+#: JAX's autodiff of the MA-only scan (``False``). Measured in one process, interleaved, on
+#: XLA:CPU (jax 0.10): autodiff 9.7 / 131 us, custom VJP 10.4 / 151 us per value+grad at
+#: T = 2000 / 20000 (numba floor 6.6 / 66 us). XLA already turns the scan's transpose into
+#: a reverse linear recurrence and fuses the theta cotangent into it; the custom VJP stays
+#: as the worked example of that adjoint and for backends where it measures faster.
+DEFAULT_CUSTOM_ADJOINT = False
 
 
 def _ar_innovations(y: Array, mu: Array, phi: Array, initial_y: ArrayLike | None) -> Array:
@@ -205,7 +219,7 @@ def arma_fast_residuals(
     *,
     initial_y: ArrayLike | None = None,
     unroll: int = DEFAULT_UNROLL,
-    custom_adjoint: bool = True,
+    custom_adjoint: bool = DEFAULT_CUSTOM_ADJOINT,
 ) -> Array:
     """One-step prediction errors of ARMA(p, q), equal to :func:`models.arma.arma_residuals`.
 
@@ -218,7 +232,8 @@ def arma_fast_residuals(
             ``None`` (pre-sample observations equal ``mu``). Pre-sample errors are 0.
         unroll: scan steps per loop iteration of the MA recursion.
         custom_adjoint: differentiate by the hand-written reverse recurrence (``True``) or
-            by JAX's autodiff of the scan (``False``; kept for benchmarks and tests).
+            by JAX's autodiff of the MA-only scan (``False``); see
+            :data:`DEFAULT_CUSTOM_ADJOINT` for the measurements behind the default.
 
     Returns:
         Errors, shape (T,).
@@ -246,7 +261,7 @@ def arma_fast_conditional_loglik(
     *,
     initial_y: ArrayLike | None = None,
     unroll: int = DEFAULT_UNROLL,
-    custom_adjoint: bool = True,
+    custom_adjoint: bool = DEFAULT_CUSTOM_ADJOINT,
 ) -> Array:
     """Conditional Gaussian log-likelihood of ARMA(p, q), equal to
     :func:`models.arma.arma_conditional_loglik` (same arguments, same ``-inf`` on overflow).

@@ -51,10 +51,12 @@ CASES = [(0, 0, 0, 1, False), (1, 0, 1, 2, False), (2, 1, 0, 3, True), (3, 1, 1,
     for k in range(6)
 ]
 VARIANTS = [dict(), dict(unroll=1), dict(unroll=3), dict(unroll=16),
-            dict(custom_adjoint=False), dict(custom_adjoint=False, unroll=4)]
+            dict(custom_adjoint=True), dict(custom_adjoint=True, unroll=3),
+            dict(custom_adjoint=False, unroll=4)]
 # gradients compile a forward and a backward scan per variant: the default, an unroll that
-# does not divide T, the pathological-speed unroll and the autodiff backward pass suffice
-GRADIENT_VARIANTS = [dict(), dict(unroll=3), dict(unroll=16), dict(custom_adjoint=False)]
+# does not divide T, the pathological-speed unroll and both backward passes suffice
+GRADIENT_VARIANTS = [dict(), dict(unroll=3), dict(unroll=16), dict(custom_adjoint=True),
+                     dict(custom_adjoint=True, unroll=3), dict(custom_adjoint=False)]
 
 
 @pytest.mark.parametrize(("seed", "p", "q", "num_steps", "condition"), CASES)
@@ -98,9 +100,11 @@ def test_gradient_near_the_invertibility_boundary(x64):
     theta = jnp.array([-0.99])
     args = (mu, phi, theta, sigma)
     expected = jax.grad(arma_conditional_loglik, argnums=(1, 2, 3, 4))(y, *args)
-    got = jax.grad(arma_fast_conditional_loglik, argnums=(1, 2, 3, 4))(y, *args)
-    for g, e in zip(got, expected, strict=True):
-        np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-8)
+    for custom_adjoint in (False, True):
+        got = jax.grad(partial(arma_fast_conditional_loglik, custom_adjoint=custom_adjoint),
+                       argnums=(1, 2, 3, 4))(y, *args)
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-8)
 
 
 def test_overflowing_recursion_gives_minus_infinity_not_nan():

@@ -4,10 +4,13 @@ Variants, all returning the value and the gradient w.r.t. (mu, phi, theta, sigma
 
 * ``reference``: :func:`models.arma.arma_conditional_loglik`, one scan with two lag buffers,
   differentiated by JAX;
-* ``ma-scan autodiff unroll=k``: AR part vectorised, only the MA recursion scanned, JAX's
-  autodiff of the scan (``custom_adjoint=False``), k = 1, 4, 8, 16;
-* ``fast path unroll=k``: :func:`models.arma_fast.arma_fast_conditional_loglik`, same plus
-  the reverse-recurrence custom VJP; k = DEFAULT_UNROLL is what ``arma_fast_model`` uses;
+* ``ma-scan autodiff unroll=k``: :func:`models.arma_fast.arma_fast_conditional_loglik` with
+  ``custom_adjoint=False``: AR part vectorised, only the MA recursion scanned, JAX's autodiff
+  of the scan; k = 1, 4, 8, 16;
+* ``ma-scan custom VJP unroll=k``: the same with ``custom_adjoint=True`` (the hand-written
+  reverse-recurrence backward pass);
+  the variant with the package defaults (``DEFAULT_UNROLL``, ``DEFAULT_CUSTOM_ADJOINT``,
+  what ``arma_fast_model`` uses) is marked ``(default)``;
 * ``numba floor``: a hand-written loop and its analytic adjoint compiled by numba, the
   practical floor (skipped, with the reason in the result, when numba is not installed).
 
@@ -105,7 +108,11 @@ def jax_variants(y: np.ndarray):
     from jax import lax
 
     from models.arma import arma_conditional_loglik
-    from models.arma_fast import DEFAULT_UNROLL, arma_fast_conditional_loglik
+    from models.arma_fast import (
+        DEFAULT_CUSTOM_ADJOINT,
+        DEFAULT_UNROLL,
+        arma_fast_conditional_loglik,
+    )
 
     y = jnp.asarray(y)
 
@@ -134,13 +141,13 @@ def jax_variants(y: np.ndarray):
         return jax.jit(fn, static_argnums=1)
 
     variants = {"reference (models.arma, two-buffer scan)": flat(arma_conditional_loglik)}
-    for unroll in (1, 4, 8, 16):
-        variants[f"ma-scan autodiff unroll={unroll}"] = flat(
-            lambda *a, u=unroll: arma_fast_conditional_loglik(*a, unroll=u,
-                                                              custom_adjoint=False))
-    for unroll in sorted({1, 4, DEFAULT_UNROLL, 16}):
-        label = f"fast path unroll={unroll}" + (" (default)" if unroll == DEFAULT_UNROLL else "")
-        variants[label] = flat(lambda *a, u=unroll: arma_fast_conditional_loglik(*a, unroll=u))
+    for custom, kind in ((False, "autodiff"), (True, "custom VJP")):
+        for unroll in (1, 4, 8, 16):
+            default = unroll == DEFAULT_UNROLL and custom == DEFAULT_CUSTOM_ADJOINT
+            label = f"ma-scan {kind} unroll={unroll}" + (" (default)" if default else "")
+            variants[label] = flat(
+                lambda *a, u=unroll, c=custom: arma_fast_conditional_loglik(
+                    *a, unroll=u, custom_adjoint=c))
     return variants
 
 
