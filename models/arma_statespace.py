@@ -29,7 +29,9 @@ Three ways to run the filter, all giving the same number:
   After that head the filter is the conditional residual recursion started from the
   head's state, computed as :mod:`models.arma_fast` computes it (AR part vectorised, MA
   recursion with a hand-written backward pass), so value and gradient cost about what
-  the conditional likelihood costs.
+  the conditional likelihood costs. Under ``vmap`` (vectorised chains, ``Predictive``)
+  the whole batch runs one head, the longest any member needs: a longer head is just as
+  exact, and a per-member choice would make JAX run every head length.
 """
 
 import math
