@@ -19,7 +19,7 @@ $(VENV)/.test: $(VENV)/.core
 	touch $@
 
 run: $(VENV)/.core
-	$(PY) scripts/fit_arma.py --forecast 24 --out $(OUT) --force
+	$(PY) scripts/fit_arma.py --forecast 24 --compilation-cache .cache/xla --out $(OUT) --force
 
 lint: $(VENV)/.test
 	$(PY) -m ruff check .

@@ -154,7 +154,10 @@ def main(args: argparse.Namespace) -> int:
     if args.out is not None:
         _cli.check_output_folder(args.out, force=args.force)
     names = sorted(args.only) if args.only else sorted(REFERENCE_POSTERIORS)
-    setup = _cli.configure_platform(args.platform, args.chains, args.chain_method, float64=True)
+    setup = _cli.configure_platform(
+        args.platform, args.chains, args.chain_method, float64=True,
+        compilation_cache=args.compilation_cache,
+    )
     import _arviz_io  # noqa: F401  (after set-up: arviz is slow to import; run.json needs it)
 
     without_model = [name for name in bundled_posteriors() if name not in REFERENCE_POSTERIORS]
