@@ -98,7 +98,13 @@ def test_maximum_likelihood_matches_statsmodels_on_the_nile(x64):
         return -arma_exact_loglik(jnp.asarray(y), *unpack(u))
 
     value_and_grad = jax.jit(jax.value_and_grad(negative_loglik))
-    hessian = jax.jit(jax.hessian(negative_loglik))
+
+    def hessian(u, step=1e-5):  # central differences of the exact gradient: no new compile
+        columns = [np.asarray(value_and_grad(u + step * e)[1])
+                   - np.asarray(value_and_grad(u - step * e)[1]) for e in np.eye(u.size)]
+        H = np.column_stack(columns) / (2 * step)
+        return 0.5 * (H + H.T)
+
     start = np.r_[y.mean() / 100.0, 0.0, 0.0, np.log(y.std())]
     result = scipy.optimize.minimize(
         lambda u: tuple(np.asarray(a) for a in value_and_grad(u)), start, jac=True,
@@ -134,7 +140,7 @@ def test_four_chains_from_default_init_agree(x64, rng_key):
     # The failure this prevents: unconstrained, 2 of 4 chains found the non-invertible
     # mode theta ~ -1.94, phi ~ (1.13, -0.52) (R-hat 1.74).
     y = simulate(jax.random.fold_in(rng_key, 2), [0.5, -0.3], [0.4], 200, mu=0.0)
-    mcmc = MCMC(NUTS(arma_exact_model), num_warmup=500, num_samples=1000, num_chains=4,
+    mcmc = MCMC(NUTS(arma_exact_model), num_warmup=300, num_samples=600, num_chains=4,
                 chain_method="sequential", progress_bar=False)
     mcmc.run(jax.random.fold_in(rng_key, 3), y, order=(2, 1))
     samples = mcmc.get_samples(group_by_chain=True)

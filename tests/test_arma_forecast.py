@@ -69,7 +69,7 @@ def test_posterior_forecast_bands_widen_with_horizon(x64, rng_key):
     rng = np.random.default_rng(11)
     y = 1.0 + arma_generate_sample([1, -0.7], [1, 0.3], 200, distrvs=rng.standard_normal)
     kernel = NUTS(arma_exact_model)
-    mcmc = MCMC(kernel, num_warmup=300, num_samples=300, progress_bar=False)
+    mcmc = MCMC(kernel, num_warmup=200, num_samples=300, progress_bar=False)
     mcmc.run(rng_key, jnp.asarray(y), order=(1, 1))
     predictive = Predictive(arma_exact_model, mcmc.get_samples())
     draws = predictive(jax.random.fold_in(rng_key, 1), jnp.asarray(y), order=(1, 1),
