@@ -28,7 +28,7 @@ Three ways to run the filter, all giving the same number:
   it never converges: MA roots near or on the unit circle, or a non-invertible MA).
   After that head the filter is the conditional residual recursion started from the
   head's state, computed as :mod:`models.arma_fast` computes it (AR part vectorised, MA
-  recursion with a hand-written backward pass), so value and gradient cost about what
+  recursion as a short unrolled scan), so value and gradient cost about what
   the conditional likelihood costs. Under ``vmap`` (vectorised chains, ``Predictive``)
   the whole batch runs one head, the longest any member needs: a longer head is just as
   exact, and a per-member choice would make JAX run every head length.
@@ -275,7 +275,7 @@ def _loglik_with_head(
     # state a_L carries the past: unrolling a_{t+1} = Tm (a_t + R v_t) from t = L gives
     #   v_{L+s} = d_{L+s} - sum_{i<=s} phi_i d_{L+s-i} - a_L[s] - sum_{j<=s} theta_j v_{L+s-j}
     # (a_L[s] = 0 for s >= r): the AR part is vectorised, a_L enters as an input, and the
-    # MA part is models.arma_fast's recursion with its hand-written backward pass.
+    # MA part is models.arma_fast's recursion (its default gradient settings).
     sigma2 = noise_cov[0, 0]
     p, q = order
     tail = deviations[length:]
