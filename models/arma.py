@@ -50,6 +50,7 @@ __all__ = [
     "arma_conditional_loglik",
     "arma_model",
     "arma_residuals",
+    "check_model_series",
     "simulate_arma",
 ]
 
@@ -274,15 +275,41 @@ class ConditionalARMA(dist.Distribution):
         )(keys)
         return draws.reshape(tuple(sample_shape) + self.event_shape)
 
+    # subclasses swap in another implementation of the same density
+    _loglik = staticmethod(arma_conditional_loglik)
+
     def log_prob(self, value: ArrayLike) -> Array:
         value = jnp.asarray(value)
         if value.shape != self.event_shape:
             raise ValueError(
-                f"ConditionalARMA.log_prob: value must have shape {self.event_shape}, "
+                f"{type(self).__name__}.log_prob: value must have shape {self.event_shape}, "
                 f"got {value.shape}"
             )
-        return arma_conditional_loglik(value, self.mu, self.phi, self.theta, self.sigma,
-                                       initial_y=self.initial_y)
+        return self._loglik(value, self.mu, self.phi, self.theta, self.sigma,
+                            initial_y=self.initial_y)
+
+
+def check_model_series(
+    model_name: str, y: ArrayLike | None, num_steps: int | None, order: tuple[int, int]
+) -> tuple[Array | None, int]:
+    """Validate an ARMA model's order and series; return ``(y as an array or None, T)``.
+
+    Example:
+        >>> y, T = check_model_series("arma_model", [1.0, 2.0, 3.0], None, (1, 1))
+        >>> print(y.shape, T)
+        (3,) 3
+    """
+    p, q = order
+    if p < 0 or q < 0:
+        raise ValueError(f"{model_name}: order must be two integers >= 0, got {order}")
+    if y is None:
+        if num_steps is None:
+            raise ValueError(f"{model_name}: give y or num_steps")
+        return None, int(num_steps)
+    y = jnp.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{model_name}: y must have shape (T,), got {y.shape}")
+    return y, y.shape[0]
 
 
 def arma_model(
@@ -325,18 +352,9 @@ def arma_model(
         (2, 5) (2, 1) (2, 1)
     """
     p, q = order
-    if p < 0 or q < 0:
-        raise ValueError(f"order must be two non-negative integers, got {order}")
-    if y is None:
-        if num_steps is None:
-            raise ValueError("arma_model: give y or num_steps")
-        if condition_on_first and p > 0:
-            raise ValueError("arma_model: condition_on_first needs the observed y")
-    else:
-        y = jnp.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"arma_model: y must have shape (T,), got {y.shape}")
-        num_steps = y.shape[0]
+    y, num_steps = check_model_series("arma_model", y, num_steps, order)
+    if y is None and condition_on_first and p > 0:
+        raise ValueError("arma_model: condition_on_first needs the observed y")
     if num_steps <= (p if condition_on_first else 0):
         raise ValueError(f"arma_model: series of length {num_steps} too short for order {order}")
     float_dtype = jnp.result_type(float)

@@ -24,7 +24,7 @@ from jax import Array, lax
 from jax.typing import ArrayLike
 from numpyro.distributions import constraints
 
-from models.arma import arma_conditional_loglik
+from models.arma import arma_conditional_loglik, check_model_series
 from models.arma_forecast import arma_forecast_distribution
 from models.arma_statespace import _arma_system, arma_exact_loglik, solve_discrete_lyapunov
 from models.transforms import invertible_ma_prior, stationary_ar_prior
@@ -244,16 +244,7 @@ def arma_exact_model(
         (3, 20) (3, 2) (3, 4)
     """
     p, q = order
-    if p < 0 or q < 0:
-        raise ValueError(f"arma_exact_model: order must be two integers >= 0, got {order}")
-    if y is None:
-        if num_steps is None:
-            raise ValueError("arma_exact_model: give y or num_steps")
-    else:
-        y = jnp.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"arma_exact_model: y must have shape (T,), got {y.shape}")
-        num_steps = y.shape[0]
+    y, num_steps = check_model_series("arma_exact_model", y, num_steps, order)
     float_dtype = jnp.result_type(float)
     mu = numpyro.sample("mu", dist.Normal(mu_loc, mu_scale))
     if p > 0:

@@ -319,15 +319,7 @@ class FastConditionalARMA(ConditionalARMA):
         (3,) -3.8818
     """
 
-    def log_prob(self, value: ArrayLike) -> Array:
-        value = jnp.asarray(value)
-        if value.shape != self.event_shape:
-            raise ValueError(
-                f"FastConditionalARMA.log_prob: value must have shape {self.event_shape}, "
-                f"got {value.shape}"
-            )
-        return arma_fast_conditional_loglik(value, self.mu, self.phi, self.theta, self.sigma,
-                                            initial_y=self.initial_y)
+    _loglik = staticmethod(arma_fast_conditional_loglik)
 
 
 class _UseFastLikelihood(Messenger):
