@@ -958,6 +958,24 @@ def versions() -> dict[str, str]:
     return found
 
 
+def summarise_and_diagnose(idata: Any, var_names: Sequence[str]) -> tuple[Any, Diagnostics]:
+    """Print the ArviZ summary of ``var_names``, the divergence count and the diagnostics
+    line; return the summary table and the :class:`Diagnostics` the gate judges."""
+    import _arviz_io  # imported late: ArviZ takes seconds to import
+
+    summary = _arviz_io.summary(idata, var_names)
+    diagnostics = Diagnostics.from_summary(
+        summary,
+        divergences=_arviz_io.divergence_count(idata),
+        draws=_arviz_io.draw_count(idata),
+        bfmi_per_chain=_arviz_io.bfmi_per_chain(idata),
+    )
+    print(_arviz_io.format_summary(summary))
+    print(f"\nNumber of divergences: {diagnostics.divergences}")
+    print(diagnostics.report_line())
+    return summary, diagnostics
+
+
 def run_record(
     args: argparse.Namespace,
     setup: DeviceSetup,

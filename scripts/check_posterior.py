@@ -51,16 +51,7 @@ def main(args: argparse.Namespace) -> int:
             f"'{path}' has no sample_stats {', '.join(missing)}: the diagnostics gate needs "
             "the divergences and the energy of a NUTS run"
         )
-    summary = _arviz_io.summary(idata, _arviz_io.posterior_variables(idata))
-    diagnostics = _cli.Diagnostics.from_summary(
-        summary,
-        divergences=_arviz_io.divergence_count(idata),
-        draws=_arviz_io.draw_count(idata),
-        bfmi_per_chain=_arviz_io.bfmi_per_chain(idata),
-    )
-    print(_arviz_io.format_summary(summary))
-    print(f"\nNumber of divergences: {diagnostics.divergences}")
-    print(diagnostics.report_line())
+    _, diagnostics = _cli.summarise_and_diagnose(idata, _arviz_io.posterior_variables(idata))
     _cli.diagnostics_gate(
         diagnostics, _cli.GateThresholds.from_args(args), allow_warnings=args.allow_warnings,
         written_to=None,

@@ -250,33 +250,31 @@ def main(args: argparse.Namespace) -> int:
         init_strategy=init_to_uniform(radius=INIT_RADIUS),
     )
 
-    predictive_start = time.perf_counter()
-    predictive = Predictive(
-        likelihood.model,
-        posterior_samples=mcmc.get_samples(group_by_chain=True),
-        batch_ndims=2,
-        return_sites=["y"],
-    )(predictive_key, y=None, order=order, num_steps=series.length)
-    timings.extra["posterior_predictive_s"] = time.perf_counter() - predictive_start
-
-    predictions = None
-    if args.forecast:
-        forecast_start = time.perf_counter()
-        forecast = Predictive(
+    def draw_from_posterior(site: str, key: jax.Array, timing: str, **model_kwargs) -> np.ndarray:
+        start = time.perf_counter()
+        draws = Predictive(
             likelihood.model,
             posterior_samples=mcmc.get_samples(group_by_chain=True),
             batch_ndims=2,
-            return_sites=["y_forecast"],
-        )(forecast_key, y=y, order=order, forecast_horizon=args.forecast)
-        predictions = {"y_forecast": np.asarray(forecast["y_forecast"])}
-        timings.extra["forecast_s"] = time.perf_counter() - forecast_start
+            return_sites=[site],
+        )(key, order=order, **model_kwargs)[site]
+        timings.extra[timing] = time.perf_counter() - start
+        return np.asarray(draws)
+
+    # replicated series: simulated afresh from each draw, not conditioned on y
+    replicated = draw_from_posterior("y", predictive_key, "posterior_predictive_s",
+                                     y=None, num_steps=series.length)
+    predictions = None
+    if args.forecast:  # forecasts: conditioned on the observed y
+        predictions = {"y_forecast": draw_from_posterior(
+            "y_forecast", forecast_key, "forecast_s", y=y, forecast_horizon=args.forecast)}
 
     coords, dims = coords_and_dims(series, order)
     if args.forecast:
         coords["horizon"], dims["y_forecast"] = np.arange(1, args.forecast + 1), ["horizon"]
     idata = _arviz_io.inference_data_from_mcmc(
         mcmc,
-        posterior_predictive={"y": np.asarray(predictive["y"])},
+        posterior_predictive={"y": replicated},
         predictions=predictions,
         coords=coords,
         dims=dims,
@@ -290,16 +288,7 @@ def main(args: argparse.Namespace) -> int:
         },
     )
     var_names = [name for name in PARAMETERS if name in idata.posterior]
-    summary = _arviz_io.summary(idata, var_names)
-    diagnostics = _cli.Diagnostics.from_summary(
-        summary,
-        divergences=_arviz_io.divergence_count(idata),
-        draws=_arviz_io.draw_count(idata),
-        bfmi_per_chain=_arviz_io.bfmi_per_chain(idata),
-    )
-    print(_arviz_io.format_summary(summary))
-    print(f"\nNumber of divergences: {diagnostics.divergences}")
-    print(diagnostics.report_line())
+    summary, diagnostics = _cli.summarise_and_diagnose(idata, var_names)
     print(
         f"compile {timings.compile_s:.1f} s, sampling {timings.sampling_s:.1f} s "
         f"(JAX compile time counted apart from the MCMC wall time)"
