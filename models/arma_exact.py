@@ -103,7 +103,7 @@ class ARMA(dist.Distribution):
         >>> import jax
         >>> import jax.numpy as jnp
         >>> d = ARMA(0.0, jnp.array([0.5]), jnp.zeros(0), 1.0, num_steps=3)
-        >>> y = d.sample(jax.random.PRNGKey(0), (2,))
+        >>> y = d.sample(jax.random.PRNGKey(7), (2,))
         >>> print(y.shape, d.log_prob(y).shape)
         (2, 3) (2,)
         >>> # AR(1) exact: y_1 ~ N(0, 1 / (1 - 0.25)), then y_t | y_{t-1} ~ N(0.5 y_{t-1}, 1)
