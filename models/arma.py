@@ -33,6 +33,7 @@ initialisation tries another.
 Reference: Box, Jenkins, Reinsel & Ljung, *Time Series Analysis*, 5th ed. (2015), §7.1.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -51,6 +52,7 @@ __all__ = [
     "arma_model",
     "arma_residuals",
     "check_model_series",
+    "sample_coefficients",
     "simulate_arma",
 ]
 
@@ -312,6 +314,25 @@ def check_model_series(
     return y, y.shape[0]
 
 
+def sample_coefficients(
+    name: str, size: int, make_prior: Callable[[], dist.Distribution]
+) -> Array:
+    """Sample the coefficient vector ``name`` of shape (size,), or return an empty one.
+
+    An order of 0 gets no sample site at all (so no ``phi`` in the trace of an MA model);
+    the prior is only built when it is needed.
+
+    Example:
+        >>> import numpyro
+        >>> with numpyro.handlers.seed(rng_seed=3):
+        ...     print(sample_coefficients("phi", 0, lambda: None).shape)
+        (0,)
+    """
+    if size == 0:
+        return jnp.zeros(0, jnp.result_type(float))
+    return numpyro.sample(name, make_prior())
+
+
 def arma_model(
     y: ArrayLike | None = None,
     *,
@@ -357,17 +378,10 @@ def arma_model(
         raise ValueError("arma_model: condition_on_first needs the observed y")
     if num_steps <= (p if condition_on_first else 0):
         raise ValueError(f"arma_model: series of length {num_steps} too short for order {order}")
-    float_dtype = jnp.result_type(float)
     mu = numpyro.sample("mu", dist.Normal(0.0, mu_scale))
-    phi = (
-        numpyro.sample("phi", dist.Normal(0.0, phi_scale).expand([p]).to_event(1))
-        if p > 0
-        else jnp.zeros(0, float_dtype)
-    )
-    theta = (
-        numpyro.sample("theta", dist.Normal(0.0, theta_scale).expand([q]).to_event(1))
-        if q > 0
-        else jnp.zeros(0, float_dtype)
+    phi = sample_coefficients("phi", p, lambda: dist.Normal(0.0, phi_scale).expand([p]).to_event(1))
+    theta = sample_coefficients(
+        "theta", q, lambda: dist.Normal(0.0, theta_scale).expand([q]).to_event(1)
     )
     sigma = numpyro.sample("sigma", dist.HalfCauchy(sigma_scale))
     initial_y: Any = None

@@ -13,6 +13,7 @@ mode. With ``forecast_horizon=h`` it adds the site ``y_forecast`` (the next h va
 meant for ``Predictive`` after inference.
 """
 
+from collections.abc import Callable
 from typing import Literal
 
 import jax
@@ -24,7 +25,7 @@ from jax import Array, lax
 from jax.typing import ArrayLike
 from numpyro.distributions import constraints
 
-from models.arma import arma_conditional_loglik, check_model_series
+from models.arma import arma_conditional_loglik, check_model_series, sample_coefficients
 from models.arma_forecast import arma_forecast_distribution
 from models.arma_statespace import _arma_system, arma_exact_loglik, solve_discrete_lyapunov
 from models.transforms import invertible_ma_prior, stationary_ar_prior
@@ -245,20 +246,14 @@ def arma_exact_model(
     """
     p, q = order
     y, num_steps = check_model_series("arma_exact_model", y, num_steps, order)
-    float_dtype = jnp.result_type(float)
     mu = numpyro.sample("mu", dist.Normal(mu_loc, mu_scale))
-    if p > 0:
-        phi_prior = (stationary_ar_prior(p) if stationary
-                     else dist.Normal(0.0, coefficient_scale).expand([p]).to_event(1))
-        phi = numpyro.sample("phi", phi_prior)
-    else:
-        phi = jnp.zeros(0, float_dtype)
-    if q > 0:
-        theta_prior = (invertible_ma_prior(q) if stationary
-                       else dist.Normal(0.0, coefficient_scale).expand([q]).to_event(1))
-        theta = numpyro.sample("theta", theta_prior)
-    else:
-        theta = jnp.zeros(0, float_dtype)
+
+    def coefficient_prior(size: int, constrained: Callable[[int], dist.Distribution]):
+        return lambda: (constrained(size) if stationary
+                        else dist.Normal(0.0, coefficient_scale).expand([size]).to_event(1))
+
+    phi = sample_coefficients("phi", p, coefficient_prior(p, stationary_ar_prior))
+    theta = sample_coefficients("theta", q, coefficient_prior(q, invertible_ma_prior))
     sigma = numpyro.sample("sigma", dist.HalfCauchy(sigma_scale))
     series = numpyro.sample(
         "y", ARMA(mu, phi, theta, sigma, num_steps=num_steps, likelihood=likelihood), obs=y
