@@ -11,19 +11,32 @@ at once. This module splits the work accordingly.
    in e, run by ``lax.scan`` with ``unroll`` steps per loop iteration (fewer loop
    round-trips; measured best at 8 on a CPU, pathological at 16).
 
-These two steps are the speed-up: about 4x the reference at T = 2000 and 2x at 20000 for
-value + gradient, 1.5x and 2x the hand-written numba floor (``scripts/benchmarks/``). On
-XLA:CPU what is left is the runtime's cost per loop iteration, not arithmetic.
+These two steps are the speed-up of the value: about 4x the reference at T = 2000.
 
-3. **Optional: a hand-written backward pass** (``custom_adjoint=True``). The adjoint of a
-   linear recurrence is the same recurrence run backwards in time:
+Three ways to get the gradient w.r.t. (mu, phi, theta) (``gradient=``):
+
+3. ``"sensitivities"`` (the default): **forward sensitivities in the same pass.** The
+   parameters are few and the series is long, so instead of a backward pass over T steps
+   the forward scan carries the derivatives of ``e_t`` along. ``b`` is linear in (mu, phi),
+   so ``d e / d mu`` and ``d e / d phi_i`` are those columns of ``d b`` run through the same
+   MA filter, and ``d e_t / d theta_k = -e_{t-k} - sum_j theta_j d e_{t-j} / d theta_k``.
+   The scan accumulates ``S = sum_t e_t^2`` and ``dS = 2 sum_t e_t d e_t`` in its carry,
+   all scalars, so one pass gives the value and the gradient and nothing of length T is
+   stored. It is wired in with ``jax.custom_jvp``, so ``jax.grad``, ``jit`` and ``vmap``
+   (and NumPyro's samplers) use it unchanged; a tangent in ``y`` or ``initial_y`` falls back
+   to JAX's own derivative. Cost: ``(q + 1)(p + q + 2)`` multiply-adds per step, so it is
+   the fast choice for small orders (the ARMA models here), not for q in the tens.
+   Measured: 0.8 to 0.9x the hand-written numba adjoint loop at T = 2000 and 20000
+   (``scripts/benchmarks/REPORT.md``).
+4. ``"autodiff"``: JAX's reverse mode through the MA-only scan (``unroll`` 8).
+5. ``"adjoint"``: **a hand-written backward pass.** The adjoint of a linear recurrence is
+   the same recurrence run backwards in time:
    ``lam_t = g_t - sum_j theta_j lam_{t+j}`` where ``g = d loglik / d e`` holds the direct
    terms. Then ``d/d b_t = lam_t`` and ``d/d theta_j = -sum_t lam_t e_{t-j}``. For the
    log-likelihood the forward scan accumulates ``sum_t e_t^2`` in its carry and the
    backward scan forms ``2 g e_t`` inside the loop, so no squared-error or cotangent array
-   is written. It is exact, and it teaches what JAX's transpose of a scan does, but XLA's
-   own transpose of the MA-only scan measured 7 to 13 % faster, so it is not the default
-   (:data:`DEFAULT_CUSTOM_ADJOINT`).
+   is written. It is exact and teaches what JAX's transpose of a scan does; XLA's own
+   transpose of the MA-only scan measured as fast or faster.
 
 q = 0 skips the scan entirely. The value and gradient equal the reference to rounding
 (``tests/test_arma_fast.py`` checks 1e-10 / 1e-8 in float64); the benchmarks in
@@ -41,14 +54,16 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from jax import Array, lax
+from jax.custom_derivatives import SymbolicZero
 from jax.typing import ArrayLike
 from numpyro.primitives import Messenger
 
 from models.arma import ConditionalARMA, _check_coefficients, arma_model
 
 __all__ = [
-    "DEFAULT_CUSTOM_ADJOINT",
+    "DEFAULT_GRADIENT",
     "DEFAULT_UNROLL",
+    "GRADIENTS",
     "FastConditionalARMA",
     "arma_fast_conditional_loglik",
     "arma_fast_model",
@@ -56,18 +71,20 @@ __all__ = [
     "fast_model",
 ]
 
-#: Scan steps per loop iteration for the MA recursion (forward and backward). 8 was the
-#: fastest measured on CPU at T = 2000 and 20000 (scripts/benchmarks/REPORT.md); 16 makes
-#: XLA's CPU code 30 to 60 times slower.
-DEFAULT_UNROLL = 8
+#: The ways :func:`arma_fast_conditional_loglik` can differentiate (see the module text).
+GRADIENTS = ("sensitivities", "autodiff", "adjoint")
 
-#: Whether the gradient goes through the hand-written reverse-recurrence VJP (``True``) or
-#: JAX's autodiff of the MA-only scan (``False``). Measured in one process, interleaved, on
-#: XLA:CPU (jax 0.10): autodiff 9.7 / 131 us, custom VJP 10.4 / 151 us per value+grad at
-#: T = 2000 / 20000 (numba floor 6.6 / 66 us). XLA already turns the scan's transpose into
-#: a reverse linear recurrence and fuses the theta cotangent into it; the custom VJP stays
-#: as the worked example of that adjoint and for backends where it measures faster.
-DEFAULT_CUSTOM_ADJOINT = False
+#: Forward sensitivities: one pass, no stored errors. Measured in one process on XLA:CPU
+#: (jax 0.10), value + gradient of ARMA(1, 1) inside a compiled loop, T = 2000 / 20000:
+#: sensitivities 5.9 / 56 us, autodiff 9.6 / 101 us, reference two-buffer scan 30 / 285 us,
+#: hand-written numba adjoint loop 6.7 / 66 us.
+DEFAULT_GRADIENT = "sensitivities"
+
+#: Scan steps per loop iteration, per gradient. Measured best on CPU at T = 2000 and 20000
+#: (scripts/benchmarks/REPORT.md): 8 for the autodiff and adjoint scans; 4 for the
+#: sensitivity scan, whose body is larger: at 8 it is faster inside a loop but a lone call
+#: hits the same XLA:CPU slowdown (10 to 30x) that 16 gives the plain scan.
+DEFAULT_UNROLL = {"sensitivities": 4, "autodiff": 8, "adjoint": 8}
 
 
 def _ar_innovations(y: Array, mu: Array, phi: Array, initial_y: ArrayLike | None) -> Array:
@@ -88,6 +105,26 @@ def _ar_innovations(y: Array, mu: Array, phi: Array, initial_y: ArrayLike | None
     for lag in range(1, p + 1):  # p is small and static: p slices, no gather
         innovations = innovations - phi[lag - 1] * padded[p - lag : p - lag + num_steps]
     return innovations
+
+
+def _ar_innovation_derivatives(y: Array, mu: Array, phi: Array,
+                               initial_y: Array | None) -> tuple[Array, ...]:
+    """Columns of ``d b / d (mu, phi_1..p)``, each shape (T,): b is linear in them.
+
+    ``d b_t / d phi_i = -y_{t-i}`` (pre-sample values included); ``d b_t / d mu = -1``,
+    plus ``-phi_i`` for every lag that reaches before the start when the pre-sample
+    values are ``mu`` itself.
+    """
+    p, num_steps = phi.shape[0], y.shape[0]
+    presample = jnp.full((p,), mu, y.dtype) if initial_y is None else initial_y
+    padded = jnp.concatenate([presample, y])
+    d_mu = jnp.full((num_steps,), -1.0, y.dtype)
+    if initial_y is None:
+        for lag in range(1, p + 1):
+            # y_{t-lag} = mu for t < lag
+            d_mu = d_mu - phi[lag - 1] * (jnp.arange(num_steps) < lag)
+    d_phi = tuple(-padded[p - lag : p - lag + num_steps] for lag in range(1, p + 1))
+    return (d_mu,) + d_phi
 
 
 def _ma_scan(inputs: Array, coefs: Array, unroll: int, reverse: bool,
@@ -200,15 +237,116 @@ def _ma_sum_of_squares_bwd(unroll, residuals, total_bar):
 _ma_sum_of_squares.defvjp(_ma_sum_of_squares_fwd, _ma_sum_of_squares_bwd)
 
 
-def _checked_innovations(y, mu, phi, theta, initial_y):
-    """Validated, dtype-matched (b (T,), theta (q,)) for the MA stage."""
+def _checked_inputs(y, mu, phi, theta, initial_y):
+    """Validated, dtype-matched (y (T,), mu (), phi (p,), theta (q,), initial_y (p,) or
+    None)."""
     y, mu = jnp.asarray(y), jnp.asarray(mu)
     phi, theta = _check_coefficients(phi, theta)
     if y.ndim != 1 or mu.ndim != 0:
         raise ValueError(f"y must have shape (T,) and mu be a scalar, got {y.shape}, {mu.shape}")
     dtype = jnp.result_type(y, mu, phi, theta)
-    y, mu, phi, theta = y.astype(dtype), mu.astype(dtype), phi.astype(dtype), theta.astype(dtype)
-    return _ar_innovations(y, mu, phi, initial_y), theta
+    if initial_y is not None:
+        initial_y = jnp.asarray(initial_y)
+        if initial_y.shape != phi.shape:
+            raise ValueError(
+                f"initial_y must have shape (p,) = ({phi.shape[0]},), got {initial_y.shape}"
+            )
+        initial_y = initial_y.astype(dtype)
+    return y.astype(dtype), mu.astype(dtype), phi.astype(dtype), theta.astype(dtype), initial_y
+
+
+def _gradient_and_unroll(gradient: str, unroll: int | None) -> tuple[str, int]:
+    if gradient not in GRADIENTS:
+        raise ValueError(f"gradient must be one of {GRADIENTS}, got {gradient!r}")
+    return gradient, int(DEFAULT_UNROLL[gradient] if unroll is None else unroll)
+
+
+def _sensitivity_scan(innovations: Array, columns: tuple[Array, ...], theta: Array,
+                      unroll: int) -> tuple[Array, tuple[Array, ...], tuple[Array, ...]]:
+    """One forward pass of the MA recursion with its derivatives carried along.
+
+    ``e_t = b_t - sum_j theta_j e_{t-j}``; every column ``u`` (shape (T,), the derivative
+    of b w.r.t. one parameter) is filtered the same way, ``x_t = u_t - sum_j theta_j
+    x_{t-j}``; and ``d_{k,t} = -e_{t-k} - sum_j theta_j d_{k,t-j}`` is ``d e_t / d
+    theta_k``. Every quantity is a scalar in the carry (p and q are small and static), so
+    XLA keeps them in registers. Returns ``S = sum e_t^2``, ``dS / d column`` per column
+    and ``dS / d theta_k`` per k.
+    """
+    q, dtype = theta.shape[0], innovations.dtype
+    coefs = [theta[j] for j in range(q)]
+    zero = jnp.zeros((), dtype)
+
+    def filtered(u, lags):
+        # u - sum_j theta_j lags[j], lags[0] being the most recent
+        for coef, lag in zip(coefs, lags, strict=True):
+            u = u - coef * lag
+        return u
+
+    def step(carry, inputs):
+        e_lags, col_lags, theta_lags, total, col_sums, theta_sums = carry
+        b, us = inputs
+        e = filtered(b, e_lags)
+        xs = tuple(filtered(u, lags) for u, lags in zip(us, col_lags, strict=True))
+        ds = tuple(filtered(-e_lags[k], theta_lags[k]) for k in range(q))
+        carry = (
+            (e,) + e_lags[:-1],
+            tuple((x,) + lags[:-1] for x, lags in zip(xs, col_lags, strict=True)),
+            tuple((d,) + lags[:-1] for d, lags in zip(ds, theta_lags, strict=True)),
+            total + e * e,
+            tuple(s + e * x for s, x in zip(col_sums, xs, strict=True)),
+            tuple(s + e * d for s, d in zip(theta_sums, ds, strict=True)),
+        )
+        return carry, None
+
+    lags = (zero,) * q
+    init = (lags, tuple(lags for _ in columns), tuple(lags for _ in range(q)), zero,
+            tuple(zero for _ in columns), tuple(zero for _ in range(q)))
+    (_, _, _, total, col_sums, theta_sums), _ = lax.scan(
+        step, init, (innovations, tuple(columns)), unroll=unroll)
+    return total, tuple(2 * s for s in col_sums), tuple(2 * s for s in theta_sums)
+
+
+def _plain_sum_of_squares(y, mu, phi, theta, initial_y, unroll):
+    """``sum_t e_t^2`` differentiated by JAX (the sensitivity path's fallback)."""
+    innovations = _ar_innovations(y, mu, phi, initial_y)
+    if theta.shape[0] == 0:
+        return jnp.sum(jnp.square(innovations))
+    return jnp.sum(jnp.square(_ma_scan(innovations, theta, unroll, reverse=False)))
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(5,))
+def _sensitivity_sum_of_squares(y, mu, phi, theta, initial_y, unroll):
+    """``sum_t e_t^2``, scalar, whose derivative in (mu, phi, theta) comes from
+    :func:`_sensitivity_scan`."""
+    return _plain_sum_of_squares(y, mu, phi, theta, initial_y, unroll)
+
+
+@partial(_sensitivity_sum_of_squares.defjvp, symbolic_zeros=True)
+def _sensitivity_sum_of_squares_jvp(unroll, primals, tangents):
+    y, mu, phi, theta, initial_y = primals
+    y_dot, mu_dot, phi_dot, theta_dot, initial_y_dot = tangents
+    if not all(isinstance(t, SymbolicZero) or t is None for t in (y_dot, initial_y_dot)):
+        # derivatives w.r.t. the data are rare (the models observe y): let JAX do them
+        dense = [jnp.zeros(t.shape, t.dtype) if isinstance(t, SymbolicZero) else t
+                 for t in tangents]
+        return jax.jvp(partial(_plain_sum_of_squares, unroll=unroll), primals, tuple(dense))
+
+    innovations = _ar_innovations(y, mu, phi, initial_y)
+    columns = _ar_innovation_derivatives(y, mu, phi, initial_y)
+    if theta.shape[0] == 0:
+        total = jnp.sum(jnp.square(innovations))
+        col_grads = tuple(2 * jnp.dot(innovations, u) for u in columns)
+        theta_grads = ()
+    else:
+        total, col_grads, theta_grads = _sensitivity_scan(innovations, columns, theta, unroll)
+    total_dot = jnp.zeros_like(total)
+    if not isinstance(mu_dot, SymbolicZero):
+        total_dot = total_dot + col_grads[0] * mu_dot
+    if not isinstance(phi_dot, SymbolicZero) and phi.shape[0]:
+        total_dot = total_dot + jnp.dot(jnp.stack(col_grads[1:]), phi_dot)
+    if not isinstance(theta_dot, SymbolicZero) and theta.shape[0]:
+        total_dot = total_dot + jnp.dot(jnp.stack(theta_grads), theta_dot)
+    return total, total_dot
 
 
 def arma_fast_residuals(
@@ -218,8 +356,8 @@ def arma_fast_residuals(
     theta: ArrayLike,
     *,
     initial_y: ArrayLike | None = None,
-    unroll: int = DEFAULT_UNROLL,
-    custom_adjoint: bool = DEFAULT_CUSTOM_ADJOINT,
+    unroll: int | None = None,
+    gradient: str = "autodiff",
 ) -> Array:
     """One-step prediction errors of ARMA(p, q), equal to :func:`models.arma.arma_residuals`.
 
@@ -230,10 +368,11 @@ def arma_fast_residuals(
         theta: MA coefficients, shape (q,).
         initial_y: the p observations before ``y[0]`` in time order, shape (p,), or
             ``None`` (pre-sample observations equal ``mu``). Pre-sample errors are 0.
-        unroll: scan steps per loop iteration of the MA recursion.
-        custom_adjoint: differentiate by the hand-written reverse recurrence (``True``) or
-            by JAX's autodiff of the MA-only scan (``False``); see
-            :data:`DEFAULT_CUSTOM_ADJOINT` for the measurements behind the default.
+        unroll: scan steps per loop iteration of the MA recursion (``None``: the
+            measured best, :data:`DEFAULT_UNROLL`).
+        gradient: ``"autodiff"`` (JAX's reverse mode of the scan) or ``"adjoint"`` (the
+            hand-written reverse recurrence). Forward sensitivities need a scalar output:
+            they exist only for :func:`arma_fast_conditional_loglik`.
 
     Returns:
         Errors, shape (T,).
@@ -244,12 +383,17 @@ def arma_fast_residuals(
         >>> print(arma_fast_residuals(y, 0.0, jnp.array([0.5]), jnp.array([1.0])))
         [ 1.   0.5 -1. ]
     """
-    innovations, theta = _checked_innovations(y, mu, phi, theta, initial_y)
+    gradient, unroll = _gradient_and_unroll(gradient, unroll)
+    if gradient == "sensitivities":
+        raise ValueError("gradient='sensitivities' needs a scalar output: use "
+                         "arma_fast_conditional_loglik, or 'autodiff' / 'adjoint' here")
+    y, mu, phi, theta, initial_y = _checked_inputs(y, mu, phi, theta, initial_y)
+    innovations = _ar_innovations(y, mu, phi, initial_y)
     if theta.shape[0] == 0:
         return innovations
-    if custom_adjoint:
-        return _ma_filter(innovations, theta, int(unroll))
-    return _ma_scan(innovations, theta, int(unroll), reverse=False)
+    if gradient == "adjoint":
+        return _ma_filter(innovations, theta, unroll)
+    return _ma_scan(innovations, theta, unroll, reverse=False)
 
 
 def arma_fast_conditional_loglik(
@@ -260,8 +404,8 @@ def arma_fast_conditional_loglik(
     sigma: ArrayLike,
     *,
     initial_y: ArrayLike | None = None,
-    unroll: int = DEFAULT_UNROLL,
-    custom_adjoint: bool = DEFAULT_CUSTOM_ADJOINT,
+    unroll: int | None = None,
+    gradient: str = DEFAULT_GRADIENT,
 ) -> Array:
     """Conditional Gaussian log-likelihood of ARMA(p, q), equal to
     :func:`models.arma.arma_conditional_loglik` (same arguments, same ``-inf`` on overflow).
@@ -273,32 +417,38 @@ def arma_fast_conditional_loglik(
         theta: shape (q,).
         sigma: innovation standard deviation, scalar > 0.
         initial_y: shape (p,) or ``None``; see :func:`arma_fast_residuals`.
-        unroll: scan steps per loop iteration of the MA recursion.
-        custom_adjoint: see :func:`arma_fast_residuals`.
+        unroll: scan steps per loop iteration (``None``: :data:`DEFAULT_UNROLL` of the
+            chosen gradient).
+        gradient: how derivatives are formed, one of :data:`GRADIENTS` (module text);
+            every choice gives the same numbers to rounding.
 
     Returns:
         Scalar log-likelihood; ``-inf`` when the error recursion overflows.
 
     Example:
+        >>> import jax
         >>> import jax.numpy as jnp
         >>> y = jnp.array([1.0, 2.0, 0.5])
         >>> ll = arma_fast_conditional_loglik(y, 0.0, jnp.array([0.5]), jnp.array([1.0]), 1.0)
         >>> print(f"{float(ll):.4f}")
         -3.8818
+        >>> def by(gradient):  # d loglik / d theta, three ways
+        ...     return jax.grad(lambda th: arma_fast_conditional_loglik(
+        ...         y, 0.0, jnp.array([0.5]), th, 1.0, gradient=gradient))(jnp.array([1.0]))
+        >>> print(by("sensitivities"), by("autodiff"), by("adjoint"))
+        [1.] [1.] [1.]
     """
+    gradient, unroll = _gradient_and_unroll(gradient, unroll)
     sigma = jnp.asarray(sigma)
-    if custom_adjoint:
-        innovations, theta = _checked_innovations(y, mu, phi, theta, initial_y)
-        n = innovations.shape[0]
-        sum_of_squares = (
-            _ma_sum_of_squares(innovations, theta, int(unroll)) if theta.shape[0]
-            else jnp.sum(jnp.square(innovations))
-        )
+    y, mu, phi, theta, initial_y = _checked_inputs(y, mu, phi, theta, initial_y)
+    n = y.shape[0]
+    if gradient == "sensitivities":
+        sum_of_squares = _sensitivity_sum_of_squares(y, mu, phi, theta, initial_y, unroll)
+    elif gradient == "adjoint" and theta.shape[0]:
+        sum_of_squares = _ma_sum_of_squares(_ar_innovations(y, mu, phi, initial_y), theta,
+                                            unroll)
     else:
-        errors = arma_fast_residuals(y, mu, phi, theta, initial_y=initial_y, unroll=unroll,
-                                     custom_adjoint=False)
-        n = errors.shape[0]
-        sum_of_squares = jnp.sum(jnp.square(errors))
+        sum_of_squares = _plain_sum_of_squares(y, mu, phi, theta, initial_y, unroll)
     loglik = (
         -0.5 * sum_of_squares / jnp.square(sigma)
         - n * jnp.log(sigma)

@@ -25,7 +25,7 @@ from models import (
     arma_model,
     arma_residuals,
 )
-from models.arma_fast import arma_fast_residuals, fast_model
+from models.arma_fast import GRADIENTS, arma_fast_residuals, fast_model
 from models.posteriordb import load_data, load_reference, to_reference_names, z_scores
 
 
@@ -51,12 +51,12 @@ CASES = [(0, 0, 0, 1, False), (1, 0, 1, 2, False), (2, 1, 0, 3, True), (3, 1, 1,
     for k in range(6)
 ]
 VARIANTS = [dict(), dict(unroll=1), dict(unroll=3), dict(unroll=16),
-            dict(custom_adjoint=True), dict(custom_adjoint=True, unroll=3),
-            dict(custom_adjoint=False, unroll=4)]
-# gradients compile a forward and a backward scan per variant: the default, an unroll that
-# does not divide T, the pathological-speed unroll and both backward passes suffice
-GRADIENT_VARIANTS = [dict(), dict(unroll=3), dict(unroll=16), dict(custom_adjoint=True),
-                     dict(custom_adjoint=True, unroll=3), dict(custom_adjoint=False)]
+            dict(gradient="adjoint"), dict(gradient="adjoint", unroll=3),
+            dict(gradient="autodiff"), dict(gradient="autodiff", unroll=4)]
+# gradients compile a scan or two per variant: the default (forward sensitivities), an
+# unroll that does not divide T, the pathological-speed unroll and the two backward passes
+GRADIENT_VARIANTS = [dict(), dict(unroll=3), dict(unroll=16), dict(gradient="adjoint"),
+                     dict(gradient="adjoint", unroll=3), dict(gradient="autodiff")]
 
 
 @pytest.mark.parametrize(("seed", "p", "q", "num_steps", "condition"), CASES)
@@ -100,8 +100,8 @@ def test_gradient_near_the_invertibility_boundary(x64):
     theta = jnp.array([-0.99])
     args = (mu, phi, theta, sigma)
     expected = jax.grad(arma_conditional_loglik, argnums=(1, 2, 3, 4))(y, *args)
-    for custom_adjoint in (False, True):
-        got = jax.grad(partial(arma_fast_conditional_loglik, custom_adjoint=custom_adjoint),
+    for gradient in GRADIENTS:
+        got = jax.grad(partial(arma_fast_conditional_loglik, gradient=gradient),
                        argnums=(1, 2, 3, 4))(y, *args)
         for g, e in zip(got, expected, strict=True):
             np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-8)
@@ -161,3 +161,57 @@ def test_fast_posterior_matches_posteriordb_arma11(x64, rng_key):
     z = z_scores(means, mcses, load_reference(name))
     assert set(z) == set(load_reference(name))
     assert max(abs(v) for v in z.values()) < 4, z
+
+
+def test_sensitivity_gradient_in_the_data_and_second_derivatives(x64):
+    """The forward-sensitivity rule covers (mu, phi, theta); a derivative in y or initial_y
+    falls back to JAX's, and second derivatives differentiate the rule itself: both must
+    still equal the reference."""
+    y, mu, phi, theta, sigma, initial_y = random_case(11, 2, 2, 300, True)
+
+    def loglik(fn):
+        return lambda y, initial_y, mu, phi, theta: fn(y, mu, phi, theta, sigma,
+                                                       initial_y=initial_y)
+
+    fast, slow = loglik(arma_fast_conditional_loglik), loglik(arma_conditional_loglik)
+    args = (y, initial_y, mu, phi, theta)
+    for argnums in ((0, 1), (0, 2, 3, 4)):
+        for g, e in zip(jax.grad(fast, argnums)(*args), jax.grad(slow, argnums)(*args),
+                        strict=True):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-8, atol=1e-9)
+    hess_fast = jax.hessian(fast, argnums=(2, 3, 4))(*args)
+    hess_slow = jax.hessian(slow, argnums=(2, 3, 4))(*args)
+    for g, e in zip(jax.tree.leaves(hess_fast), jax.tree.leaves(hess_slow), strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-7, atol=1e-7)
+
+
+def test_sensitivity_gradient_under_vmap(x64):
+    """Vectorised chains: the rule's batched gradient equals the reference per row."""
+    y, mu, phi, theta, sigma, _ = random_case(12, 1, 1, 500, False)
+    thetas = jnp.linspace(-0.8, 0.8, 5)[:, None]
+
+    def grads(fn):
+        return jax.vmap(jax.grad(lambda th: fn(y, mu, phi, th, sigma)))(thetas)
+
+    np.testing.assert_allclose(np.asarray(grads(arma_fast_conditional_loglik)),
+                               np.asarray(grads(arma_conditional_loglik)), rtol=1e-9)
+
+
+def test_unknown_gradient_is_named():
+    with pytest.raises(ValueError, match="gradient must be one of"):
+        arma_fast_conditional_loglik(jnp.ones(4), 0.0, jnp.ones(1), jnp.zeros(1), 1.0,
+                                     gradient="finite-differences")
+    with pytest.raises(ValueError, match="scalar output"):
+        arma_fast_residuals(jnp.ones(4), 0.0, jnp.ones(1), jnp.zeros(1),
+                            gradient="sensitivities")
+
+
+@pytest.mark.parametrize(("p", "num_steps"), [(3, 2), (3, 3), (2, 5)])
+def test_sensitivities_when_lags_reach_before_a_short_series(x64, p, num_steps):
+    """Pre-sample values equal mu: d b / d mu picks up -phi_i for every lag before the
+    start, also when p >= T."""
+    y, mu, phi, theta, sigma, _ = random_case(13, p, 1, num_steps, False)
+    expected = jax.grad(arma_conditional_loglik, argnums=(1, 2, 3))(y, mu, phi, theta, sigma)
+    got = jax.grad(arma_fast_conditional_loglik, argnums=(1, 2, 3))(y, mu, phi, theta, sigma)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-9, atol=1e-12)

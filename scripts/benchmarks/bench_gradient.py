@@ -4,15 +4,21 @@ Variants, all returning the value and the gradient w.r.t. (mu, phi, theta, sigma
 
 * ``reference``: :func:`models.arma.arma_conditional_loglik`, one scan with two lag buffers,
   differentiated by JAX;
-* ``ma-scan autodiff unroll=k``: :func:`models.arma_fast.arma_fast_conditional_loglik` with
-  ``custom_adjoint=False``: AR part vectorised, only the MA recursion scanned, JAX's autodiff
-  of the scan; k = 1, 4, 8, 16;
-* ``ma-scan custom VJP unroll=k``: the same with ``custom_adjoint=True`` (the hand-written
-  reverse-recurrence backward pass);
-  the variant with the package defaults (``DEFAULT_UNROLL``, ``DEFAULT_CUSTOM_ADJOINT``,
+* ``forward sensitivities unroll=k``: :func:`models.arma_fast.arma_fast_conditional_loglik`
+  with ``gradient="sensitivities"``: AR part vectorised, one MA scan that carries the
+  derivatives along (no backward pass); k = 1, 4, 8, 16;
+* ``ma-scan autodiff unroll=k``: the same function with ``gradient="autodiff"``: JAX's
+  reverse mode of the MA-only scan; k = 1, 4, 8, 16;
+* ``ma-scan custom VJP unroll=k``: ``gradient="adjoint"``, the hand-written
+  reverse-recurrence backward pass; k = 4, 8;
+  the variant with the package defaults (``DEFAULT_GRADIENT`` and its ``DEFAULT_UNROLL``,
   what ``arma_fast_model`` uses) is marked ``(default)``;
 * ``numba floor``: a hand-written loop and its analytic adjoint compiled by numba, the
-  practical floor (skipped, with the reason in the result, when numba is not installed).
+  practical floor the issue names (skipped, with the reason in the result, when numba is
+  not installed);
+* ``numba forward sensitivities``: the same forward-sensitivity algorithm as the package's
+  default, hand-written in numba: the floor for *that* algorithm, so the report can say
+  how far XLA is from it.
 
 Two timings per variant:
 
@@ -42,6 +48,10 @@ from _common import (  # noqa: E402
     log,
     write_result,
 )
+
+
+FLOOR_NAME = "numba floor (hand-written loop, analytic adjoint)"
+FORWARD_FLOOR_NAME = "numba forward sensitivities (hand-written loop)"
 
 
 def numba_floor(y: np.ndarray):
@@ -79,6 +89,47 @@ def numba_floor(y: np.ndarray):
         grad[3] = sum_sq * inv_var / sigma - n / sigma
         return value
 
+    errors, grad = np.empty_like(y), np.empty(4)
+    return _numba_drivers(numba, value_and_grad, y, errors, grad), None
+
+
+def numba_forward_sensitivities(y: np.ndarray):
+    """The forward-sensitivity algorithm of ``gradient="sensitivities"`` in numba."""
+    try:
+        import numba
+    except ImportError as error:
+        return None, f"numba is not importable here ({error})"
+
+    @numba.njit(cache=False, fastmath=False)
+    def value_and_grad(y, mu, phi, theta, sigma, errors, grad):
+        # e_t and its derivatives in (mu, phi, theta), carried forward; no stored errors
+        n = y.shape[0]
+        y_prev, e, e_mu, e_phi, e_theta = mu, 0.0, 0.0, 0.0, 0.0
+        sum_sq, g_mu, g_phi, g_theta = 0.0, 0.0, 0.0, 0.0
+        for t in range(n):
+            new_e = y[t] - mu - phi * y_prev - theta * e
+            e_theta = -e - theta * e_theta
+            e_mu = (-1.0 - phi if t == 0 else -1.0) - theta * e_mu
+            e_phi = -y_prev - theta * e_phi
+            e = new_e
+            sum_sq += e * e
+            g_mu += e * e_mu
+            g_phi += e * e_phi
+            g_theta += e * e_theta
+            y_prev = y[t]
+        inv_var = 1.0 / (sigma * sigma)
+        value = -0.5 * sum_sq * inv_var - n * np.log(sigma) - 0.5 * n * np.log(2 * np.pi)
+        grad[0], grad[1], grad[2] = -g_mu * inv_var, -g_phi * inv_var, -g_theta * inv_var
+        grad[3] = sum_sq * inv_var / sigma - n / sigma
+        return value
+
+    errors, grad = np.empty_like(y), np.empty(4)
+    return _numba_drivers(numba, value_and_grad, y, errors, grad), None
+
+
+def _numba_drivers(numba, value_and_grad, y, errors, grad):
+    """(one call, in-loop driver) for a numba value-and-gradient function."""
+
     @numba.njit(cache=False)
     def in_loop(y, params, num_evals, errors, grad):
         mu, phi, theta, sigma = params[0], params[1], params[2], params[3]
@@ -90,8 +141,6 @@ def numba_floor(y: np.ndarray):
             phi += 1e-12 * np.tanh(grad[1])
         return total
 
-    errors, grad = np.empty_like(y), np.empty(4)
-
     def call(params):
         value = value_and_grad(y, params[0], params[1], params[2], params[3], errors, grad)
         return value, grad.copy()
@@ -99,7 +148,7 @@ def numba_floor(y: np.ndarray):
     def loop(params, num_evals):
         return in_loop(y, params, num_evals, errors, grad)
 
-    return (call, loop), None
+    return call, loop
 
 
 def jax_variants(y: np.ndarray):
@@ -109,7 +158,7 @@ def jax_variants(y: np.ndarray):
 
     from models.arma import arma_conditional_loglik
     from models.arma_fast import (
-        DEFAULT_CUSTOM_ADJOINT,
+        DEFAULT_GRADIENT,
         DEFAULT_UNROLL,
         arma_fast_conditional_loglik,
     )
@@ -141,13 +190,16 @@ def jax_variants(y: np.ndarray):
         return jax.jit(fn, static_argnums=1)
 
     variants = {"reference (models.arma, two-buffer scan)": flat(arma_conditional_loglik)}
-    for custom, kind in ((False, "autodiff"), (True, "custom VJP")):
-        for unroll in (1, 4, 8, 16):
-            default = unroll == DEFAULT_UNROLL and custom == DEFAULT_CUSTOM_ADJOINT
-            label = f"ma-scan {kind} unroll={unroll}" + (" (default)" if default else "")
+    kinds = (("sensitivities", "forward sensitivities", (1, 4, 8, 16)),
+             ("autodiff", "ma-scan autodiff", (1, 4, 8, 16)),
+             ("adjoint", "ma-scan custom VJP", (4, 8)))
+    for gradient, kind, unrolls in kinds:
+        for unroll in unrolls:
+            default = gradient == DEFAULT_GRADIENT and unroll == DEFAULT_UNROLL[gradient]
+            label = f"{kind} unroll={unroll}" + (" (default)" if default else "")
             variants[label] = flat(
-                lambda *a, u=unroll, c=custom: arma_fast_conditional_loglik(
-                    *a, unroll=u, custom_adjoint=c))
+                lambda *a, u=unroll, g=gradient: arma_fast_conditional_loglik(
+                    *a, unroll=u, gradient=g))
     return variants
 
 
@@ -207,12 +259,13 @@ def main() -> None:
             skipped.append({"name": name, "reason": "left out by --skip"})
             continue
         implementations[name] = ("jax", fns)
-    floor, reason = numba_floor(y)
-    floor_name = "numba floor (hand-written loop, analytic adjoint)"
-    if floor is None:
-        skipped.append({"name": floor_name, "reason": reason})
-    else:
-        implementations[floor_name] = ("numba", floor)
+    for floor_name, build in ((FLOOR_NAME, numba_floor),
+                              (FORWARD_FLOOR_NAME, numba_forward_sensitivities)):
+        floor, reason = build(y)
+        if floor is None:
+            skipped.append({"name": floor_name, "reason": reason})
+        else:
+            implementations[floor_name] = ("numba", floor)
 
     reference = None
     for name, (kind, (call, loop)) in implementations.items():
