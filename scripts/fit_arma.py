@@ -33,6 +33,9 @@ Likelihood (``--likelihood``, one entry of :data:`LIKELIHOODS`):
   y_{t-i} + \sum_j \theta_j \varepsilon_{t-j}`; every one of the T errors is scored. That
   recursion is one ``jax.lax.scan`` (``models.arma``). With ``--order 1 1`` this is exactly
   the posteriordb posterior ``arma-arma11`` (``scripts/validate_posteriordb.py`` checks it).
+  It runs on the fast path of ``models.arma_fast`` (the AR part vectorised, the MA recursion
+  one scan that carries the gradient forward); ``conditional-reference`` runs the plain
+  two-buffer scan of ``models.arma``, the same density to 1e-10.
 
 ``docs/arma_exact.md`` says when to use which, and what each costs.
 
@@ -135,15 +138,17 @@ LIKELIHOODS: dict[str, Likelihood] = {
         "priors, mu = process mean; missing values allowed (default)",
     ),
     "conditional": Likelihood(
-        model=arma_model,
-        accepts_missing=False,
-        description="conditional likelihood (pre-sample y = mu, pre-sample errors = 0)",
-    ),
-    "conditional-fast": Likelihood(
         model=arma_fast_model,
         accepts_missing=False,
-        description="the conditional likelihood computed faster (AR part vectorised, only "
-        "the MA recursion in an unrolled scan; equal to 'conditional' to 1e-10)",
+        description="conditional likelihood (pre-sample y = mu, pre-sample errors = 0), "
+        "the posteriordb arma11 posterior; computed by the fast path (AR part vectorised, "
+        "MA recursion in one scan that carries its own gradient)",
+    ),
+    "conditional-reference": Likelihood(
+        model=arma_model,
+        accepts_missing=False,
+        description="the same conditional likelihood by the plain two-buffer scan of "
+        "models.arma (the reference the fast path is tested against; slower)",
     ),
 }
 

@@ -18,10 +18,14 @@ TINY = ("--chains", "2", "--warmup", "50", "--samples", "50")
 
 
 def run_script(
-    name: str, *args: str, stdin: str | None = None, timeout: float = 300
+    name: str, *args: str, stdin: str | None = None, timeout: float = 300,
+    xla_flags: str | None = None,
 ) -> subprocess.CompletedProcess:
-    """``python scripts/<name> args...``; returns the finished process with text stdout/stderr."""
+    """``python scripts/<name> args...``; returns the finished process with text stdout/stderr.
+    The caller's XLA_FLAGS are dropped; ``xla_flags`` sets the child's own."""
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_PLATFORMS")}
+    if xla_flags is not None:
+        env["XLA_FLAGS"] = xla_flags
     return subprocess.run(
         [sys.executable, str(SCRIPTS / name), *args],
         input=stdin,

@@ -9,13 +9,17 @@ not ArviZ, so the test does not take the script's word for what it wrote.
 import csv
 import json
 import math
+import sys
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
-from script_runner import BUNDLED_SERIES, TINY, run_script
+from script_runner import BUNDLED_SERIES, SCRIPTS, TINY, run_script
+
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))  # the scripts' shared _cli module
 
 EXPECTED_FILES = {"posterior.nc", "summary.csv", "trace.png", "ppc.png", "run.json"}
 SUMMARY_COLUMNS = ["parameter", "mean", "sd", "hdi_3%", "hdi_97%", "mcse_mean", "mcse_sd",
@@ -266,3 +270,46 @@ def test_compilation_cache_is_filled_and_reused_without_changing_the_draws(tmp_p
     a, b = (open_groups(out / "posterior.nc")["posterior"] for out in outs)
     for name in a.data_vars:
         assert np.array_equal(a[name].values, b[name].values), name
+
+
+def test_fast_cpu_compile_options_leave_the_draws_bit_for_bit_unchanged(tmp_path):
+    """The XLA:CPU options the scripts add (where measured) only change how XLA compiles:
+    a run with the option turned back off by the user's XLA_FLAGS, which win, draws the
+    same numbers. run.json records the flags each run started with."""
+    import _cli
+
+    flags = _cli.fast_cpu_compile_flags()
+    if not flags:
+        pytest.skip(f"no fast compile options measured for jaxlib {metadata.version('jaxlib')}")
+    outs, recorded = [tmp_path / "fast", tmp_path / "plain"], []
+    for out, user_flags in zip(outs, (None, flags[0].replace("=false", "=true")), strict=True):
+        process = run_script("fit_arma.py", *TINY, "--seed", "3", "--likelihood", "conditional",
+                             "--out", str(out), "--allow-warnings", xla_flags=user_flags)
+        assert process.returncode == 0, process.stderr
+        recorded.append(json.loads((out / "run.json").read_text())["xla_flags"])
+    assert flags[0] in recorded[0].split()
+    assert flags[0] not in recorded[1].split() and "=true" in recorded[1]
+    a, b = (open_groups(out / "posterior.nc")["posterior"] for out in outs)
+    for name in a.data_vars:
+        assert np.array_equal(a[name].values, b[name].values), name
+
+
+@pytest.mark.parametrize(("version", "expected"), [("0.10.2", True), ("0.4.38", False),
+                                                   ("1.0.0.dev2027", False), ("odd", False)])
+def test_fast_cpu_compile_flags_only_for_measured_jaxlib(version, expected):
+    import _cli
+
+    assert bool(_cli.fast_cpu_compile_flags(version)) is expected
+
+
+def test_user_xla_flags_are_kept_and_win(monkeypatch):
+    import _cli
+
+    if not _cli.fast_cpu_compile_flags():
+        pytest.skip("no fast compile options for this jaxlib")
+    option = _cli.fast_cpu_compile_flags()[0].split("=")[0]
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=3")
+    got = _cli.add_fast_cpu_compile_flags().split()
+    assert got[0] == "--xla_force_host_platform_device_count=3" and got[1].startswith(option)
+    monkeypatch.setenv("XLA_FLAGS", f"{option}=true")
+    assert _cli.add_fast_cpu_compile_flags() == f"{option}=true"

@@ -7,13 +7,21 @@ compilation included, imports excluded.
 
 Samplers (``--sampler``):
 
-* ``numpyro-default``: what ``scripts/fit_arma.py`` does on a CPU: NumPyro NUTS on
-  ``arma_model``, chains in parallel over 4 XLA host devices;
-* ``numpyro-fast``: the same on ``arma_fast_model`` (models.arma_fast);
-* ``numpyro-vectorized``: NumPyro NUTS on ``arma_model``, ``chain_method="vectorized"``;
-* ``blackjax`` / ``blackjax-fast``: BlackJAX NUTS with Stan-style window adaptation on the
-  potential that NumPyro's ``initialize_model`` builds from ``arma_model`` /
-  ``arma_fast_model``, chains vectorised by ``vmap``;
+* ``numpyro-default``: this package's fit of this posterior, exactly what
+  ``scripts/fit_arma.py --likelihood conditional`` runs on a CPU, through the same code
+  (``_cli.configure_platform`` and ``_cli.run_nuts``): ``arma_fast_model`` (forward-
+  sensitivity gradient), chains parallel over 4 XLA host devices, starts uniform in
+  (-0.5, 0.5), the XLA:CPU compile options of ``_cli.FAST_CPU_COMPILE_FLAGS``; with
+  ``--compilation-cache DIR`` also JAX's persistent cache, as ``make run`` uses it;
+* ``numpyro-exact``: ``fit_arma.py``'s default likelihood (exact, Kalman filter) with its
+  own priors (stationary and invertible): another posterior, so no z-score; what a user
+  who keeps every default pays;
+* ``numpyro-plain``: NumPyro as a user writes it without this package's fast path:
+  ``arma_model`` (the two-buffer scan), ``NUTS`` defaults (init radius 2), 4 chains
+  parallel, no compile options;
+* ``numpyro-vectorized``: as ``numpyro-plain`` with ``chain_method="vectorized"``;
+* ``blackjax``: BlackJAX NUTS with Stan-style window adaptation on the potential that
+  NumPyro's ``initialize_model`` builds from ``arma_model``, chains vectorised by ``vmap``;
 * ``nutpie``: the model written in PyMC, compiled by nutpie with its JAX backend;
 * ``pymc``: the same PyMC model sampled by ``pm.sample`` defaults.
 
@@ -29,13 +37,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/: _cli, fit_arma
 
+import _cli  # noqa: E402
+import fit_arma  # noqa: E402
 import numpy as np  # noqa: E402
 from _common import arma11_series, job_parser, log, write_result  # noqa: E402
 
 PARAMS = ("mu", "phi", "theta", "sigma")
-NEEDS = {"blackjax": "blackjax", "blackjax-fast": "blackjax", "nutpie": "nutpie",
-         "pymc": "pymc"}
+NEEDS = {"blackjax": "blackjax", "nutpie": "nutpie", "pymc": "pymc"}
 
 
 class CompileTimer:
@@ -55,6 +65,7 @@ class CompileTimer:
 
 
 def numpyro_fit(y, model_name, chain_method, warmup, draws, chains, seed):
+    """NumPyro NUTS as a user writes it: ``NUTS(model)`` with every default."""
     import jax
     import jax.numpy as jnp
     from numpyro.infer import MCMC, NUTS
@@ -66,6 +77,27 @@ def numpyro_fit(y, model_name, chain_method, warmup, draws, chains, seed):
     mcmc = MCMC(NUTS(model), num_warmup=warmup, num_samples=draws, num_chains=chains,
                 chain_method=chain_method, progress_bar=False)
     mcmc.run(jax.random.PRNGKey(seed), jnp.asarray(y), extra_fields=("diverging",))
+    samples = mcmc.get_samples(group_by_chain=True)
+    draws_by_name = {k: np.asarray(samples[k]).reshape(chains, draws) for k in PARAMS}
+    divergences = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    return draws_by_name, divergences, time.perf_counter() - start, None
+
+
+def fit_script_fit(y, likelihood, warmup, draws, chains, seed, compilation_cache):
+    """The fit of ``scripts/fit_arma.py --likelihood LIKELIHOOD``, through its own code:
+    platform set-up, model, init and NUTS call (no summary, plots or files)."""
+    start = time.perf_counter()
+    setup = _cli.configure_platform("cpu", chains, None, float64=True,
+                                    compilation_cache=compilation_cache)
+    import jax
+    import jax.numpy as jnp
+    from numpyro.infer import init_to_uniform
+
+    mcmc, _ = _cli.run_nuts(
+        fit_arma.LIKELIHOODS[likelihood].model, {"y": jnp.asarray(y), "order": (1, 1)},
+        rng_key=jax.random.PRNGKey(seed), chains=chains, warmup=warmup, samples=draws,
+        chain_method=setup.chain_method, progress_bar=False,
+        init_strategy=init_to_uniform(radius=fit_arma.INIT_RADIUS))
     samples = mcmc.get_samples(group_by_chain=True)
     draws_by_name = {k: np.asarray(samples[k]).reshape(chains, draws) for k in PARAMS}
     divergences = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
@@ -173,13 +205,16 @@ def nutpie_fit(y, warmup, draws, chains, seed):
 
 
 DESCRIPTIONS = {
-    "numpyro-default": "NumPyro NUTS, arma_model, 4 chains parallel over 4 host devices "
-                       "(fit_arma.py's CPU default)",
-    "numpyro-fast": "NumPyro NUTS, arma_fast_model, 4 chains parallel",
-    "numpyro-vectorized": "NumPyro NUTS, arma_model, chains vectorized",
+    "numpyro-default": "this package: fit_arma.py --likelihood conditional (arma_fast_model, "
+                       "forward-sensitivity gradient, 4 chains parallel, init radius 0.5, "
+                       "fast XLA:CPU compile options)",
+    "numpyro-exact": "this package: fit_arma.py's default exact likelihood (Kalman filter, "
+                     "PACF priors: another posterior)",
+    "numpyro-plain": "NumPyro NUTS defaults on arma_model (two-buffer scan), 4 chains "
+                     "parallel over 4 host devices",
+    "numpyro-vectorized": "NumPyro NUTS defaults on arma_model, chains vectorized",
     "blackjax": "BlackJAX NUTS + window adaptation on NumPyro's potential of arma_model, "
                 "vmap over chains, init uniform(-1, 1)",
-    "blackjax-fast": "as blackjax, on arma_fast_model",
     "nutpie": "nutpie (JAX backend) on the PyMC model",
     "pymc": "PyMC pm.sample defaults (C backend)",
 }
@@ -213,18 +248,19 @@ def main() -> None:
                                                f"here ({error})"})
             log(f"skipped: {error}")
             return
-    if args.sampler == "numpyro-default" or args.sampler == "numpyro-fast":
+    fit_script = args.sampler in ("numpyro-default", "numpyro-exact")
+    if args.sampler == "numpyro-plain":
         # host devices must be set before JAX starts: nothing has imported it yet
         import numpyro
 
         numpyro.set_host_device_count(args.chains)
-    if args.sampler not in ("pymc", "nutpie"):
+    if args.sampler in ("pymc", "nutpie"):
+        os.environ.setdefault("JAX_ENABLE_X64", "1")
+    elif not fit_script:  # the fit script's set-up does all of this itself
         import numpyro
 
         numpyro.enable_x64()
-    else:
-        os.environ.setdefault("JAX_ENABLE_X64", "1")
-    if args.compilation_cache is not None:
+    if args.compilation_cache is not None and not fit_script:
         import jax
 
         # cache every compiled program, however small or quick to compile
@@ -239,13 +275,16 @@ def main() -> None:
         jax.monitoring.register_event_duration_secs_listener(timer)
     y = arma11_series(args.num_steps)
     log(f"[ess] {args.sampler} T={args.num_steps} {args.warmup}+{args.draws} x {args.chains}")
-    if args.sampler.startswith("numpyro"):
-        model = "fast" if args.sampler == "numpyro-fast" else "reference"
+    if fit_script:
+        likelihood = "conditional" if args.sampler == "numpyro-default" else "exact"
+        out = fit_script_fit(y, likelihood, args.warmup, args.draws, args.chains, args.seed,
+                             args.compilation_cache)
+    elif args.sampler.startswith("numpyro"):
         method = "vectorized" if args.sampler == "numpyro-vectorized" else "parallel"
-        out = numpyro_fit(y, model, method, args.warmup, args.draws, args.chains, args.seed)
-    elif args.sampler.startswith("blackjax"):
-        model = "fast" if args.sampler == "blackjax-fast" else "reference"
-        out = blackjax_fit(y, model, args.warmup, args.draws, args.chains, args.seed)
+        out = numpyro_fit(y, "reference", method, args.warmup, args.draws, args.chains,
+                          args.seed)
+    elif args.sampler == "blackjax":
+        out = blackjax_fit(y, "reference", args.warmup, args.draws, args.chains, args.seed)
     elif args.sampler == "pymc":
         out = pymc_fit(y, args.warmup, args.draws, args.chains, args.seed)
     else:
@@ -265,7 +304,7 @@ def main() -> None:
               "ess_per_s": min(ess.values()) / total_s, "divergences": divergences,
               "max_rhat": max(float(rhat[k]) for k in PARAMS),
               "means": {k: float(v.mean()) for k, v in draws.items()}}
-    if args.num_steps == 200:
+    if args.num_steps == 200 and args.sampler != "numpyro-exact":
         # T = 200 is the posteriordb arma11 data: check the posterior against Stan's
         # reference, z as in tests/test_posteriordb.py
         from models.posteriordb import load_reference, z_scores

@@ -49,7 +49,6 @@ from _common import (  # noqa: E402
     write_result,
 )
 
-
 FLOOR_NAME = "numba floor (hand-written loop, analytic adjoint)"
 FORWARD_FLOOR_NAME = "numba forward sensitivities (hand-written loop)"
 
