@@ -3,7 +3,7 @@
 * :mod:`models.arma` — conditional ARMA(p, q) by one ``lax.scan`` (posteriordb ``arma11``,
   ``arK``).
 * :mod:`models.arma_fast` — the same likelihood, faster: AR part vectorised, MA recursion
-  in an unrolled scan with a reverse-recurrence custom VJP (``arma_fast_model``).
+  in one scan that carries its gradient forward (``jax.custom_jvp``; ``arma_fast_model``).
 * :mod:`models.arma_statespace` — exact ARMA(p, q) log-likelihood by a Kalman filter
   (stationary start, NaN = missing; fast, sequential and parallel variants).
 * :mod:`models.transforms` — partial autocorrelations <-> stationary AR / invertible MA, as
