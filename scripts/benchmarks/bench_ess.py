@@ -20,6 +20,10 @@ Samplers (``--sampler``):
   ``arma_model`` (the two-buffer scan), ``NUTS`` defaults (init radius 2), 4 chains
   parallel, no compile options;
 * ``numpyro-vectorized``: as ``numpyro-plain`` with ``chain_method="vectorized"``;
+* ``numpyro-priors-only``: the ``numpyro-default`` set-up on the arma11 *priors* alone (no
+  likelihood): what NumPyro's NUTS program costs to compile and run with nothing to
+  compute, the floor under any NumPyro fit on this machine (its ESS is of the prior and
+  means nothing);
 * ``blackjax``: BlackJAX NUTS with Stan-style window adaptation on the potential that
   NumPyro's ``initialize_model`` builds from ``arma_model``, chains vectorised by ``vmap``;
 * ``nutpie``: the model written in PyMC, compiled by nutpie with its JAX backend;
@@ -83,9 +87,22 @@ def numpyro_fit(y, model_name, chain_method, warmup, draws, chains, seed):
     return draws_by_name, divergences, time.perf_counter() - start, None
 
 
+def arma11_priors_only(y=None, order=(1, 1)):
+    """The arma11 priors with no likelihood: the same four sites, nothing observed."""
+    import numpyro
+    import numpyro.distributions as dist
+
+    del y, order
+    numpyro.sample("mu", dist.Normal(0.0, 10.0))
+    numpyro.sample("phi", dist.Normal(0.0, 2.0).expand([1]).to_event(1))
+    numpyro.sample("theta", dist.Normal(0.0, 2.0).expand([1]).to_event(1))
+    numpyro.sample("sigma", dist.HalfCauchy(2.5))
+
+
 def fit_script_fit(y, likelihood, warmup, draws, chains, seed, compilation_cache):
     """The fit of ``scripts/fit_arma.py --likelihood LIKELIHOOD``, through its own code:
-    platform set-up, model, init and NUTS call (no summary, plots or files)."""
+    platform set-up, model, init and NUTS call (no summary, plots or files);
+    ``likelihood=None`` puts :func:`arma11_priors_only` in the model's place."""
     start = time.perf_counter()
     setup = _cli.configure_platform("cpu", chains, None, float64=True,
                                     compilation_cache=compilation_cache)
@@ -93,8 +110,9 @@ def fit_script_fit(y, likelihood, warmup, draws, chains, seed, compilation_cache
     import jax.numpy as jnp
     from numpyro.infer import init_to_uniform
 
+    model = arma11_priors_only if likelihood is None else fit_arma.LIKELIHOODS[likelihood].model
     mcmc, _ = _cli.run_nuts(
-        fit_arma.LIKELIHOODS[likelihood].model, {"y": jnp.asarray(y), "order": (1, 1)},
+        model, {"y": jnp.asarray(y), "order": (1, 1)},
         rng_key=jax.random.PRNGKey(seed), chains=chains, warmup=warmup, samples=draws,
         chain_method=setup.chain_method, progress_bar=False,
         init_strategy=init_to_uniform(radius=fit_arma.INIT_RADIUS))
@@ -213,6 +231,8 @@ DESCRIPTIONS = {
     "numpyro-plain": "NumPyro NUTS defaults on arma_model (two-buffer scan), 4 chains "
                      "parallel over 4 host devices",
     "numpyro-vectorized": "NumPyro NUTS defaults on arma_model, chains vectorized",
+    "numpyro-priors-only": "the numpyro-default set-up on the arma11 priors alone, no "
+                           "likelihood: NumPyro's NUTS program by itself",
     "blackjax": "BlackJAX NUTS + window adaptation on NumPyro's potential of arma_model, "
                 "vmap over chains, init uniform(-1, 1)",
     "nutpie": "nutpie (JAX backend) on the PyMC model",
@@ -248,7 +268,7 @@ def main() -> None:
                                                f"here ({error})"})
             log(f"skipped: {error}")
             return
-    fit_script = args.sampler in ("numpyro-default", "numpyro-exact")
+    fit_script = args.sampler in ("numpyro-default", "numpyro-exact", "numpyro-priors-only")
     if args.sampler == "numpyro-plain":
         # host devices must be set before JAX starts: nothing has imported it yet
         import numpyro
@@ -276,7 +296,8 @@ def main() -> None:
     y = arma11_series(args.num_steps)
     log(f"[ess] {args.sampler} T={args.num_steps} {args.warmup}+{args.draws} x {args.chains}")
     if fit_script:
-        likelihood = "conditional" if args.sampler == "numpyro-default" else "exact"
+        likelihood = {"numpyro-default": "conditional", "numpyro-exact": "exact",
+                      "numpyro-priors-only": None}[args.sampler]
         out = fit_script_fit(y, likelihood, args.warmup, args.draws, args.chains, args.seed,
                              args.compilation_cache)
     elif args.sampler.startswith("numpyro"):
@@ -304,7 +325,7 @@ def main() -> None:
               "ess_per_s": min(ess.values()) / total_s, "divergences": divergences,
               "max_rhat": max(float(rhat[k]) for k in PARAMS),
               "means": {k: float(v.mean()) for k, v in draws.items()}}
-    if args.num_steps == 200 and args.sampler != "numpyro-exact":
+    if args.num_steps == 200 and args.sampler not in ("numpyro-exact", "numpyro-priors-only"):
         # T = 200 is the posteriordb arma11 data: check the posterior against Stan's
         # reference, z as in tests/test_posteriordb.py
         from models.posteriordb import load_reference, z_scores

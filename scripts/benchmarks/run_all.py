@@ -31,7 +31,7 @@ REPORT = HERE / "REPORT.md"
 
 ESS_SAMPLERS = ("numpyro-default", "numpyro-exact", "numpyro-plain", "numpyro-vectorized",
                 "blackjax", "nutpie", "pymc")
-REPORT_ORDER = ("numpyro-default", "numpyro-cached", *ESS_SAMPLERS[1:])
+REPORT_ORDER = ("numpyro-default", "numpyro-cached", *ESS_SAMPLERS[1:], "numpyro-priors-only")
 PEERS = ("blackjax", "nutpie", "pymc")
 
 
@@ -58,6 +58,10 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
                      ["bench_ess.py", "--sampler", "numpyro-default", "--num-steps", str(t),
                       "--warmup", str(warmup), "--draws", str(draws),
                       "--compilation-cache", str(RESULTS / f"jax-cache-T{t}")]))
+    # the floor under every NumPyro fit: its NUTS program with no likelihood to compute
+    jobs.append(("ess-numpyro-priors-only-T200",
+                 ["bench_ess.py", "--sampler", "numpyro-priors-only", "--num-steps", "200",
+                  "--warmup", str(warmup), "--draws", str(draws)]))
     jobs.append(("patterns", ["bench_patterns.py"] + (["--quick"] if quick else [])))
     return jobs
 
@@ -190,7 +194,9 @@ def ess_section(grouped: dict[str, list[dict]]) -> list[str]:
                 lines.append(f"| {sampler} | skipped: {skipped[0]['reason']} | | | | | | | | |")
                 continue
             r0 = rs[0]
-            ratio = best_rate[j] / best_peer if best_peer else None
+            # the prior's ESS says nothing about speed: that row is there for its seconds
+            ratio = (best_rate[j] / best_peer
+                     if best_peer and sampler != "numpyro-priors-only" else None)
             lines.append(
                 f"| {sampler} | {r0['description']} | {_runs([r['total_s'] for r in rs])} | "
                 f"{_runs([r.get('compile_s') for r in rs])} | "
@@ -273,6 +279,17 @@ def targets_section(grouped: dict[str, list[dict]]) -> list[str]:
             lines.append(f"| ESS/s of {ours} ≥ 2 × best peer ({peer_name}) | {t} | "
                          f"{rate[ours]:.1f} / {peer:.1f} = {ratio:.2f} × | "
                          f"{'yes' if ratio >= 2 else 'no'} |")
+    floor = [r for r in grouped.get("ess-numpyro-priors-only-T200", [])
+             if not r.get("failed") and not r.get("skipped")]
+    ours = [r for r in grouped.get("ess-numpyro-default-T200", [])
+            if not r.get("failed") and not r.get("skipped")]
+    if floor and ours:
+        floor_s = min(r["total_s"] for r in floor)
+        ours_s = min(r["total_s"] for r in ours)
+        lines.append(f"| what limits T = 200: NumPyro's NUTS program with no likelihood "
+                     f"(numpyro-priors-only) takes {floor_s:.1f} s of numpyro-default's "
+                     f"{ours_s:.1f} s; even at that floor ESS/s would be "
+                     f"{ours[0]['min_bulk_ess'] / floor_s:,.0f} | 200 | compile-bound | – |")
     for t in sizes:
         cached = [r for r in grouped.get(f"ess-numpyro-cached-T{t}", [])
                   if not r.get("failed")]
