@@ -96,3 +96,27 @@ def test_blackjax_backend_posterior_matches_posteriordb_arma11(x64, model):
     z = z_scores(means, mcses, load_reference("arma-arma11"))
     assert set(z) == set(load_reference("arma-arma11"))
     assert max(abs(v) for v in z.values()) < 4, z
+
+
+def test_ess_job_runs_the_fit_scripts_own_setup_and_reports_the_floor(tmp_path):
+    """numpyro-default goes through fit_arma.py's own set-up (init radius, chain method,
+    compile options) and samples the arma11 posterior (|z| < 4 against Stan's reference);
+    the priors-only floor row runs too, carries no z (its ESS is of the prior), and the
+    report's targets table states what limits T = 200 from these two figures."""
+    results = {}
+    for sampler in ("numpyro-default", "numpyro-priors-only"):
+        results[sampler] = run_job("bench_ess.py", tmp_path, "--sampler", sampler,
+                                   "--num-steps", "200", "--warmup", "300", "--draws", "300")
+    ours, floor = results["numpyro-default"], results["numpyro-priors-only"]
+    assert "fit_arma.py --likelihood conditional" in ours["description"]
+    assert ours["divergences"] == 0 and ours["max_abs_z"] < 4, ours["z_vs_posteriordb"]
+    assert "max_abs_z" not in floor
+    # the prior is what the floor samples: sigma's half-Cauchy(2.5) has median 2.5, far
+    # from the posterior's 0.17
+    assert floor["means"]["sigma"] > 1.0 > ours["means"]["sigma"]
+    report = run_all.render_report({"ess-numpyro-default-T200": [ours],
+                                    "ess-numpyro-priors-only-T200": [floor],
+                                    "ess-nutpie-T200": [{**ours, "description": "peer"}]},
+                                   "cmd")
+    assert "what limits T = 200" in report
+    assert "| numpyro-priors-only |" in report
