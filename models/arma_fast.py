@@ -15,7 +15,7 @@ These two steps are the speed-up of the value: about 4x the reference at T = 200
 
 Three ways to get the gradient w.r.t. (mu, phi, theta) (``gradient=``):
 
-3. ``"sensitivities"`` (the default): **forward sensitivities in the same pass.** The
+* ``"sensitivities"`` (the default): **forward sensitivities in the same pass.** The
    parameters are few and the series is long, so instead of a backward pass over T steps
    the forward scan carries the derivatives of ``e_t`` along. ``b`` is linear in (mu, phi),
    so ``d e / d mu`` and ``d e / d phi_i`` are those columns of ``d b`` run through the same
@@ -28,8 +28,8 @@ Three ways to get the gradient w.r.t. (mu, phi, theta) (``gradient=``):
    the fast choice for small orders (the ARMA models here), not for q in the tens.
    Measured: 0.8 to 0.9x the hand-written numba adjoint loop at T = 2000 and 20000
    (``scripts/benchmarks/REPORT.md``).
-4. ``"autodiff"``: JAX's reverse mode through the MA-only scan (``unroll`` 8).
-5. ``"adjoint"``: **a hand-written backward pass.** The adjoint of a linear recurrence is
+* ``"autodiff"``: JAX's reverse mode through the MA-only scan (``unroll`` 8).
+* ``"adjoint"``: **a hand-written backward pass.** The adjoint of a linear recurrence is
    the same recurrence run backwards in time:
    ``lam_t = g_t - sum_j theta_j lam_{t+j}`` where ``g = d loglik / d e`` holds the direct
    terms. Then ``d/d b_t = lam_t`` and ``d/d theta_j = -sum_t lam_t e_{t-j}``. For the
