@@ -120,3 +120,28 @@ def test_ess_job_runs_the_fit_scripts_own_setup_and_reports_the_floor(tmp_path):
                                    "cmd")
     assert "what limits T = 200" in report
     assert "| numpyro-priors-only |" in report
+
+
+def test_numba_floors_compute_the_reference_value_and_gradient(x64):
+    """The two hand-written loops the gradient job compiles with numba, run here as plain
+    Python (no numba needed): both equal JAX's value and gradient of the reference
+    likelihood, so the floor they set is a floor for the same computation."""
+    import bench_gradient
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from _common import SIMULATION_PARAMS, arma11_series
+
+    from models import arma_conditional_loglik
+
+    y = arma11_series(60)
+    params = np.array([SIMULATION_PARAMS[k] for k in ("mu", "phi", "theta", "sigma")])
+    expected_value, expected_grad = jax.value_and_grad(
+        lambda p: arma_conditional_loglik(jnp.asarray(y), p[0], p[1:2], p[2:3], p[3])
+    )(jnp.asarray(params))
+    for algorithm in (bench_gradient.adjoint_value_and_grad,
+                      bench_gradient.forward_value_and_grad):
+        grad = np.empty(4)
+        value = algorithm(y, *params, np.empty_like(y), grad)
+        np.testing.assert_allclose(value, float(expected_value), rtol=1e-12)
+        np.testing.assert_allclose(grad, np.asarray(expected_grad), rtol=1e-10)

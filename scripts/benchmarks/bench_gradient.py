@@ -53,77 +53,69 @@ FLOOR_NAME = "numba floor (hand-written loop, analytic adjoint)"
 FORWARD_FLOOR_NAME = "numba forward sensitivities (hand-written loop)"
 
 
-def numba_floor(y: np.ndarray):
-    """The hand-written ARMA(1, 1) value-and-gradient and its in-loop driver, or the
-    reason numba cannot provide them."""
+def adjoint_value_and_grad(y, mu, phi, theta, sigma, errors, grad):
+    """ARMA(1, 1) value and gradient: the loop, then its analytic adjoint backwards."""
+    # forward: e_t = y_t - mu - phi y_{t-1} - theta e_{t-1}; y_{-1} = mu, e_{-1} = 0
+    n = y.shape[0]
+    y_prev, e_prev, sum_sq = mu, 0.0, 0.0
+    for t in range(n):
+        e = y[t] - mu - phi * y_prev - theta * e_prev
+        errors[t] = e
+        sum_sq += e * e
+        y_prev, e_prev = y[t], e
+    inv_var = 1.0 / (sigma * sigma)
+    value = -0.5 * sum_sq * inv_var - n * np.log(sigma) - 0.5 * n * np.log(2 * np.pi)
+    # backward: lam_t = -e_t / sigma^2 - theta lam_{t+1} (reverse linear recurrence)
+    lam_next, d_mu, d_phi, d_theta = 0.0, 0.0, 0.0, 0.0
+    for t in range(n - 1, -1, -1):
+        lam = -errors[t] * inv_var - theta * lam_next
+        y_lag = y[t - 1] if t > 0 else mu
+        e_lag = errors[t - 1] if t > 0 else 0.0
+        d_mu -= lam
+        d_phi -= lam * y_lag
+        d_theta -= lam * e_lag
+        lam_next = lam
+    d_mu -= lam_next * phi  # y_{-1} = mu also enters through phi
+    grad[0], grad[1], grad[2] = d_mu, d_phi, d_theta
+    grad[3] = sum_sq * inv_var / sigma - n / sigma
+    return value
+
+
+def forward_value_and_grad(y, mu, phi, theta, sigma, errors, grad):
+    """ARMA(1, 1) value and gradient by forward sensitivities: one loop, nothing stored
+    (``errors`` is unused)."""
+    # e_t and its derivatives in (mu, phi, theta), carried forward; no stored errors
+    n = y.shape[0]
+    y_prev, e, e_mu, e_phi, e_theta = mu, 0.0, 0.0, 0.0, 0.0
+    sum_sq, g_mu, g_phi, g_theta = 0.0, 0.0, 0.0, 0.0
+    for t in range(n):
+        new_e = y[t] - mu - phi * y_prev - theta * e
+        e_theta = -e - theta * e_theta
+        e_mu = (-1.0 - phi if t == 0 else -1.0) - theta * e_mu
+        e_phi = -y_prev - theta * e_phi
+        e = new_e
+        sum_sq += e * e
+        g_mu += e * e_mu
+        g_phi += e * e_phi
+        g_theta += e * e_theta
+        y_prev = y[t]
+    inv_var = 1.0 / (sigma * sigma)
+    value = -0.5 * sum_sq * inv_var - n * np.log(sigma) - 0.5 * n * np.log(2 * np.pi)
+    grad[0], grad[1], grad[2] = -g_mu * inv_var, -g_phi * inv_var, -g_theta * inv_var
+    grad[3] = sum_sq * inv_var / sigma - n / sigma
+    return value
+
+
+def numba_variant(y: np.ndarray, value_and_grad):
+    """(one call, in-loop driver) of ``value_and_grad`` compiled by numba, or the reason
+    numba cannot provide them."""
     try:
         import numba
     except ImportError as error:
         return None, f"numba is not importable here ({error})"
-
-    @numba.njit(cache=False, fastmath=False)
-    def value_and_grad(y, mu, phi, theta, sigma, errors, grad):
-        # forward: e_t = y_t - mu - phi y_{t-1} - theta e_{t-1}; y_{-1} = mu, e_{-1} = 0
-        n = y.shape[0]
-        y_prev, e_prev, sum_sq = mu, 0.0, 0.0
-        for t in range(n):
-            e = y[t] - mu - phi * y_prev - theta * e_prev
-            errors[t] = e
-            sum_sq += e * e
-            y_prev, e_prev = y[t], e
-        inv_var = 1.0 / (sigma * sigma)
-        value = -0.5 * sum_sq * inv_var - n * np.log(sigma) - 0.5 * n * np.log(2 * np.pi)
-        # backward: lam_t = -e_t / sigma^2 - theta lam_{t+1} (reverse linear recurrence)
-        lam_next, d_mu, d_phi, d_theta = 0.0, 0.0, 0.0, 0.0
-        for t in range(n - 1, -1, -1):
-            lam = -errors[t] * inv_var - theta * lam_next
-            y_lag = y[t - 1] if t > 0 else mu
-            e_lag = errors[t - 1] if t > 0 else 0.0
-            d_mu -= lam
-            d_phi -= lam * y_lag
-            d_theta -= lam * e_lag
-            lam_next = lam
-        d_mu -= lam_next * phi  # y_{-1} = mu also enters through phi
-        grad[0], grad[1], grad[2] = d_mu, d_phi, d_theta
-        grad[3] = sum_sq * inv_var / sigma - n / sigma
-        return value
-
+    compiled = numba.njit(cache=False, fastmath=False)(value_and_grad)
     errors, grad = np.empty_like(y), np.empty(4)
-    return _numba_drivers(numba, value_and_grad, y, errors, grad), None
-
-
-def numba_forward_sensitivities(y: np.ndarray):
-    """The forward-sensitivity algorithm of ``gradient="sensitivities"`` in numba."""
-    try:
-        import numba
-    except ImportError as error:
-        return None, f"numba is not importable here ({error})"
-
-    @numba.njit(cache=False, fastmath=False)
-    def value_and_grad(y, mu, phi, theta, sigma, errors, grad):
-        # e_t and its derivatives in (mu, phi, theta), carried forward; no stored errors
-        n = y.shape[0]
-        y_prev, e, e_mu, e_phi, e_theta = mu, 0.0, 0.0, 0.0, 0.0
-        sum_sq, g_mu, g_phi, g_theta = 0.0, 0.0, 0.0, 0.0
-        for t in range(n):
-            new_e = y[t] - mu - phi * y_prev - theta * e
-            e_theta = -e - theta * e_theta
-            e_mu = (-1.0 - phi if t == 0 else -1.0) - theta * e_mu
-            e_phi = -y_prev - theta * e_phi
-            e = new_e
-            sum_sq += e * e
-            g_mu += e * e_mu
-            g_phi += e * e_phi
-            g_theta += e * e_theta
-            y_prev = y[t]
-        inv_var = 1.0 / (sigma * sigma)
-        value = -0.5 * sum_sq * inv_var - n * np.log(sigma) - 0.5 * n * np.log(2 * np.pi)
-        grad[0], grad[1], grad[2] = -g_mu * inv_var, -g_phi * inv_var, -g_theta * inv_var
-        grad[3] = sum_sq * inv_var / sigma - n / sigma
-        return value
-
-    errors, grad = np.empty_like(y), np.empty(4)
-    return _numba_drivers(numba, value_and_grad, y, errors, grad), None
+    return _numba_drivers(numba, compiled, y, errors, grad), None
 
 
 def _numba_drivers(numba, value_and_grad, y, errors, grad):
@@ -258,9 +250,9 @@ def main() -> None:
             skipped.append({"name": name, "reason": "left out by --skip"})
             continue
         implementations[name] = ("jax", fns)
-    for floor_name, build in ((FLOOR_NAME, numba_floor),
-                              (FORWARD_FLOOR_NAME, numba_forward_sensitivities)):
-        floor, reason = build(y)
+    for floor_name, algorithm in ((FLOOR_NAME, adjoint_value_and_grad),
+                                  (FORWARD_FLOOR_NAME, forward_value_and_grad)):
+        floor, reason = numba_variant(y, algorithm)
         if floor is None:
             skipped.append({"name": floor_name, "reason": reason})
         else:
