@@ -77,6 +77,37 @@ def _check_coefficients(phi: ArrayLike, theta: ArrayLike) -> tuple[Array, Array]
     return phi, theta
 
 
+def _check_arguments(
+    y: ArrayLike, mu: ArrayLike, phi: ArrayLike, theta: ArrayLike, initial_y: ArrayLike | None
+) -> tuple[Array, Array, Array, Array, Array | None]:
+    """(y (T,), mu (), phi (p,), theta (q,), initial_y (p,) or None), validated and in one
+    floating dtype, or a ValueError that names the argument and its shape."""
+    y, mu = jnp.asarray(y), jnp.asarray(mu)
+    phi, theta = _check_coefficients(phi, theta)
+    if y.ndim != 1 or mu.ndim != 0:
+        raise ValueError(f"y must have shape (T,) and mu be a scalar, got {y.shape}, {mu.shape}")
+    dtype = jnp.result_type(y, mu, phi, theta)
+    if initial_y is not None:
+        initial_y = jnp.asarray(initial_y)
+        if initial_y.shape != phi.shape:
+            raise ValueError(
+                f"initial_y must have shape (p,) = ({phi.shape[0]},), got {initial_y.shape}"
+            )
+        initial_y = initial_y.astype(dtype)
+    return y.astype(dtype), mu.astype(dtype), phi.astype(dtype), theta.astype(dtype), initial_y
+
+
+def _gaussian_loglik(sum_of_squares: Array, num_steps: int, sigma: Array) -> Array:
+    """``sum_t log N(e_t | 0, sigma^2)`` from ``sum_t e_t^2``: ``-inf``, never NaN, when the
+    errors overflowed."""
+    loglik = (
+        -0.5 * sum_of_squares / jnp.square(sigma)
+        - num_steps * jnp.log(sigma)
+        - 0.5 * num_steps * jnp.log(2 * jnp.pi)
+    )
+    return jnp.where(jnp.isfinite(loglik), loglik, -jnp.inf)
+
+
 def arma_residuals(
     y: ArrayLike,
     mu: ArrayLike,
@@ -104,21 +135,16 @@ def arma_residuals(
         >>> print(arma_residuals(y, 0.0, jnp.array([0.5]), jnp.array([1.0])))
         [ 1.   0.5 -1. ]
     """
-    y = jnp.asarray(y)
-    mu = jnp.asarray(mu)
-    phi, theta = _check_coefficients(phi, theta)
-    if y.ndim != 1 or mu.ndim != 0:
-        raise ValueError(f"y must have shape (T,) and mu be a scalar, got {y.shape}, {mu.shape}")
-    dtype = jnp.result_type(y, mu, phi, theta)
-    y_lags = _initial_lags(mu, phi, initial_y).astype(dtype)
-    err_lags = jnp.zeros(theta.shape, dtype)
+    y, mu, phi, theta, initial_y = _check_arguments(y, mu, phi, theta, initial_y)
+    y_lags = _initial_lags(mu, phi, initial_y)
+    err_lags = jnp.zeros(theta.shape, y.dtype)
 
     def step(lags, y_t):
         y_lags, err_lags = lags
         err = y_t - (mu + phi @ y_lags + theta @ err_lags)
         return (push_lag(y_lags, y_t), push_lag(err_lags, err)), err
 
-    _, errors = lax.scan(step, (y_lags, err_lags), y.astype(dtype))
+    _, errors = lax.scan(step, (y_lags, err_lags), y)
     return errors
 
 
@@ -155,14 +181,7 @@ def arma_conditional_loglik(
         -1.8379
     """
     errors = arma_residuals(y, mu, phi, theta, initial_y=initial_y)
-    sigma = jnp.asarray(sigma)
-    n = errors.shape[0]
-    loglik = (
-        -0.5 * jnp.sum(jnp.square(errors / sigma))
-        - n * jnp.log(sigma)
-        - 0.5 * n * jnp.log(2 * jnp.pi)
-    )
-    return jnp.where(jnp.isfinite(loglik), loglik, -jnp.inf)
+    return _gaussian_loglik(jnp.sum(jnp.square(errors)), errors.shape[0], jnp.asarray(sigma))
 
 
 def simulate_arma(

@@ -58,7 +58,7 @@ from jax.custom_derivatives import SymbolicZero
 from jax.typing import ArrayLike
 from numpyro.primitives import Messenger
 
-from models.arma import ConditionalARMA, _check_coefficients, arma_model
+from models.arma import ConditionalARMA, _check_arguments, _gaussian_loglik, arma_model
 
 __all__ = [
     "DEFAULT_GRADIENT",
@@ -87,20 +87,18 @@ DEFAULT_GRADIENT = "sensitivities"
 DEFAULT_UNROLL = {"sensitivities": 4, "autodiff": 8, "adjoint": 8}
 
 
-def _ar_innovations(y: Array, mu: Array, phi: Array, initial_y: ArrayLike | None) -> Array:
-    """``b_t = y_t - mu - sum_i phi_i y_{t-i}``, shape (T,), pre-sample y from ``initial_y``
-    (time order) or ``mu``."""
+def _padded_series(y: Array, mu: Array, p: int, initial_y: Array | None) -> Array:
+    """The p pre-sample values (``initial_y`` in time order, or ``mu``) then y: shape
+    (p + T,), ``padded[p + t] = y_t``."""
+    presample = jnp.full((p,), mu, y.dtype) if initial_y is None else initial_y
+    return jnp.concatenate([presample, y])
+
+
+def _ar_innovations(y: Array, mu: Array, phi: Array, initial_y: Array | None) -> Array:
+    """``b_t = y_t - mu - sum_i phi_i y_{t-i}``, shape (T,), from checked arguments
+    (:func:`models.arma._check_arguments`)."""
     p, num_steps = phi.shape[0], y.shape[0]
-    if initial_y is None:
-        presample = jnp.full((p,), mu, y.dtype)
-    else:
-        presample = jnp.asarray(initial_y)
-        if presample.shape != (p,):
-            raise ValueError(
-                f"initial_y must have shape (p,) = ({p},), got {presample.shape}"
-            )
-        presample = presample.astype(y.dtype)
-    padded = jnp.concatenate([presample, y])  # padded[p + t] = y_t
+    padded = _padded_series(y, mu, p, initial_y)
     innovations = y - mu
     for lag in range(1, p + 1):  # p is small and static: p slices, no gather
         innovations = innovations - phi[lag - 1] * padded[p - lag : p - lag + num_steps]
@@ -116,8 +114,7 @@ def _ar_innovation_derivatives(y: Array, mu: Array, phi: Array,
     values are ``mu`` itself.
     """
     p, num_steps = phi.shape[0], y.shape[0]
-    presample = jnp.full((p,), mu, y.dtype) if initial_y is None else initial_y
-    padded = jnp.concatenate([presample, y])
+    padded = _padded_series(y, mu, p, initial_y)
     d_mu = jnp.full((num_steps,), -1.0, y.dtype)
     if initial_y is None:
         for lag in range(1, p + 1):
@@ -235,24 +232,6 @@ def _ma_sum_of_squares_bwd(unroll, residuals, total_bar):
 
 
 _ma_sum_of_squares.defvjp(_ma_sum_of_squares_fwd, _ma_sum_of_squares_bwd)
-
-
-def _checked_inputs(y, mu, phi, theta, initial_y):
-    """Validated, dtype-matched (y (T,), mu (), phi (p,), theta (q,), initial_y (p,) or
-    None)."""
-    y, mu = jnp.asarray(y), jnp.asarray(mu)
-    phi, theta = _check_coefficients(phi, theta)
-    if y.ndim != 1 or mu.ndim != 0:
-        raise ValueError(f"y must have shape (T,) and mu be a scalar, got {y.shape}, {mu.shape}")
-    dtype = jnp.result_type(y, mu, phi, theta)
-    if initial_y is not None:
-        initial_y = jnp.asarray(initial_y)
-        if initial_y.shape != phi.shape:
-            raise ValueError(
-                f"initial_y must have shape (p,) = ({phi.shape[0]},), got {initial_y.shape}"
-            )
-        initial_y = initial_y.astype(dtype)
-    return y.astype(dtype), mu.astype(dtype), phi.astype(dtype), theta.astype(dtype), initial_y
 
 
 def _gradient_and_unroll(gradient: str, unroll: int | None) -> tuple[str, int]:
@@ -387,7 +366,7 @@ def arma_fast_residuals(
     if gradient == "sensitivities":
         raise ValueError("gradient='sensitivities' needs a scalar output: use "
                          "arma_fast_conditional_loglik, or 'autodiff' / 'adjoint' here")
-    y, mu, phi, theta, initial_y = _checked_inputs(y, mu, phi, theta, initial_y)
+    y, mu, phi, theta, initial_y = _check_arguments(y, mu, phi, theta, initial_y)
     innovations = _ar_innovations(y, mu, phi, initial_y)
     if theta.shape[0] == 0:
         return innovations
@@ -440,7 +419,7 @@ def arma_fast_conditional_loglik(
     """
     gradient, unroll = _gradient_and_unroll(gradient, unroll)
     sigma = jnp.asarray(sigma)
-    y, mu, phi, theta, initial_y = _checked_inputs(y, mu, phi, theta, initial_y)
+    y, mu, phi, theta, initial_y = _check_arguments(y, mu, phi, theta, initial_y)
     n = y.shape[0]
     if gradient == "sensitivities":
         sum_of_squares = _sensitivity_sum_of_squares(y, mu, phi, theta, initial_y, unroll)
@@ -449,12 +428,7 @@ def arma_fast_conditional_loglik(
                                             unroll)
     else:
         sum_of_squares = _plain_sum_of_squares(y, mu, phi, theta, initial_y, unroll)
-    loglik = (
-        -0.5 * sum_of_squares / jnp.square(sigma)
-        - n * jnp.log(sigma)
-        - 0.5 * n * jnp.log(2 * jnp.pi)
-    )
-    return jnp.where(jnp.isfinite(loglik), loglik, -jnp.inf)
+    return _gaussian_loglik(sum_of_squares, n, sigma)
 
 
 class FastConditionalARMA(ConditionalARMA):
