@@ -561,6 +561,23 @@ def add_fast_cpu_compile_flags() -> str:
     return os.environ.get("XLA_FLAGS", "")
 
 
+def use_compilation_cache(folder: Path) -> None:
+    """Turn on JAX's persistent compilation cache in ``folder`` (made if missing), for every
+    program however small or quick to compile: JAX's defaults skip those, and an MCMC run is
+    many small programs. A folder that cannot be made is a :class:`CliError`."""
+    import jax
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CliError(
+            f"--compilation-cache: cannot use folder '{folder}': {error.strerror or error}"
+        ) from None
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+
+
 def configure_platform(
     platform: str,
     chains: int,
@@ -596,16 +613,7 @@ def configure_platform(
     import jax
 
     if compilation_cache is not None:
-        try:
-            compilation_cache.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise CliError(
-                f"--compilation-cache: cannot use folder '{compilation_cache}': "
-                f"{error.strerror or error}"
-            ) from None
-        jax.config.update("jax_compilation_cache_dir", str(compilation_cache))
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+        use_compilation_cache(compilation_cache)
 
     try:
         devices = jax.devices()
@@ -663,7 +671,7 @@ class SamplingTimings:
         }
 
 
-class _CompileTimer:
+class CompileTimer:
     """Sums the durations JAX reports for tracing, lowering and backend compilation."""
 
     EVENTS = frozenset({
@@ -679,7 +687,7 @@ class _CompileTimer:
         if event in self.EVENTS:
             self.seconds += duration_secs
 
-    def __enter__(self) -> _CompileTimer:
+    def __enter__(self) -> CompileTimer:
         import jax.monitoring
 
         jax.monitoring.register_event_duration_secs_listener(self)
@@ -731,7 +739,7 @@ def run_nuts(
         chain_method=chain_method,
         progress_bar=show_progress_bar(progress_bar, warmup + samples),
     )
-    with _CompileTimer() as compile_timer:
+    with CompileTimer() as compile_timer:
         start = time.perf_counter()
         mcmc.run(rng_key, extra_fields=EXTRA_FIELDS, **model_kwargs)
         jax.block_until_ready(mcmc.get_samples(group_by_chain=True))

@@ -35,6 +35,7 @@ import error, instead of failing.
     python scripts/benchmarks/bench_ess.py --sampler blackjax --num-steps 2000 --json out.json
 """
 
+import contextlib
 import os
 import sys
 import time
@@ -50,22 +51,6 @@ from _common import arma11_series, job_parser, log, write_result  # noqa: E402
 
 PARAMS = ("mu", "phi", "theta", "sigma")
 NEEDS = {"blackjax": "blackjax", "nutpie": "nutpie", "pymc": "pymc"}
-
-
-class CompileTimer:
-    """Seconds JAX spends tracing, lowering and compiling (or reading the persistent
-    cache), summed from ``jax.monitoring`` events while the fit runs."""
-
-    EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
-              "/jax/core/compile/jaxpr_to_mlir_module_duration",
-              "/jax/core/compile/backend_compile_duration")
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self, event: str, duration: float, **_: object) -> None:
-        if event in self.EVENTS:
-            self.seconds += duration
 
 
 def numpyro_fit(y, model_name, chain_method, warmup, draws, chains, seed):
@@ -108,14 +93,11 @@ def fit_script_fit(y, likelihood, warmup, draws, chains, seed, compilation_cache
                                     compilation_cache=compilation_cache)
     import jax
     import jax.numpy as jnp
-    from numpyro.infer import init_to_uniform
 
     model = arma11_priors_only if likelihood is None else fit_arma.LIKELIHOODS[likelihood].model
-    mcmc, _ = _cli.run_nuts(
-        model, {"y": jnp.asarray(y), "order": (1, 1)},
-        rng_key=jax.random.PRNGKey(seed), chains=chains, warmup=warmup, samples=draws,
-        chain_method=setup.chain_method, progress_bar=False,
-        init_strategy=init_to_uniform(radius=fit_arma.INIT_RADIUS))
+    mcmc, _ = fit_arma.sample_posterior(
+        model, jnp.asarray(y), (1, 1), rng_key=jax.random.PRNGKey(seed), chains=chains,
+        warmup=warmup, samples=draws, chain_method=setup.chain_method, progress_bar=False)
     samples = mcmc.get_samples(group_by_chain=True)
     draws_by_name = {k: np.asarray(samples[k]).reshape(chains, draws) for k in PARAMS}
     divergences = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
@@ -164,11 +146,9 @@ def blackjax_fit(y, model_name, warmup, draws, chains, seed):
 
     fit = jax.jit(jax.vmap(one_chain))
     keys = jax.random.split(key_run, chains)
-    compiled = fit.lower(keys, init.param_info.z).compile()
-    compile_s = time.perf_counter() - start
-    positions, divergent = jax.block_until_ready(compiled(keys, init.param_info.z))
+    # compilation is timed by main()'s CompileTimer, as for NumPyro
+    positions, divergent = jax.block_until_ready(fit(keys, init.param_info.z))
     draws_by_name = {k: np.asarray(positions[k]).reshape(chains, draws) for k in PARAMS}
-    del compile_s  # the CompileTimer in main() counts every compilation, as for NumPyro
     return draws_by_name, int(np.asarray(divergent).sum()), time.perf_counter() - start, None
 
 
@@ -240,6 +220,25 @@ DESCRIPTIONS = {
 }
 
 
+def run_sampler(args, y, fit_script):
+    """(draws by name (chains, draws), divergences, total seconds, compile seconds or None)
+    of ``args.sampler`` on the series y."""
+    if fit_script:
+        likelihood = {"numpyro-default": "conditional", "numpyro-exact": "exact",
+                      "numpyro-priors-only": None}[args.sampler]
+        return fit_script_fit(y, likelihood, args.warmup, args.draws, args.chains, args.seed,
+                              args.compilation_cache)
+    if args.sampler.startswith("numpyro"):
+        method = "vectorized" if args.sampler == "numpyro-vectorized" else "parallel"
+        return numpyro_fit(y, "reference", method, args.warmup, args.draws, args.chains,
+                           args.seed)
+    if args.sampler == "blackjax":
+        return blackjax_fit(y, "reference", args.warmup, args.draws, args.chains, args.seed)
+    if args.sampler == "pymc":
+        return pymc_fit(y, args.warmup, args.draws, args.chains, args.seed)
+    return nutpie_fit(y, args.warmup, args.draws, args.chains, args.seed)
+
+
 def main() -> None:
     parser = job_parser(__doc__.splitlines()[0])
     parser.add_argument("--sampler", choices=sorted(DESCRIPTIONS), required=True)
@@ -281,35 +280,13 @@ def main() -> None:
 
         numpyro.enable_x64()
     if args.compilation_cache is not None and not fit_script:
-        import jax
-
-        # cache every compiled program, however small or quick to compile
-        jax.config.update("jax_compilation_cache_dir", str(args.compilation_cache))
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-    timer = None
-    if args.sampler not in ("pymc", "nutpie"):
-        import jax.monitoring
-
-        timer = CompileTimer()
-        jax.monitoring.register_event_duration_secs_listener(timer)
+        _cli.use_compilation_cache(args.compilation_cache)
+    # JAX's own count of tracing, lowering and compiling; PyMC and nutpie are timed apart
+    timer = _cli.CompileTimer() if args.sampler not in ("pymc", "nutpie") else None
     y = arma11_series(args.num_steps)
     log(f"[ess] {args.sampler} T={args.num_steps} {args.warmup}+{args.draws} x {args.chains}")
-    if fit_script:
-        likelihood = {"numpyro-default": "conditional", "numpyro-exact": "exact",
-                      "numpyro-priors-only": None}[args.sampler]
-        out = fit_script_fit(y, likelihood, args.warmup, args.draws, args.chains, args.seed,
-                             args.compilation_cache)
-    elif args.sampler.startswith("numpyro"):
-        method = "vectorized" if args.sampler == "numpyro-vectorized" else "parallel"
-        out = numpyro_fit(y, "reference", method, args.warmup, args.draws, args.chains,
-                          args.seed)
-    elif args.sampler == "blackjax":
-        out = blackjax_fit(y, "reference", args.warmup, args.draws, args.chains, args.seed)
-    elif args.sampler == "pymc":
-        out = pymc_fit(y, args.warmup, args.draws, args.chains, args.seed)
-    else:
-        out = nutpie_fit(y, args.warmup, args.draws, args.chains, args.seed)
+    with timer or contextlib.nullcontext():
+        out = run_sampler(args, y, fit_script)
     draws, divergences, total_s, compile_s = out
     if timer is not None and compile_s is None:
         compile_s = timer.seconds
