@@ -1,12 +1,13 @@
 # Two entry points, each sets up what it needs first:
 #   make run   - make .venv, install the package, fit ARMA(1,1) on the bundled series
 #   make test  - make .venv, install the package with its test extra, lint, run every test
+#   make test-quick - the same without the tests marked slow (an edit loop, not CI)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= results/arma11
 
-.PHONY: run test lint clean
+.PHONY: run test test-quick lint clean
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +20,19 @@ $(VENV)/.test: $(VENV)/.core
 	touch $@
 
 run: $(VENV)/.core
-	$(PY) scripts/fit_arma.py --forecast 24 --compilation-cache .cache/xla --out $(OUT) --force
+	$(PY) scripts/fit.py arma --forecast 24 --compilation-cache .cache/xla --out $(OUT) --force
 
 lint: $(VENV)/.test
 	$(PY) -m ruff check .
 
+# Two workers (pytest-xdist), each file's tests kept together so shared fits run once.
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadfile
+
 test: lint
-	$(PY) -m pytest -q
+	$(PYTEST)
+
+test-quick: lint
+	$(PYTEST) -m "not slow"
 
 clean:
 	rm -rf $(VENV) results

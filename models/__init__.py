@@ -1,64 +1,66 @@
-"""NumPyro models built on :mod:`patterns`.
+"""NumPyro models built on :mod:`patterns`, one subpackage per model family.
 
-* :mod:`models.arma` — conditional ARMA(p, q) by one ``lax.scan`` (posteriordb ``arma11``,
-  ``arK``).
-* :mod:`models.arma_fast` — the same likelihood, faster: AR part vectorised, MA recursion
-  in one scan that carries its gradient forward (``jax.custom_jvp``; ``arma_fast_model``).
-* :mod:`models.arma_statespace` — exact ARMA(p, q) log-likelihood by a Kalman filter
-  (stationary start, NaN = missing; fast, sequential and parallel variants).
-* :mod:`models.transforms` — partial autocorrelations <-> stationary AR / invertible MA, as
-  NumPyro constraints, transforms and priors.
-* :mod:`models.arma_exact` — the ``ARMA`` distribution (exact or conditional) and
-  ``arma_exact_model``; :mod:`models.arma_forecast` — forecasts at fixed parameters.
-* :mod:`models.posteriordb` — the bundled posteriordb reference posteriors and which model
-  reproduces each.
+* :mod:`models.family` — the contract every family fills (:class:`~models.family.ModelFamily`).
+* :mod:`models.registry` — the families by name; the fit command and the validator read it.
+* :mod:`models.arma` — ARMA(p, q): conditional likelihood (reference scan and fast path),
+  exact likelihood by a Kalman filter, the ``ARMA`` distribution, stationary/invertible
+  priors, forecasts.
+* :mod:`models.posteriordb` — the bundled posteriordb reference posteriors.
+
+The ARMA names below are re-exported here so ``from models import arma_model`` keeps
+working.
 """
 
 from models.arma import (
+    ARMA,
+    ARMAForecast,
     ConditionalARMA,
-    arma_conditional_loglik,
-    arma_model,
-    arma_residuals,
-    simulate_arma,
-)
-from models.arma_exact import ARMA, arma_exact_model, simulate_stationary_arma
-from models.arma_fast import (
     FastConditionalARMA,
-    arma_fast_conditional_loglik,
-    arma_fast_model,
-)
-from models.arma_forecast import ARMAForecast, arma_forecast, arma_forecast_distribution
-from models.arma_statespace import arma_exact_loglik, arma_state_space
-from models.transforms import (
     PACFToInvertibleMA,
     PACFToStationaryAR,
+    arma_conditional_loglik,
+    arma_exact_loglik,
+    arma_exact_model,
+    arma_fast_conditional_loglik,
+    arma_fast_model,
+    arma_forecast,
+    arma_forecast_distribution,
+    arma_model,
+    arma_residuals,
+    arma_state_space,
     invertible_ma,
     invertible_ma_prior,
+    simulate_arma,
+    simulate_stationary_arma,
     stationary_ar,
     stationary_ar_prior,
 )
+from models.family import ModelFamily
+from models.registry import FAMILIES
 
 __all__ = [
     "ARMA",
     "ARMAForecast",
+    "ConditionalARMA",
+    "FAMILIES",
+    "FastConditionalARMA",
+    "ModelFamily",
     "PACFToInvertibleMA",
     "PACFToStationaryAR",
+    "arma_conditional_loglik",
     "arma_exact_loglik",
     "arma_exact_model",
+    "arma_fast_conditional_loglik",
+    "arma_fast_model",
     "arma_forecast",
     "arma_forecast_distribution",
+    "arma_model",
+    "arma_residuals",
     "arma_state_space",
     "invertible_ma",
     "invertible_ma_prior",
+    "simulate_arma",
     "simulate_stationary_arma",
     "stationary_ar",
     "stationary_ar_prior",
-    "FastConditionalARMA",
-    "arma_fast_conditional_loglik",
-    "arma_fast_model",
-    "ConditionalARMA",
-    "arma_conditional_loglik",
-    "arma_model",
-    "arma_residuals",
-    "simulate_arma",
 ]

@@ -4,8 +4,8 @@ posteriordb (Magnusson, Bürkner & Vehtari; stan-dev/posteriordb, BSD-3) pairs a
 program and its data with reference draws from long Stan runs. The data, the Stan program
 and the reference summary (per-parameter mean, sd and Monte Carlo standard error) of each
 bundled posterior live in ``models/data/posteriordb/<name>/``. A posterior "has a model
-here" when :data:`REFERENCE_POSTERIORS` names the NumPyro model whose density equals the
-Stan program's.
+here" when a registered family (:mod:`models.registry`) lists it in its ``posteriors``: a
+variant, its options and a data mapping whose density equals the Stan program's.
 
 Compare a fit with its reference by
 ``z = (mean_ours - mean_ref) / sqrt(mcse_ours**2 + mcse_ref**2)``: :func:`z_scores`.
@@ -15,52 +15,63 @@ import json
 from collections.abc import Callable, Mapping
 from functools import partial
 from importlib import resources
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from models.arma import arma_model
+from models.family import ModelFamily, ReferencePosterior
+from models.registry import posterior_families
 
 __all__ = [
     "REFERENCE_POSTERIORS",
-    "ReferencePosterior",
+    "bundled_posteriors",
     "load_data",
     "load_reference",
+    "reference_model",
     "to_reference_names",
     "z_scores",
 ]
 
-
-class ReferencePosterior(NamedTuple):
-    """How to reproduce one posteriordb posterior with a model of this package.
-
-    Attributes:
-        name: posteriordb posterior name, e.g. ``"arma-arma11"``.
-        model: NumPyro model, called as ``model(y)``.
-        parameters: posteriordb parameter name -> (our site name, index into the site or
-            ``None`` for a scalar site).
-    """
-
-    name: str
-    model: Callable[..., None]
-    parameters: Mapping[str, tuple[str, int | None]]
-
-
+#: posteriordb name -> how a registered family reproduces it (from :mod:`models.registry`).
 REFERENCE_POSTERIORS: dict[str, ReferencePosterior] = {
-    "arma-arma11": ReferencePosterior(
-        name="arma-arma11",
-        model=partial(arma_model, order=(1, 1)),
-        parameters={"mu": ("mu", None), "phi": ("phi", 0), "theta": ("theta", 0),
-                    "sigma": ("sigma", None)},
-    ),
-    "arK-arK": ReferencePosterior(
-        name="arK-arK",
-        model=partial(arma_model, order=(5, 0), condition_on_first=True, mu_scale=10.0,
-                      phi_scale=10.0),
-        parameters={"alpha": ("mu", None), **{f"beta[{k}]": ("phi", k - 1) for k in range(1, 6)},
-                    "sigma": ("sigma", None)},
-    ),
+    name: family.posteriors[name] for name, family in posterior_families().items()
 }
+
+
+def bundled_posteriors() -> dict[str, ModelFamily | None]:
+    """Every posterior shipped in ``models/data/posteriordb/`` -> the family that
+    reproduces it, or ``None`` where no family does yet.
+
+    Example:
+        >>> for name, family in bundled_posteriors().items():
+        ...     print(name, family.name if family else "-")
+        arK-arK arma
+        arma-arma11 arma
+        garch-garch11 -
+        hmm_example-hmm_example -
+    """
+    folder = resources.files("models") / "data" / "posteriordb"
+    families = posterior_families()
+    return {entry.name: families.get(entry.name)
+            for entry in sorted(folder.iterdir(), key=lambda e: e.name) if entry.is_dir()}
+
+
+def reference_model(name: str) -> tuple[Callable[..., None], dict[str, Any]]:
+    """The NumPyro model whose density is the posterior's, and the keywords (its data) to
+    call it with: ``model(**kwargs)`` is the posteriordb posterior ``name``.
+
+    Example:
+        >>> model, kwargs = reference_model("arma-arma11")
+        >>> print(sorted(kwargs), kwargs["y"].shape)
+        ['y'] (200,)
+    """
+    if name not in REFERENCE_POSTERIORS:
+        raise KeyError(f"no model here reproduces posteriordb posterior {name!r}; "
+                       f"reproduced: {sorted(REFERENCE_POSTERIORS)}")
+    spec = REFERENCE_POSTERIORS[name]
+    family = posterior_families()[name]
+    model = partial(family.variants[spec.variant].model, **spec.options)
+    return model, spec.data(load_data(name))
 
 
 def _read_json(name: str, filename: str) -> dict[str, Any]:

@@ -5,21 +5,43 @@
 * :mod:`patterns.scans` — ``lax.scan`` loops with a carry.
 * :mod:`patterns.sequential` / :mod:`patterns.parallel` — the same recurrences by
   ``lax.scan`` and by ``lax.associative_scan``, under the same names.
+* :mod:`patterns.linear_gaussian` — the state-space containers the Kalman filter twins
+  share, the missing-value mask, the discrete Lyapunov solve.
+* :mod:`patterns.ma_filter` — the order-q moving-average filter inverted by one scan.
+* :mod:`patterns.gaussian` — Gaussian log-densities (sum of squares, masked multivariate).
+
+Kernels take arrays, never model parameters by name: a model family turns its parameters
+into the arrays these functions want.
 """
 
 from patterns import parallel, sequential
 from patterns.batching import map_over_series
+from patterns.gaussian import masked_mvn_logpdf, normal_loglik_from_sum_of_squares
+from patterns.linear_gaussian import (
+    KalmanFilterResult,
+    LinearGaussianSSM,
+    mask_missing,
+    solve_discrete_lyapunov,
+)
+from patterns.ma_filter import inverse_ma_filter
 from patterns.scans import cumulative_sum, exponential_smoothing, moving_average
 from patterns.updates import fill_at, push_lag, scatter_add
 
 __all__ = [
+    "KalmanFilterResult",
+    "LinearGaussianSSM",
     "cumulative_sum",
     "exponential_smoothing",
     "fill_at",
+    "inverse_ma_filter",
     "map_over_series",
+    "mask_missing",
+    "masked_mvn_logpdf",
     "moving_average",
+    "normal_loglik_from_sum_of_squares",
     "parallel",
     "push_lag",
     "scatter_add",
     "sequential",
+    "solve_discrete_lyapunov",
 ]

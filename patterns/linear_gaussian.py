@@ -22,7 +22,14 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-__all__ = ["KalmanFilterResult", "LinearGaussianSSM", "check_linear_gaussian_args"]
+__all__ = [
+    "KalmanFilterResult",
+    "LinearGaussianSSM",
+    "check_linear_gaussian_args",
+    "check_linear_recurrence_args",
+    "mask_missing",
+    "solve_discrete_lyapunov",
+]
 
 
 class LinearGaussianSSM(NamedTuple):
@@ -118,7 +125,7 @@ def check_linear_gaussian_args(
     return LinearGaussianSSM(*(a.astype(dtype) for a in ssm)), y.astype(dtype)
 
 
-def _mask_missing(
+def mask_missing(
     ssm: LinearGaussianSSM, y_t: Array
 ) -> tuple[Array, Array, Array, Array, Array]:
     """Per-time observation model with the NaN entries of ``y_t`` made harmless.
@@ -128,8 +135,20 @@ def _mask_missing(
     nothing to the gain, and its log-density term is -log(2 pi)/2, which the caller adds
     back. This keeps every shape static, so the filters stay jit- and scan-friendly.
 
+    Args:
+        ssm: the model, observation size m, state size n.
+        y_t: one observation, shape (m,), NaN where missing.
+
     Returns:
         ``(y, H, d, R, num_missing)`` with shapes (m,), (m, n), (m,), (m, m), ().
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ssm = LinearGaussianSSM(jnp.zeros(1), jnp.eye(1), jnp.eye(1), jnp.eye(1),
+        ...                         jnp.ones((2, 1)), jnp.ones(2), 2.0 * jnp.eye(2))
+        >>> y, H, d, R, num_missing = mask_missing(ssm, jnp.array([0.5, jnp.nan]))
+        >>> print(y, H[:, 0], d, jnp.diag(R), int(num_missing))
+        [0.5 0. ] [1. 0.] [1. 0.] [2. 1.] 1
     """
     missing = jnp.isnan(y_t)
     observed = ~missing
@@ -139,3 +158,68 @@ def _mask_missing(
     both = observed[:, None] & observed[None, :]
     R = jnp.where(both, ssm.observation_cov, 0.0) + jnp.diag(missing.astype(y.dtype))
     return y, H, d, R, jnp.sum(missing)
+
+
+def check_linear_recurrence_args(
+    a: ArrayLike, b: ArrayLike, init: ArrayLike
+) -> tuple[Array, Array, Array]:
+    """Arguments of ``x_t = a_t x_{t-1} + b_t`` checked and cast to one dtype.
+
+    The contract both ``linear_recurrence`` twins (:mod:`patterns.sequential`,
+    :mod:`patterns.parallel`) share: ``a`` and ``b`` of one shape (T, ...), ``init`` of
+    shape (...).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> check_linear_recurrence_args(jnp.ones(3), jnp.ones(2), 0.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: linear_recurrence: a and b must have the same shape (T, ...), got (3,) and (2,)
+    """
+    a, b, init = jnp.asarray(a), jnp.asarray(b), jnp.asarray(init)
+    if a.shape != b.shape or a.ndim < 1:
+        raise ValueError(
+            f"linear_recurrence: a and b must have the same shape (T, ...), got "
+            f"{a.shape} and {b.shape}"
+        )
+    if init.shape != a.shape[1:]:
+        raise ValueError(
+            f"linear_recurrence: init must have shape {a.shape[1:]}, got {init.shape}"
+        )
+    dtype = jnp.result_type(a, b, init)
+    return a.astype(dtype), b.astype(dtype), init.astype(dtype)
+
+
+def solve_discrete_lyapunov(transition_matrix: ArrayLike, noise_cov: ArrayLike) -> Array:
+    """Solve ``P = A P A' + Q`` exactly, as the linear system ``(I - A (x) A) vec P = vec Q``.
+
+    The stationary covariance of ``x_{t+1} = A x_t + w_t``, ``w_t ~ N(0, Q)``, when every
+    eigenvalue of A is inside the unit circle: the initial covariance of a stationary
+    state-space model. O(n^6) work, fine for small states (an ARMA(p, q) state has
+    n = max(p, q + 1)); no iteration, so no convergence to check, and exact gradients.
+
+    Args:
+        transition_matrix: A, shape (n, n).
+        noise_cov: Q, shape (n, n), symmetric.
+
+    Returns:
+        P, shape (n, n), symmetric.
+
+    Example:
+        AR(1): the variance is sigma^2 / (1 - phi^2).
+
+        >>> import jax.numpy as jnp
+        >>> print(solve_discrete_lyapunov(jnp.array([[0.5]]), jnp.array([[3.0]])))
+        [[4.]]
+    """
+    A, Q = jnp.asarray(transition_matrix), jnp.asarray(noise_cov)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or Q.shape != A.shape:
+        raise ValueError(
+            f"solve_discrete_lyapunov: need square A and Q of the same shape, got {A.shape} "
+            f"and {Q.shape}"
+        )
+    n = A.shape[0]
+    # Row-major vec: vec(A P A') = (A kron A) vec(P).
+    system = jnp.eye(n * n, dtype=A.dtype) - jnp.kron(A, A)
+    P = jnp.linalg.solve(system, Q.reshape(n * n)).reshape(n, n)
+    return 0.5 * (P + P.T)

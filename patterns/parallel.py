@@ -10,21 +10,20 @@ saves (see the benchmarks).
 Each function here has a twin of the same name in :mod:`patterns.sequential`.
 """
 
-import math
-
 import jax
 import jax.numpy as jnp
 from jax import Array, lax
 from jax.scipy.linalg import cho_factor, cho_solve
 from jax.typing import ArrayLike
 
+from patterns.gaussian import masked_mvn_logpdf
 from patterns.linear_gaussian import (
     KalmanFilterResult,
     LinearGaussianSSM,
-    _mask_missing,
     check_linear_gaussian_args,
+    check_linear_recurrence_args,
+    mask_missing,
 )
-from patterns.sequential import _check_recurrence_args
 
 __all__ = ["kalman_filter", "linear_recurrence"]
 
@@ -54,7 +53,7 @@ def linear_recurrence(a: ArrayLike, b: ArrayLike, init: ArrayLike) -> Array:
         ...                         jnp.array(0.0)))
         [1. 3. 2.5]
     """
-    a, b, init = _check_recurrence_args(a, b, init)
+    a, b, init = check_linear_recurrence_args(a, b, init)
     if a.shape[0] == 0:
         return b  # T = 0: nothing to solve, and b.at[0] below would index an empty axis
     # Fold x_0 into the first input: x_1 = a_1 x_0 + b_1, so later steps need no init.
@@ -77,7 +76,7 @@ def _filtering_element(ssm: LinearGaussianSSM, y_t: Array, first: Array):
     n = ssm.initial_mean.shape[0]
     eye = jnp.eye(n, dtype=y_t.dtype)
     F = ssm.transition_matrix
-    y_obs, H, d, R, _ = _mask_missing(ssm, y_t)
+    y_obs, H, d, R, _ = mask_missing(ssm, y_t)
     # Step 1 starts from the prior of x_1; later steps from x_{t-1} = 0 plus the noise Q.
     m_prior = jnp.where(first, ssm.initial_mean, 0.0)
     P_prior = jnp.where(first, ssm.initial_cov, ssm.transition_cov)
@@ -159,17 +158,11 @@ def _parallel_kalman_filter(ssm: LinearGaussianSSM, y: Array) -> KalmanFilterRes
     F, Q = ssm.transition_matrix, ssm.transition_cov
     m_pred = jnp.concatenate([ssm.initial_mean[None], means[:-1] @ F.T], 0)
     P_pred = jnp.concatenate([ssm.initial_cov[None], F @ covs[:-1] @ F.T + Q[None]], 0)
-    log_2pi = math.log(2.0 * math.pi)
-
     def predictive_logpdf(m, P, y_t):
-        y_obs, H, d, R, num_missing = _mask_missing(ssm, y_t)
+        y_obs, H, d, R, num_missing = mask_missing(ssm, y_t)
         S = H @ P @ H.T + R
         chol = cho_factor(0.5 * (S + S.T), lower=True)
-        v = y_obs - H @ m - d
-        return -0.5 * (
-            v.shape[0] * log_2pi + 2.0 * jnp.sum(jnp.log(jnp.diag(chol[0])))
-            + v @ cho_solve(chol, v)
-        ) + 0.5 * log_2pi * num_missing
+        return masked_mvn_logpdf(y_obs - H @ m - d, chol[0], num_missing)
 
     loglik = jnp.sum(jax.vmap(predictive_logpdf)(m_pred, P_pred, y))
     return KalmanFilterResult(loglik, means, covs)

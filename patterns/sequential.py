@@ -5,36 +5,21 @@ Each function here has a twin of the same name in :mod:`patterns.parallel`, comp
 gradients.
 """
 
-import math
-
 import jax.numpy as jnp
 from jax import Array, lax
 from jax.scipy.linalg import cho_factor, cho_solve
 from jax.typing import ArrayLike
 
+from patterns.gaussian import masked_mvn_logpdf
 from patterns.linear_gaussian import (
     KalmanFilterResult,
     LinearGaussianSSM,
-    _mask_missing,
     check_linear_gaussian_args,
+    check_linear_recurrence_args,
+    mask_missing,
 )
 
 __all__ = ["kalman_filter", "linear_recurrence"]
-
-
-def _check_recurrence_args(a: ArrayLike, b: ArrayLike, init: ArrayLike):
-    a, b, init = jnp.asarray(a), jnp.asarray(b), jnp.asarray(init)
-    if a.shape != b.shape or a.ndim < 1:
-        raise ValueError(
-            f"linear_recurrence: a and b must have the same shape (T, ...), got "
-            f"{a.shape} and {b.shape}"
-        )
-    if init.shape != a.shape[1:]:
-        raise ValueError(
-            f"linear_recurrence: init must have shape {a.shape[1:]}, got {init.shape}"
-        )
-    dtype = jnp.result_type(a, b, init)
-    return a.astype(dtype), b.astype(dtype), init.astype(dtype)
 
 
 def linear_recurrence(a: ArrayLike, b: ArrayLike, init: ArrayLike) -> Array:
@@ -57,7 +42,7 @@ def linear_recurrence(a: ArrayLike, b: ArrayLike, init: ArrayLike) -> Array:
         ...                         jnp.array(0.0)))
         [1. 3. 2.5]
     """
-    a, b, init = _check_recurrence_args(a, b, init)
+    a, b, init = check_linear_recurrence_args(a, b, init)
 
     def step(x_prev, ab):
         a_t, b_t = ab
@@ -104,20 +89,13 @@ def kalman_filter(ssm: LinearGaussianSSM, observations: ArrayLike) -> KalmanFilt
     """
     ssm, y = check_linear_gaussian_args(ssm, observations, "kalman_filter")
     F, Q = ssm.transition_matrix, ssm.transition_cov
-    log_2pi = math.log(2.0 * math.pi)
-
     def step(carry, y_t):
         m_pred, P_pred, loglik = carry
-        y_obs, H, d, R, num_missing = _mask_missing(ssm, y_t)
+        y_obs, H, d, R, num_missing = mask_missing(ssm, y_t)
         S = _symmetrize(H @ P_pred @ H.T + R)
         innovation = y_obs - H @ m_pred - d
         chol = cho_factor(S, lower=True)
-        # Missing entries contribute exactly -log(2 pi)/2 each (unit variance, zero value).
-        loglik = loglik - 0.5 * (
-            innovation.shape[0] * log_2pi
-            + 2.0 * jnp.sum(jnp.log(jnp.diag(chol[0])))
-            + innovation @ cho_solve(chol, innovation)
-        ) + 0.5 * log_2pi * num_missing
+        loglik = loglik + masked_mvn_logpdf(innovation, chol[0], num_missing)
         gain = cho_solve(chol, H @ P_pred).T  # P H' S^-1, shape (n, m)
         m_filt = m_pred + gain @ innovation
         P_filt = _symmetrize(P_pred - gain @ S @ gain.T)

@@ -109,6 +109,35 @@ def summary(idata: az.InferenceData, var_names: Sequence[str]) -> pd.DataFrame:
         )
 
 
+def mean_and_mcse(draws: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    """Posterior mean and ArviZ's Monte Carlo standard error of the mean (``az.mcse``,
+    ``method="mean"``: the same number as ``mcse_mean`` in :func:`summary`) of each scalar
+    quantity, draws shaped (chains, draws): the one MCSE the posteriordb comparisons use."""
+    dataset = az.convert_to_dataset({name: np.asarray(value) for name, value in draws.items()})
+    with _quiet():
+        mcse = az.mcse(dataset, method="mean")
+    return {name: (float(np.mean(value)), float(mcse[name])) for name, value in draws.items()}
+
+
+def bulk_ess(draws: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """ArviZ's bulk effective sample size (``az.ess``, ``method="bulk"``: the ``ess_bulk`` of
+    :func:`summary`) of each scalar quantity, draws shaped (chains, draws). The benchmarks
+    use it for every sampler, so their ESS figures share one estimator."""
+    dataset = az.convert_to_dataset({name: np.asarray(value) for name, value in draws.items()})
+    with _quiet():
+        ess = az.ess(dataset, method="bulk")
+    return {name: float(ess[name]) for name in draws}
+
+
+def rhat(draws: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """ArviZ's rank-normalised split R-hat (``az.rhat``: the ``r_hat`` of :func:`summary`) of
+    each scalar quantity, draws shaped (chains, draws)."""
+    dataset = az.convert_to_dataset({name: np.asarray(value) for name, value in draws.items()})
+    with _quiet():
+        values = az.rhat(dataset)
+    return {name: float(values[name]) for name in draws}
+
+
 def format_summary(table: pd.DataFrame) -> str:
     """The summary as aligned text: 4 significant digits, ESS as whole numbers."""
     shown = table.copy()

@@ -3,9 +3,9 @@
 Side by side, on one simulated ARMA(p, q) series per length T, in float64:
 
 * ``conditional`` — :func:`models.arma.arma_conditional_loglik` (one ``lax.scan``);
-* ``conditional (arma_fast)`` — :func:`models.arma_fast.arma_fast_conditional_loglik`, when
-  that module is present;
-* ``exact, fast path`` — :func:`models.arma_statespace.arma_exact_loglik` (default method:
+* ``conditional (arma_fast)`` — :func:`models.arma.arma_fast_conditional_loglik` (AR part
+  vectorised, one MA scan);
+* ``exact, fast path`` — :func:`models.arma.arma_exact_loglik` (default method:
   covariance recursion held at its checked steady state);
 * ``exact, full filter`` — the same with ``method="sequential"`` (state and covariance in
   one scan);
@@ -77,9 +77,12 @@ def benchmark(args: argparse.Namespace) -> list[dict]:
     import jax
     import jax.numpy as jnp
 
-    from models.arma import arma_conditional_loglik
-    from models.arma_exact import ARMA
-    from models.arma_statespace import arma_exact_loglik
+    from models.arma import (
+        ARMA,
+        arma_conditional_loglik,
+        arma_exact_loglik,
+        arma_fast_conditional_loglik,
+    )
 
     p, q = args.order
     mu, phi, theta, sigma = _parameters(p, q, args.theta)
@@ -87,15 +90,9 @@ def benchmark(args: argparse.Namespace) -> list[dict]:
     intercept = mu * (1.0 - phi.sum())
     variants: list[tuple[str, Callable, object, str]] = [
         ("conditional", arma_conditional_loglik, intercept, "reference"),
+        ("conditional (arma_fast)", arma_fast_conditional_loglik, intercept, "conditional"),
+        ("exact, fast path", arma_exact_loglik, mu, "exact"),
     ]
-    try:
-        from models.arma_fast import arma_fast_conditional_loglik
-
-        variants.append(("conditional (arma_fast)", arma_fast_conditional_loglik, intercept,
-                         "conditional"))
-    except ImportError:
-        pass
-    variants.append(("exact, fast path", arma_exact_loglik, mu, "exact"))
     variants.append(("exact, full filter",
                      lambda *a: arma_exact_loglik(*a, method="sequential"), mu, "exact"))
     if args.parallel:

@@ -6,7 +6,8 @@
   gradient against T, written as a Python loop of sample sites and as one ``lax.scan``.
 * ``05-sequential-vs-parallel.png`` — run and compile time of ``linear_recurrence`` by
   ``lax.scan`` and by ``lax.associative_scan`` against T, from
-  ``scripts/bench_parallel_scan.py``'s JSON (run here when ``--bench-json`` is not given).
+  ``scripts/bench_parallel_scan.py``'s JSON (or, when ``--bench-json`` is not given, timed
+  here by the same code, ``scripts/_bench_parallel.py``).
 
     python scripts/make_doc_figures.py
     python scripts/make_doc_figures.py --bench-json docs/figures/bench_parallel_scan_cpu.json
@@ -36,7 +37,7 @@ from numpyro.infer.util import log_density  # noqa: E402
 import patterns  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_parallel_scan  # noqa: E402 - a sibling script, importable once its folder is on the path
+import _bench_parallel  # noqa: E402 - the timing bench_parallel_scan.py runs, from scripts/
 
 REPO = Path(__file__).resolve().parents[1]
 FIGSIZE = (6.4, 3.6)
@@ -189,11 +190,11 @@ def main(args: argparse.Namespace) -> int:
     if args.bench_json is not None:
         report = json.loads(args.bench_json.read_text(encoding="utf-8"))
     else:
-        sizes = (10, 100) if args.quick else bench_parallel_scan.DEFAULT_SIZES
+        sizes = (10, 100) if args.quick else _bench_parallel.DEFAULT_SIZES
         device = jax.devices()[0]
         report = {
             "device": f"{device.platform} ({device.device_kind})",
-            "rows": bench_parallel_scan.benchmark(sizes, repeats=1 if args.quick else 15),
+            "rows": _bench_parallel.benchmark(sizes, repeats=1 if args.quick else 15),
         }
     figure_sequential_vs_parallel(args.out, report)
     return 0

@@ -4,17 +4,20 @@ Validate the models against posteriordb reference posteriors
 
 posteriordb (Magnusson, Bürkner & Vehtari) pairs Stan programs and data with reference
 posteriors from long Stan runs (10 chains x 1000 thinned draws). For every bundled posterior
-that has a model here (``models.posteriordb.REFERENCE_POSTERIORS``: ``arma-arma11``,
-``arK-arK``), this script fits our NumPyro model to the same data with NUTS and compares each
-parameter's posterior mean with the reference by
+that a registered model family reproduces (``models.registry``: a family lists the
+posteriors it reproduces, with the variant, options and data mapping that give the Stan
+program's density), this script fits that model to the same data with NUTS, from the
+family's starting points, and compares each parameter's posterior mean with the reference
+by
 
 .. math::
 
     z = \frac{\bar\theta_\text{ours} - \bar\theta_\text{ref}}
              {\sqrt{\text{MCSE}_\text{ours}^2 + \text{MCSE}_\text{ref}^2}},
 
-where MCSE is the Monte Carlo standard error of the mean (ours from ArviZ's bulk ESS, the
-reference's from ``reference.json``). When both samplers target the same density, z is close to
+where MCSE is the Monte Carlo standard error of the mean (ours ArviZ's ``mcse_mean``, the
+reference's from ``reference.json``); the harness is ``scripts/_cli/posteriordb.py``, shared
+with the tests and the ESS benchmark. When both samplers target the same density, z is close to
 standard normal; a wrong prior or a wrong start of the recursion shows up as |z| in the tens.
 
 It prints one row per parameter and exits with code 4 if any |z| >= ``--z-limit`` (default 4),
@@ -33,29 +36,19 @@ import argparse
 import csv
 import sys
 import time
-from importlib import resources
 
 import _cli
 import jax
-from fit_arma import INIT_RADIUS
-from numpyro.infer import init_to_uniform
+from _cli.posteriordb import TABLE_COLUMNS, fit_reference, reference_rows
 
-from models.posteriordb import REFERENCE_POSTERIORS, load_data, load_reference, z_scores
-
-TABLE_COLUMNS = ("posterior", "parameter", "our_site", "mean", "mcse", "ref_mean", "ref_mcse",
-                 "z")
-
-
-def bundled_posteriors() -> list[str]:
-    """Every posteriordb posterior shipped in ``models/data/posteriordb``, with a model or not."""
-    folder = resources.files("models") / "data" / "posteriordb"
-    return sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+from models.posteriordb import REFERENCE_POSTERIORS, bundled_posteriors
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Sampling, gate and output options, plus which posteriors and the |z| limit."""
     parser = _cli.make_parser(
-        "Fit every bundled posteriordb posterior that has a model here; print z-scores."
+        "Fit every bundled posteriordb posterior that a model family reproduces; print "
+        "z-scores."
     )
     parser.add_argument(
         "--only",
@@ -76,57 +69,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def site_label(site: str, index: int | None) -> str:
-    """Our summary's row name for a site element: ``phi[0]`` (index from 0), or ``sigma``."""
-    return site if index is None else f"{site}[{index}]"
-
-
 def validate_one(
-    name: str, args: argparse.Namespace, setup: _cli.DeviceSetup, rng_key: jax.Array
+    name: str, settings: _cli.SamplerSettings, setup: _cli.DeviceSetup, rng_key: jax.Array
 ) -> tuple[list[dict[str, object]], _cli.Diagnostics, _cli.SamplingTimings]:
     """Fit posterior ``name``; one table row per reference parameter, the diagnostics, timings."""
     import _arviz_io
 
-    spec = REFERENCE_POSTERIORS[name]
-    y = jax.numpy.asarray(load_data(name)["y"])
-    mcmc, timings = _cli.run_nuts(
-        spec.model,
-        {"y": y},
-        rng_key=rng_key,
-        chains=args.chains,
-        warmup=args.warmup,
-        samples=args.samples,
-        chain_method=setup.chain_method,
-        progress_bar=args.progress_bar,
-        init_strategy=init_to_uniform(radius=INIT_RADIUS),
+    mcmc, timings = fit_reference(
+        name, rng_key=rng_key, chains=settings.chains, warmup=settings.warmup,
+        samples=settings.samples, chain_method=setup.chain_method,
+        progress_bar=settings.progress_bar,
     )
     idata = _arviz_io.inference_data_from_mcmc(mcmc)
-    summary = _arviz_io.summary(idata, sorted({site for site, _ in spec.parameters.values()}))
+    sites = sorted({site for site, _ in REFERENCE_POSTERIORS[name].parameters.values()})
+    summary = _arviz_io.summary(idata, sites)
     diagnostics = _cli.Diagnostics.from_summary(
         summary,
         divergences=_arviz_io.divergence_count(idata),
         draws=_arviz_io.draw_count(idata),
         bfmi_per_chain=_arviz_io.bfmi_per_chain(idata),
     )
-    reference = load_reference(name)
-    labels = {ref: site_label(site, index) for ref, (site, index) in spec.parameters.items()}
-    means = {ref: float(summary.loc[label, "mean"]) for ref, label in labels.items()}
-    mcses = {ref: float(summary.loc[label, "mcse_mean"]) for ref, label in labels.items()}
-    z = z_scores(means, mcses, {ref: reference[ref] for ref in labels})
-    rows = [
-        {
-            "posterior": name,
-            "parameter": ref,
-            "our_site": labels[ref],
-            "mean": means[ref],
-            "mcse": mcses[ref],
-            "ref_mean": reference[ref]["mean"],
-            "ref_mcse": reference[ref]["mcse_mean"],
-            "z": z[ref],
-        }
-        for ref in labels
-    ]
-    return rows, diagnostics, timings
+    return reference_rows(name, mcmc.get_samples(group_by_chain=True)), diagnostics, timings
 
 
 def format_table(rows: list[dict[str, object]]) -> str:
@@ -154,16 +117,23 @@ def main(args: argparse.Namespace) -> int:
     if args.out is not None:
         _cli.check_output_folder(args.out, force=args.force)
     names = sorted(args.only) if args.only else sorted(REFERENCE_POSTERIORS)
+    settings = _cli.SamplerSettings.from_args(args)
     setup = _cli.configure_platform(
-        args.platform, args.chains, args.chain_method, float64=True,
-        compilation_cache=args.compilation_cache,
+        settings.platform, settings.chains, settings.chain_method, float64=True,
+        compilation_cache=settings.compilation_cache,
     )
     import _arviz_io  # noqa: F401  (after set-up: arviz is slow to import; run.json needs it)
 
-    without_model = [name for name in bundled_posteriors() if name not in REFERENCE_POSTERIORS]
+    bundled = bundled_posteriors()
+    for name, family in bundled.items():
+        print(f"{name}: " + (f"reproduced by the '{family.name}' family "
+                             f"(--likelihood {REFERENCE_POSTERIORS[name].variant})"
+                             if family else "no model family here yet"))
+    without_model = [name for name, family in bundled.items() if family is None]
     print(
-        f"posteriordb validation: {', '.join(names)}; {args.chains} chain(s) x {args.samples} "
-        f"draws after {args.warmup} warm-up, float64 on {setup.jax_backend}"
+        f"posteriordb validation: {', '.join(names)}; {settings.chains} chain(s) x "
+        f"{settings.samples} draws after {settings.warmup} warm-up, float64 on "
+        f"{setup.jax_backend}"
         + (f"; no model here for {', '.join(without_model)}" if without_model else ""),
         flush=True,
     )
@@ -174,7 +144,7 @@ def main(args: argparse.Namespace) -> int:
     limits = _cli.GateThresholds.from_args(args)
     keys = jax.random.split(jax.random.PRNGKey(args.seed), len(names))
     for name, key in zip(names, keys, strict=True):
-        posterior_rows, diagnostics, fit_timings = validate_one(name, args, setup, key)
+        posterior_rows, diagnostics, fit_timings = validate_one(name, settings, setup, key)
         rows.extend(posterior_rows)
         print(f"{name}: {diagnostics.report_line()}", flush=True)
         diagnostics_by_name[name] = diagnostics.as_dict()
@@ -198,8 +168,9 @@ def main(args: argparse.Namespace) -> int:
                 writer = csv.DictWriter(handle, fieldnames=TABLE_COLUMNS)
                 writer.writeheader()
                 writer.writerows(rows)
-            record = _cli.run_record(args, setup, timings, extra={
+            record = _cli.run_record(settings, setup, timings, extra={
                 "posteriors": names,
+                "families": {name: bundled[name].name for name in names},
                 "z_limit": args.z_limit,
                 "max_abs_z": abs(float(worst["z"])),
                 "validation_passed": not z_failures,

@@ -35,3 +35,38 @@ def run_script(
         cwd=ROOT,
         env=env,
     )
+
+
+def run_script_in_process(name: str, *args: str, stdin: str | None = None
+                          ) -> subprocess.CompletedProcess:
+    """``python scripts/<name> args...`` executed in this process (``runpy``, as
+    ``__main__``, with ``sys.argv``, stdin, stdout and stderr swapped for the call): the
+    same code path as :func:`run_script` for input that is refused before any sampling,
+    without paying a fresh interpreter and its JAX import per case. Set-up of the JAX
+    platform is refused here (an AssertionError), so input that is wrongly accepted fails
+    the test instead of changing this process's JAX configuration."""
+    import contextlib
+    import io
+    import runpy
+    from unittest import mock
+
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))
+    import _cli.fit_command
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError(f"{name} accepted its input and began to set up JAX")
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    fake_stdin = io.TextIOWrapper(io.BytesIO((stdin or "").encode()), encoding="utf-8")
+    code: int | str | None = 0
+    with mock.patch.object(sys, "argv", [str(SCRIPTS / name), *args]), \
+            mock.patch.object(sys, "stdin", fake_stdin), \
+            mock.patch.object(_cli.fit_command, "configure_platform", refuse), \
+            contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            runpy.run_path(str(SCRIPTS / name), run_name="__main__")
+        except SystemExit as exit_:
+            code = exit_.code
+    return subprocess.CompletedProcess([name, *args], code if isinstance(code, int) else 1,
+                                       stdout.getvalue(), stderr.getvalue())

@@ -109,11 +109,12 @@ def test_overflowing_recursion_gives_minus_infinity_not_nan():
     assert float(d.log_prob(y)) == -np.inf
 
 
+@pytest.mark.slow
 def test_initialisation_survives_points_outside_the_invertible_region(rng_key):
     """NumPyro's default init draws phi, theta uniformly in (-2, 2): most draws are not
     invertible and, in float32 at T = 1000, overflow. Init must reject them and go on."""
     key_data, key_init, key_mcmc = jax.random.split(rng_key, 3)
-    truth = {"mu": jnp.array(0.2), "phi": jnp.array([0.5]), "theta": jnp.array([0.3]),
+    truth = {"intercept": jnp.array(0.2), "phi": jnp.array([0.5]), "theta": jnp.array([0.3]),
              "sigma": jnp.array(1.0)}
     y = Predictive(arma_model, truth, batch_ndims=0)(key_data, num_steps=1000)["y"]
     assert y.dtype == jnp.float32

@@ -15,12 +15,8 @@ from statsmodels.tsa.arima.model import ARIMA
 from statsmodels.tsa.arima_process import arma_generate_sample
 from statsmodels.tsa.statespace.tools import constrain_stationary_univariate
 
-from models.arma_statespace import (
-    _steps_to_steady_state,
-    arma_exact_loglik,
-    arma_state_space,
-    solve_discrete_lyapunov,
-)
+from models.arma.exact import arma_exact_loglik, arma_state_space, steps_to_steady_state
+from patterns import solve_discrete_lyapunov
 
 NUM_CASES = 24
 LENGTHS = [5, 13, 40, 120, 500, 2000]
@@ -87,8 +83,8 @@ def test_sequential_and_parallel_agree_in_values_and_gradients(x64):
 
 def steady_state_steps(y, phi, theta, sigma=1.0):
     ssm = arma_state_space(0.0, phi, theta, sigma)
-    return int(_steps_to_steady_state(ssm.transition_matrix, ssm.transition_cov,
-                                      ssm.initial_cov, ~jnp.isnan(jnp.asarray(y)), 1e-12))
+    return int(steps_to_steady_state(ssm.transition_matrix, ssm.transition_cov,
+                                     ssm.initial_cov, ~jnp.isnan(jnp.asarray(y)), 1e-12))
 
 
 @pytest.mark.parametrize(

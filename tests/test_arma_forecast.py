@@ -13,8 +13,7 @@ from numpyro.infer import MCMC, NUTS, Predictive
 from statsmodels.tsa.arima.model import ARIMA
 from statsmodels.tsa.arima_process import arma_generate_sample
 
-from models.arma_exact import arma_exact_model
-from models.arma_forecast import arma_forecast, arma_forecast_distribution
+from models.arma import arma_exact_model, arma_forecast, arma_forecast_distribution
 
 HORIZON = 24
 
@@ -65,6 +64,7 @@ def test_joint_forecast_covariance_matches_simulation(x64, rng_key):
     np.testing.assert_allclose(np.cov(np.asarray(draws).T), forecast.covariance, atol=0.1)
 
 
+@pytest.mark.slow
 def test_posterior_forecast_bands_widen_with_horizon(x64, rng_key):
     rng = np.random.default_rng(11)
     y = 1.0 + arma_generate_sample([1, -0.7], [1, 0.3], 200, distrvs=rng.standard_normal)

@@ -11,7 +11,7 @@ import pytest
 from numpyro.distributions.transforms import biject_to
 from statsmodels.tsa.statespace.tools import constrain_stationary_univariate
 
-from models.transforms import (
+from models.arma.transforms import (
     PACFToInvertibleMA,
     PACFToStationaryAR,
     coefficients_to_pacf,

@@ -1,9 +1,11 @@
 """Bad input to the scripts: exit code 2, one ``error:`` line naming the problem, nothing written.
 
-Every case runs the script as a user would (a fresh process) with ``--out`` pointing into the
-test's folder, then checks the exit code, that stderr is exactly one line holding the expected
-words, that no traceback and nothing on stdout came out, and that the folder is byte-for-byte as
-it was before (no output folder, no staging folder, no probe left behind).
+Every case runs the script's own ``__main__`` with ``--out`` pointing into the test's folder,
+then checks the exit code, that stderr is exactly one line holding the expected words, that no
+traceback and nothing on stdout came out, and that the folder is byte-for-byte as it was before
+(no output folder, no staging folder, no probe left behind). The cases run in this process
+(``run_script_in_process``: the same code, no fresh interpreter per case); a few run again as
+a user would, in a fresh process, so that nothing in this test process hides a difference.
 """
 
 import os
@@ -15,7 +17,7 @@ import jax
 import numpy as np
 import pytest
 import xarray as xr
-from script_runner import run_script
+from script_runner import run_script, run_script_in_process
 
 # a case: tmp_path -> (script, arguments, stdin, fragments the one error line must contain)
 Case = Callable[[Path], tuple[str, list[str], str | None, list[str]]]
@@ -80,7 +82,7 @@ CASES: dict[str, Case] = {
         "fit_arma.py", fit(d, "--data", write(d, "t,y\n1,0.5\n2,\n3,0.4\n4,NaN\n5,0.1\n6,0.3\n"),
                            "--column", "y", "--likelihood", "conditional"), None,
         ["column 'y' of", "has 2 missing values (empty or NaN) at lines 3, 5",
-         "the conditional ARMA likelihood needs a complete series"]),
+         "the 'conditional' likelihood of ARMA(1,1) needs a complete series"]),
     "forecast without the exact likelihood": lambda d: (
         "fit_arma.py", fit(d, "--likelihood", "conditional", "--forecast", "5"), None,
         ["--forecast 5 needs --likelihood exact"]),
@@ -91,6 +93,13 @@ CASES: dict[str, Case] = {
     "series too short": lambda d: (
         "fit_arma.py", fit(d, "--data", write(d, "y\n0.5\n0.6\n0.4\n"), "--order", "2", "1"),
         None, ["series too short for ARMA(2,1): 3 observation(s)", "need more than p + q = 3"]),
+    "fit.py without a family": lambda d: (
+        "fit.py", [], None, ["the following arguments are required: FAMILY"]),
+    "fit.py with an unknown family": lambda d: (
+        "fit.py", ["garch", *out(d)], None, ["invalid choice: 'garch'", "'arma'"]),
+    "fit.py arma with a bad order": lambda d: (
+        "fit.py", ["arma", *out(d), "--order", "-1", "1"], None,
+        ["argument --order: must be a non-negative integer, got '-1'"]),
     "negative order": lambda d: (
         "fit_arma.py", fit(d, "--order", "-1", "1"), None,
         ["argument --order: must be a non-negative integer, got '-1'"]),
@@ -181,15 +190,37 @@ def assert_one_line_error(process, fragments: list[str], code: int = 2) -> str:
     return line
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, name):
+def check_case(tmp_path: Path, name: str, runner: Callable) -> None:
     script, args, stdin, fragments = CASES[name](tmp_path)
     if name in PREPARE:
         PREPARE[name](tmp_path)
     before = snapshot(tmp_path)
-    process = run_script(script, *args, stdin=stdin, timeout=120)
+    process = runner(script, *args, stdin=stdin)
     assert_one_line_error(process, fragments)
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, name):
+    check_case(tmp_path, name, run_script_in_process)
+
+
+#: One case per kind of refusal (CSV content, stdin, argparse, output folder, family,
+#: check_posterior), run as a user runs them.
+IN_A_FRESH_PROCESS = ["non-numeric cell", "empty stdin", "negative order",
+                      "output folder exists", "fit.py with an unknown family",
+                      "netCDF file that is not InferenceData"]
+
+
+@pytest.mark.parametrize("name", IN_A_FRESH_PROCESS)
+def test_bad_input_in_a_fresh_process(tmp_path, name):
+    check_case(tmp_path, name, lambda *args, **kwargs: run_script(*args, timeout=120, **kwargs))
+
+
+def test_the_in_process_runner_refuses_input_that_would_start_a_fit(tmp_path):
+    """The guard is real: valid input makes the in-process runner fail, not sample."""
+    with pytest.raises(AssertionError, match="began to set up JAX"):
+        run_script_in_process("fit_arma.py", *out(tmp_path))
 
 
 def cuda_present() -> bool:

@@ -49,6 +49,7 @@ def smoke(tmp_path_factory):
     return process, out
 
 
+@pytest.mark.slow
 def test_exits_zero_and_prints_the_summary_and_divergences(smoke):
     process, _ = smoke
     assert process.returncode == 0, process.stderr
@@ -61,6 +62,7 @@ def test_exits_zero_and_prints_the_summary_and_divergences(smoke):
     assert "Traceback" not in process.stderr
 
 
+@pytest.mark.slow
 def test_tiny_run_fails_the_ess_gate_and_allow_warnings_lets_it_pass(smoke):
     # 100 draws cannot reach 400 effective draws: the gate fails, --allow-warnings downgrades
     process, out = smoke
@@ -71,12 +73,14 @@ def test_tiny_run_fails_the_ess_gate_and_allow_warnings_lets_it_pass(smoke):
     assert any("ESS" in failure for failure in gate["failures"])
 
 
+@pytest.mark.slow
 def test_writes_exactly_the_five_files_and_nothing_beside_them(smoke):
     _, out = smoke
     assert {p.name for p in out.iterdir()} == EXPECTED_FILES
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no staging folder left
 
 
+@pytest.mark.slow
 def test_posterior_nc_has_the_groups_dims_and_coords(smoke):
     _, out = smoke
     groups = open_groups(out / "posterior.nc")
@@ -113,6 +117,7 @@ def test_posterior_nc_has_the_groups_dims_and_coords(smoke):
     assert stats["energy"].dims == ("chain", "draw")
 
 
+@pytest.mark.slow
 def test_summary_csv_has_every_column_and_matches_the_draws(smoke):
     _, out = smoke
     with (out / "summary.csv").open() as handle:
@@ -128,6 +133,7 @@ def test_summary_csv_has_every_column_and_matches_the_draws(smoke):
         assert 0 < float(row["mcse_mean"]) < float(row["sd"])
 
 
+@pytest.mark.slow
 def test_plots_are_png_images(smoke):
     _, out = smoke
     for name in ("trace.png", "ppc.png"):
@@ -136,6 +142,7 @@ def test_plots_are_png_images(smoke):
         assert len(content) > 20_000  # drawn, not an empty canvas
 
 
+@pytest.mark.slow
 def test_run_json_records_command_seed_versions_devices_and_timings(smoke):
     _, out = smoke
     record = json.loads((out / "run.json").read_text())
@@ -160,10 +167,12 @@ def test_run_json_records_command_seed_versions_devices_and_timings(smoke):
                                           "min_ess_tail", "min_bfmi"}
 
 
+@pytest.mark.slow
 def test_same_seed_gives_bit_identical_draws_from_stdin_with_dates_and_force(smoke, tmp_path):
     """Same seed, platform and chain method: the same draws, bit for bit, although this run
-    reads the series from stdin with ISO dates as its time column and replaces (--force) an
-    older output folder."""
+    goes through ``fit.py arma`` (the registry-driven command) instead of its ``fit_arma.py``
+    alias, reads the series from stdin with ISO dates as its time column and replaces
+    (--force) an older output folder."""
     _, first = smoke
     t, _ = bundled_series()
     dates = np.datetime64("2020-01-01") + np.arange(t.size)
@@ -173,10 +182,12 @@ def test_same_seed_gives_bit_identical_draws_from_stdin_with_dates_and_force(smo
     second.mkdir()
     (second / "run.json").write_text("{}")
     (second / "stale.png").write_text("from an older run")
-    process = run_script("fit_arma.py", *TINY, "--seed", "1", "--time-column", "date",
+    process = run_script("fit.py", "arma", *TINY, "--seed", "1", "--time-column", "date",
                          "--data", "-", "--column", "y", "--out", str(second), "--force",
                          "--allow-warnings", stdin=dated_csv)
     assert process.returncode == 0, process.stderr
+    records = [json.loads((folder / "run.json").read_text()) for folder in (first, second)]
+    assert records[0]["model"] == records[1]["model"]
     assert {p.name for p in second.iterdir()} == EXPECTED_FILES  # replaced, not merged
     assert [p.name for p in tmp_path.iterdir()] == ["again"]
     assert json.loads((second / "run.json").read_text())["data"]["source"] == "<stdin>"
@@ -189,10 +200,12 @@ def test_same_seed_gives_bit_identical_draws_from_stdin_with_dates_and_force(smo
     np.testing.assert_array_equal(b["posterior_predictive"]["time"].values, dates)
 
 
+@pytest.mark.slow
 def test_diagnostics_gate_stops_a_run_with_one_warm_up_step(tmp_path):
     out = tmp_path / "bad"
     process = run_script("fit_arma.py", "--chains", "2", "--warmup", "1", "--samples", "50",
-                         "--chain-method", "vectorized", "--out", str(out))
+                         "--likelihood", "conditional", "--chain-method", "vectorized",
+                         "--out", str(out))
     assert process.returncode == 3
     message = process.stderr.strip()
     assert len(message.splitlines()) == 1, message
@@ -209,6 +222,7 @@ def test_diagnostics_gate_stops_a_run_with_one_warm_up_step(tmp_path):
     assert (record["chain_method"], record["device_count"]) == ("vectorized", 1)
 
 
+@pytest.mark.slow
 def test_exact_likelihood_with_gaps_writes_forecasts_from_the_posterior(tmp_path, x64):
     """Default (exact) likelihood on a series with two empty cells, --forecast 12: the
     predictions group holds draws whose mean follows the forecast mean of each posterior
@@ -253,45 +267,63 @@ def test_exact_likelihood_with_gaps_writes_forecasts_from_the_posterior(tmp_path
     assert record["model"]["forecast_horizon"] == 12
 
 
-def test_compilation_cache_is_filled_and_reused_without_changing_the_draws(tmp_path):
-    """--compilation-cache: the first run fills the folder, the second reads it back (the
-    folder does not grow) and gives the same draws, bit for bit."""
-    cache = tmp_path / "xla"
-    outs = [tmp_path / "first", tmp_path / "second"]
-    sizes = []
-    for out in outs:
-        process = run_script("fit_arma.py", *TINY, "--seed", "2", "--likelihood", "conditional",
-                             "--compilation-cache", str(cache), "--out", str(out),
-                             "--allow-warnings")
-        assert process.returncode == 0, process.stderr
-        sizes.append(sorted(p.name for p in cache.rglob("*") if p.is_file()))
-        assert json.loads((out / "run.json").read_text())["compilation_cache"] == str(cache)
-    assert sizes[0] and sizes[1] == sizes[0]
-    a, b = (open_groups(out / "posterior.nc")["posterior"] for out in outs)
-    for name in a.data_vars:
-        assert np.array_equal(a[name].values, b[name].values), name
-
-
-def test_fast_cpu_compile_options_leave_the_draws_bit_for_bit_unchanged(tmp_path):
-    """The XLA:CPU options the scripts add (where measured) only change how XLA compiles:
-    a run with the option turned back off by the user's XLA_FLAGS, which win, draws the
-    same numbers. run.json records the flags each run started with."""
+@pytest.fixture(scope="module")
+def conditional_runs(tmp_path_factory):
+    """Three tiny conditional fits with one seed, shared by the two tests below: the first
+    two with a compilation cache (cold, then warm; the files in the cache after each), the
+    third without the cache and with the fast XLA:CPU option turned back off by the user's
+    XLA_FLAGS (when this jaxlib has such an option)."""
     import _cli
 
-    flags = _cli.fast_cpu_compile_flags()
-    if not flags:
-        pytest.skip(f"no fast compile options measured for jaxlib {metadata.version('jaxlib')}")
-    outs, recorded = [tmp_path / "fast", tmp_path / "plain"], []
-    for out, user_flags in zip(outs, (None, flags[0].replace("=false", "=true")), strict=True):
-        process = run_script("fit_arma.py", *TINY, "--seed", "3", "--likelihood", "conditional",
-                             "--out", str(out), "--allow-warnings", xla_flags=user_flags)
+    root = tmp_path_factory.mktemp("conditional")
+    cache, flags = root / "xla", _cli.fast_cpu_compile_flags()
+    runs = {}
+    for name, extra, user_flags in (
+        ("cold", ("--compilation-cache", str(cache)), None),
+        ("warm", ("--compilation-cache", str(cache)), None),
+        ("plain", (), flags[0].replace("=false", "=true") if flags else None),
+    ):
+        out = root / name
+        process = run_script("fit_arma.py", *TINY, "--seed", "2", "--likelihood", "conditional",
+                             *extra, "--out", str(out), "--allow-warnings", xla_flags=user_flags)
         assert process.returncode == 0, process.stderr
-        recorded.append(json.loads((out / "run.json").read_text())["xla_flags"])
-    assert flags[0] in recorded[0].split()
-    assert flags[0] not in recorded[1].split() and "=true" in recorded[1]
-    a, b = (open_groups(out / "posterior.nc")["posterior"] for out in outs)
+        runs[name] = (out, sorted(p.name for p in cache.rglob("*") if p.is_file()))
+    return runs, cache, flags
+
+
+def same_posterior_draws(first: Path, second: Path) -> None:
+    a, b = (open_groups(out / "posterior.nc")["posterior"] for out in (first, second))
+    assert set(a.data_vars) == set(b.data_vars)
     for name in a.data_vars:
         assert np.array_equal(a[name].values, b[name].values), name
+
+
+@pytest.mark.slow
+def test_compilation_cache_is_filled_and_reused_without_changing_the_draws(conditional_runs):
+    """--compilation-cache: the first run fills the folder, the second reads it back (the
+    folder does not grow) and gives the same draws, bit for bit."""
+    runs, cache, _ = conditional_runs
+    (cold, cold_files), (warm, warm_files) = runs["cold"], runs["warm"]
+    assert cold_files and warm_files == cold_files
+    for out in (cold, warm):
+        assert json.loads((out / "run.json").read_text())["compilation_cache"] == str(cache)
+    same_posterior_draws(cold, warm)
+
+
+@pytest.mark.slow
+def test_fast_cpu_compile_options_leave_the_draws_bit_for_bit_unchanged(conditional_runs):
+    """The XLA:CPU options the scripts add (where measured) only change how XLA compiles:
+    a run with the option turned back off by the user's XLA_FLAGS, which win, draws the
+    same numbers (nor does the compilation cache change them). run.json records the flags
+    each run started with."""
+    runs, _, flags = conditional_runs
+    if not flags:
+        pytest.skip(f"no fast compile options measured for jaxlib {metadata.version('jaxlib')}")
+    (fast, _), (plain, _) = runs["cold"], runs["plain"]
+    recorded = [json.loads((out / "run.json").read_text())["xla_flags"] for out in (fast, plain)]
+    assert flags[0] in recorded[0].split()
+    assert flags[0] not in recorded[1].split() and "=true" in recorded[1]
+    same_posterior_draws(fast, plain)
 
 
 @pytest.mark.parametrize(("version", "expected"), [("0.10.2", True), ("0.4.38", False),

@@ -1,8 +1,10 @@
 """scripts/validate_posteriordb.py: one real run over every posterior with a model here.
 
-The real run uses the script's defaults (4 chains x 2000 draws): the z-scores it reports must
-all be below 4, every reference parameter must have its row, and each z must be the formula
-applied to the numbers in the same row. A second, tiny run with an absurd ``--z-limit`` proves
+The real run (``posteriordb_validation`` in conftest.py, shared with test_posteriordb.py)
+uses the script's defaults (4 chains x 2000 draws): the z-scores it reports must all be
+below 4, every reference parameter must have its row, each bundled posterior is listed with
+the family that reproduces it (from the registry), and each z must be the formula applied
+to the numbers in the same row. A second, tiny run with an absurd ``--z-limit`` proves
 that a failed comparison turns into exit code 4 and an error line.
 """
 
@@ -13,19 +15,27 @@ import math
 import pytest
 from script_runner import run_script
 
-from models.posteriordb import REFERENCE_POSTERIORS, load_reference
+from models.posteriordb import REFERENCE_POSTERIORS, bundled_posteriors, load_reference
+
+pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def validation(tmp_path_factory):
-    out = tmp_path_factory.mktemp("validation") / "pdb"
-    process = run_script("validate_posteriordb.py", "--out", str(out), timeout=600)
-    return process, out
+@pytest.fixture
+def validation(posteriordb_validation):
+    return posteriordb_validation.process, posteriordb_validation.out
 
 
 def read_rows(out) -> list[dict[str, str]]:
     with (out / "validation.csv").open() as handle:
         return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_POSTERIORS))
+def test_posterior_matches_reference(posteriordb_validation, name):
+    rows = [row for row in posteriordb_validation.rows if row["posterior"] == name]
+    assert {row["parameter"] for row in rows} == set(load_reference(name))
+    assert posteriordb_validation.record["diagnostics"][name]["divergences"] == 0
+    assert max(abs(float(row["z"])) for row in rows) < 4, rows
 
 
 def test_real_run_passes_with_every_z_below_4(validation):
@@ -48,6 +58,13 @@ def test_every_reference_parameter_of_every_modelled_posterior_has_a_row(validat
         assert f"{name}: divergences: 0 of 8000 draws" in process.stdout
     # the bundled posteriors without a model are named, not silently dropped
     assert "no model here for garch-garch11, hmm_example-hmm_example" in process.stdout
+    # each bundled posterior is listed with the family that reproduces it, from the registry
+    for name, family in bundled_posteriors().items():
+        expected = (f"{name}: reproduced by the '{family.name}' family" if family
+                    else f"{name}: no model family here yet")
+        assert expected in process.stdout
+    record = json.loads((out / "run.json").read_text())
+    assert record["families"] == {name: "arma" for name in REFERENCE_POSTERIORS}
 
 
 def test_each_z_is_the_formula_on_its_row_and_the_reference_is_the_shipped_one(validation):

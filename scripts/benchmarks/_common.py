@@ -7,7 +7,6 @@ report from those documents. Nothing here imports JAX at module level, so a job 
 """
 
 import argparse
-import importlib.metadata
 import json
 import os
 import platform
@@ -17,7 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+SCRIPTS = str(Path(__file__).resolve().parents[1])  # scripts/: the fit scripts' _cli package
+if SCRIPTS not in sys.path:
+    sys.path.insert(0, SCRIPTS)
+
+import numpy as np  # noqa: E402
+from _cli import versions as _cli_versions  # noqa: E402
 
 #: ARMA(1, 1) parameters of the simulated series (T > 200): close to the posteriordb
 #: arma11 posterior means, so every T has the same kind of posterior.
@@ -46,14 +50,9 @@ def arma11_series(num_steps: int, seed: int = 20261125) -> np.ndarray:
 
 
 def versions() -> dict[str, str]:
-    """Installed versions of the packages the report names; absent ones say so."""
-    out = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    """Installed versions of the packages the report names; absent ones say so (the fit
+    scripts' ``_cli.versions`` with this list, and no OS: :func:`machine` names it)."""
+    return _cli_versions(PACKAGES, include_os=False)
 
 
 def machine() -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """Job 1: log-density + gradient of the conditional ARMA(1, 1) likelihood, one T.
 
-Variants, all returning the value and the gradient w.r.t. (mu, phi, theta, sigma):
+Variants, all returning the value and the gradient w.r.t. (mu, phi, theta, sigma), where mu
+is the intercept of the recursion (the conditional functions' ``intercept`` argument):
 
 * ``reference``: :func:`models.arma.arma_conditional_loglik`, one scan with two lag buffers,
   differentiated by JAX;
-* ``forward sensitivities unroll=k``: :func:`models.arma_fast.arma_fast_conditional_loglik`
+* ``forward sensitivities unroll=k``:
+  :func:`models.arma.conditional_fast.arma_fast_conditional_loglik`
   with ``gradient="sensitivities"``: AR part vectorised, one MA scan that carries the
   derivatives along (no backward pass); k = 1, 4, 8, 16;
 * ``ma-scan autodiff unroll=k``: the same function with ``gradient="autodiff"``: JAX's
@@ -147,8 +149,8 @@ def jax_variants(y: np.ndarray):
     import jax.numpy as jnp
     from jax import lax
 
-    from models.arma import arma_conditional_loglik
-    from models.arma_fast import (
+    from models.arma.conditional import arma_conditional_loglik
+    from models.arma.conditional_fast import (
         DEFAULT_GRADIENT,
         DEFAULT_UNROLL,
         arma_fast_conditional_loglik,

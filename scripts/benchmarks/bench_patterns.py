@@ -24,17 +24,18 @@ CHAINS = 4
 
 
 def python_loop_arma11(y):
-    """ARMA(1, 1) the way a first NumPyro model is often written: a site per time step."""
+    """ARMA(1, 1) the way a first NumPyro model is often written: a site per time step
+    (``arma_model``'s priors and parameter sites, the intercept included)."""
     import numpyro
     import numpyro.distributions as dist
 
-    mu = numpyro.sample("mu", dist.Normal(0.0, 10.0))
+    intercept = numpyro.sample("intercept", dist.Normal(0.0, 10.0))
     phi = numpyro.sample("phi", dist.Normal(0.0, 2.0))
     theta = numpyro.sample("theta", dist.Normal(0.0, 2.0))
     sigma = numpyro.sample("sigma", dist.HalfCauchy(2.5))
-    y_prev, err_prev = mu, 0.0
+    y_prev, err_prev = intercept, 0.0
     for t in range(y.shape[0]):
-        nu = mu + phi * y_prev + theta * err_prev
+        nu = intercept + phi * y_prev + theta * err_prev
         numpyro.sample(f"y_{t}", dist.Normal(nu, sigma), obs=y[t])
         y_prev, err_prev = y[t], y[t] - nu
 
@@ -44,7 +45,7 @@ def loop_vs_scan(sizes):
     import jax.numpy as jnp
     from numpyro.infer.util import initialize_model
 
-    from models import arma_model
+    from models.arma import arma_model
 
     rows = []
     for num_steps in sizes:
@@ -74,7 +75,7 @@ def vmap_vs_loop(num_series, num_steps):
     import jax.numpy as jnp
     import numpy as np
 
-    from models import arma_fast_conditional_loglik
+    from models.arma import arma_fast_conditional_loglik
 
     rng = np.random.default_rng(3)
     ys = jnp.asarray(rng.normal(size=(num_series, num_steps)))
@@ -99,13 +100,13 @@ def vmap_vs_loop(num_series, num_steps):
 
 
 def chain_methods(warmup, draws):
-    import arviz as az
+    import _arviz_io  # scripts/ is on sys.path (_common puts it there)
     import jax
     import jax.numpy as jnp
     import numpy as np
     from numpyro.infer import MCMC, NUTS
 
-    from models import arma_fast_model
+    from models.arma import arma_fast_model
 
     y = jnp.asarray(arma11_series(200))
     rows = []
@@ -118,8 +119,7 @@ def chain_methods(warmup, draws):
         samples = {k: np.asarray(v).reshape(CHAINS, draws)
                    for k, v in mcmc.get_samples(group_by_chain=True).items()}
         total = time.perf_counter() - start
-        ess = min(float(v) for v in az.ess(az.convert_to_dataset(samples),
-                                           method="bulk").data_vars.values())
+        ess = min(_arviz_io.bulk_ess(samples).values())
         rows.append([method, total, ess, ess / total])
     return {"title": f"Chain methods (arma_fast_model, T = 200, {CHAINS} chains, "
                      f"{warmup} + {draws})",

@@ -27,14 +27,14 @@ Three ways to run the filter, all giving the same number:
   the differentiable covariance scan is run at least that far (up to the whole series when
   it never converges: MA roots near or on the unit circle, or a non-invertible MA).
   After that head the filter is the conditional residual recursion started from the
-  head's state, computed as :mod:`models.arma_fast` computes it (AR part vectorised, MA
-  recursion as a short unrolled scan), so value and gradient cost about what
-  the conditional likelihood costs. Under ``vmap`` (vectorised chains, ``Predictive``)
-  the whole batch runs one head, the longest any member needs: a longer head is just as
-  exact, and a per-member choice would make JAX run every head length.
+  head's state, computed as :mod:`models.arma.conditional_fast` computes it (AR part
+  vectorised, MA recursion as a short unrolled scan, :func:`patterns.inverse_ma_filter`),
+  so value and gradient cost about what the conditional likelihood costs. Under ``vmap``
+  (vectorised chains, ``Predictive``) the whole batch runs one head, the longest any
+  member needs: a longer head is just as exact, and a per-member choice would make JAX run
+  every head length.
 """
 
-import math
 from functools import partial
 from typing import Literal
 
@@ -44,14 +44,15 @@ from jax import Array, lax
 from jax.custom_batching import custom_vmap
 from jax.typing import ArrayLike
 
-from models.arma_fast import arma_fast_residuals
-from patterns import parallel, sequential
-from patterns.linear_gaussian import LinearGaussianSSM
+from models.arma.checks import check_arma_args
+from patterns import inverse_ma_filter, parallel, sequential
+from patterns.gaussian import LOG_2PI
+from patterns.linear_gaussian import LinearGaussianSSM, solve_discrete_lyapunov
 
 __all__ = [
     "arma_exact_loglik",
     "arma_state_space",
-    "solve_discrete_lyapunov",
+    "arma_system",
 ]
 
 FilterMethod = Literal["fast", "sequential", "parallel"]
@@ -61,67 +62,18 @@ FilterMethod = Literal["fast", "sequential", "parallel"]
 _COVARIANCE_SCAN_LENGTHS = (16, 64, 256, 1024, 4096, 16384)
 
 
-def check_arma_args(
-    y: ArrayLike, mu: ArrayLike, phi: ArrayLike, theta: ArrayLike, sigma: ArrayLike, name: str
-) -> tuple[Array, Array, Array, Array, Array]:
-    """Shapes (T,), (), (p,), (q,), () in one floating dtype, or a ValueError naming the problem.
+def arma_system(phi: ArrayLike, theta: ArrayLike) -> tuple[Array, Array]:
+    """Transition matrix Tm (r, r) and shock loading R (r,) of ARMA(p, q) in Harvey's
+    state-space form, r = max(p, q + 1).
 
     Example:
         >>> import jax.numpy as jnp
-        >>> check_arma_args(jnp.zeros(4), 0.0, jnp.zeros((2, 1)), jnp.zeros(1), 1.0, "f")
-        Traceback (most recent call last):
-        ...
-        ValueError: f: phi must have shape (p,), got (2, 1)
+        >>> transition, loading = arma_system(jnp.array([0.5]), jnp.array([0.4]))
+        >>> print(transition, loading)
+        [[0.5 1. ]
+         [0.  0. ]] [1.  0.4]
     """
-    y, mu, phi, theta, sigma = (jnp.asarray(a) for a in (y, mu, phi, theta, sigma))
-    if y.ndim != 1 or y.shape[0] < 1:
-        raise ValueError(f"{name}: y must have shape (T,) with T >= 1, got {y.shape}")
-    for label, value in (("phi", phi), ("theta", theta)):
-        if value.ndim != 1:
-            raise ValueError(f"{name}: {label} must have shape ({label[0]},), got {value.shape}")
-    for label, value in (("mu", mu), ("sigma", sigma)):
-        if value.ndim != 0:
-            raise ValueError(f"{name}: {label} must be a scalar, got shape {value.shape}")
-    dtype = jnp.result_type(float, y, mu, phi, theta, sigma)
-    return tuple(a.astype(dtype) for a in (y, mu, phi, theta, sigma))
-
-
-def solve_discrete_lyapunov(transition_matrix: ArrayLike, noise_cov: ArrayLike) -> Array:
-    """Solve ``P = A P A' + Q`` exactly, as the linear system ``(I - A (x) A) vec P = vec Q``.
-
-    The stationary covariance of ``x_{t+1} = A x_t + w_t``, ``w_t ~ N(0, Q)``, when every
-    eigenvalue of A is inside the unit circle. O(n^6) work, fine for ARMA state sizes
-    (n = max(p, q + 1)); no iteration, so no convergence to check, and exact gradients.
-
-    Args:
-        transition_matrix: A, shape (n, n).
-        noise_cov: Q, shape (n, n), symmetric.
-
-    Returns:
-        P, shape (n, n), symmetric.
-
-    Example:
-        AR(1): the variance is sigma^2 / (1 - phi^2).
-
-        >>> import jax.numpy as jnp
-        >>> print(solve_discrete_lyapunov(jnp.array([[0.5]]), jnp.array([[3.0]])))
-        [[4.]]
-    """
-    A, Q = jnp.asarray(transition_matrix), jnp.asarray(noise_cov)
-    if A.ndim != 2 or A.shape[0] != A.shape[1] or Q.shape != A.shape:
-        raise ValueError(
-            f"solve_discrete_lyapunov: need square A and Q of the same shape, got {A.shape} "
-            f"and {Q.shape}"
-        )
-    n = A.shape[0]
-    # Row-major vec: vec(A P A') = (A kron A) vec(P).
-    system = jnp.eye(n * n, dtype=A.dtype) - jnp.kron(A, A)
-    P = jnp.linalg.solve(system, Q.reshape(n * n)).reshape(n, n)
-    return 0.5 * (P + P.T)
-
-
-def _arma_system(phi: Array, theta: Array) -> tuple[Array, Array]:
-    """Transition matrix Tm (r, r) and shock loading R (r,), r = max(p, q + 1)."""
+    phi, theta = jnp.asarray(phi), jnp.asarray(theta)
     p, q = phi.shape[0], theta.shape[0]
     r = max(p, q + 1)
     dtype = phi.dtype
@@ -156,7 +108,7 @@ def arma_state_space(
     _, mu, phi, theta, sigma = check_arma_args(
         jnp.zeros(1), mu, phi, theta, sigma, "arma_state_space"
     )
-    transition, loading = _arma_system(phi, theta)
+    transition, loading = arma_system(phi, theta)
     r = transition.shape[0]
     noise_cov = sigma**2 * jnp.outer(loading, loading)
     dtype = transition.dtype
@@ -179,7 +131,7 @@ def _covariance_step(transition: Array, noise_cov: Array, P: Array, observed: Ar
     return 0.5 * (P_next + P_next.T)
 
 
-def _steps_to_steady_state(
+def steps_to_steady_state(
     transition: Array, noise_cov: Array, P0: Array, observed: Array, tol: float
 ) -> Array:
     """First t after the last gap at which P_t is within ``tol * sigma^2`` of sigma^2 R R'.
@@ -218,7 +170,7 @@ def _head_length_index(lengths: list[int], tol: float):
     """
 
     def index(transition, noise_cov, P0, observed):
-        needed = _steps_to_steady_state(transition, noise_cov, P0, observed, tol)
+        needed = steps_to_steady_state(transition, noise_cov, P0, observed, tol)
         return jnp.searchsorted(jnp.asarray(lengths), needed)  # shortest length >= needed
 
     shared_index = custom_vmap(index)
@@ -248,7 +200,7 @@ def _loglik_with_head(
     """
     num_steps = deviations.shape[0]
     phi_padded = transition[:, 0]
-    log_2pi = math.log(2.0 * math.pi)
+    log_2pi = LOG_2PI
 
     def shift(x):  # Tm x = phi x_0 + (x_1, .., x_{r-1}, 0), without the matrix product
         return phi_padded * x[0] + jnp.append(x[1:], 0.0)
@@ -275,7 +227,8 @@ def _loglik_with_head(
     # state a_L carries the past: unrolling a_{t+1} = Tm (a_t + R v_t) from t = L gives
     #   v_{L+s} = d_{L+s} - sum_{i<=s} phi_i d_{L+s-i} - a_L[s] - sum_{j<=s} theta_j v_{L+s-j}
     # (a_L[s] = 0 for s >= r): the AR part is vectorised, a_L enters as an input, and the
-    # MA part is models.arma_fast's recursion (its default gradient settings).
+    # MA part is the inverse MA filter of patterns (8 steps per loop iteration, as the
+    # conditional likelihood's autodiff path).
     sigma2 = noise_cov[0, 0]
     p, q = order
     tail = deviations[length:]
@@ -287,14 +240,14 @@ def _loglik_with_head(
     carried = a[: min(a.shape[0], tail_steps)]
     ma_input = ar_part.at[: carried.shape[0]].add(-carried)
     theta = noise_cov[1 : q + 1, 0] / sigma2
-    innovations = arma_fast_residuals(ma_input, 0.0, jnp.zeros(0, tail.dtype), theta)
+    innovations = inverse_ma_filter(ma_input, theta, unroll=8)
     return loglik - 0.5 * (
         tail_steps * (log_2pi + jnp.log(sigma2)) + jnp.sum(innovations**2) / sigma2
     )
 
 
 def _fast_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, tol: float) -> Array:
-    transition, loading = _arma_system(phi, theta)
+    transition, loading = arma_system(phi, theta)
     noise_cov = sigma**2 * jnp.outer(loading, loading)
     P0 = solve_discrete_lyapunov(transition, noise_cov)
     observed = ~jnp.isnan(y)

@@ -5,7 +5,7 @@ carry holds two lag buffers, the last p observations and the last q errors. Only
 buffer is a real recursion: the AR part uses observed values, so it is known for every t
 at once. This module splits the work accordingly.
 
-1. **AR part, vectorised.** ``b_t = y_t - mu - sum_i phi_i y_{t-i}`` for all t by p shifted
+1. **AR part, vectorised.** ``b_t = y_t - c - sum_i phi_i y_{t-i}`` for all t by p shifted
    slices of the series padded with the pre-sample values (no scan).
 2. **MA part, a short scan.** ``e_t = b_t - sum_j theta_j e_{t-j}``: a linear recurrence
    in e, run by ``lax.scan`` with ``unroll`` steps per loop iteration (fewer loop
@@ -13,12 +13,12 @@ at once. This module splits the work accordingly.
 
 These two steps are the speed-up of the value: about 4x the reference at T = 2000.
 
-Three ways to get the gradient w.r.t. (mu, phi, theta) (``gradient=``):
+Three ways to get the gradient w.r.t. (c, phi, theta) (``gradient=``):
 
 * ``"sensitivities"`` (the default): **forward sensitivities in the same pass.** The
    parameters are few and the series is long, so instead of a backward pass over T steps
-   the forward scan carries the derivatives of ``e_t`` along. ``b`` is linear in (mu, phi),
-   so ``d e / d mu`` and ``d e / d phi_i`` are those columns of ``d b`` run through the same
+   the forward scan carries the derivatives of ``e_t`` along. ``b`` is linear in (c, phi),
+   so ``d e / d c`` and ``d e / d phi_i`` are those columns of ``d b`` run through the same
    MA filter, and ``d e_t / d theta_k = -e_{t-k} - sum_j theta_j d e_{t-j} / d theta_k``.
    The scan accumulates ``S = sum_t e_t^2`` and ``dS = 2 sum_t e_t d e_t`` in its carry,
    all scalars, so one pass gives the value and the gradient and nothing of length T is
@@ -58,7 +58,10 @@ from jax.custom_derivatives import SymbolicZero
 from jax.typing import ArrayLike
 from numpyro.primitives import Messenger
 
-from models.arma import ConditionalARMA, _check_arguments, _gaussian_loglik, arma_model
+from models.arma.checks import check_conditional_args
+from models.arma.conditional import ConditionalARMA
+from models.arma.model import arma_model
+from patterns import inverse_ma_filter, normal_loglik_from_sum_of_squares
 
 __all__ = [
     "DEFAULT_GRADIENT",
@@ -87,83 +90,52 @@ DEFAULT_GRADIENT = "sensitivities"
 DEFAULT_UNROLL = {"sensitivities": 4, "autodiff": 8, "adjoint": 8}
 
 
-def _padded_series(y: Array, mu: Array, p: int, initial_y: Array | None) -> Array:
-    """The p pre-sample values (``initial_y`` in time order, or ``mu``) then y: shape
+def _padded_series(y: Array, c: Array, p: int, initial_y: Array | None) -> Array:
+    """The p pre-sample values (``initial_y`` in time order, or ``c``) then y: shape
     (p + T,), ``padded[p + t] = y_t``."""
-    presample = jnp.full((p,), mu, y.dtype) if initial_y is None else initial_y
+    presample = jnp.full((p,), c, y.dtype) if initial_y is None else initial_y
     return jnp.concatenate([presample, y])
 
 
-def _ar_innovations(y: Array, mu: Array, phi: Array, initial_y: Array | None) -> Array:
-    """``b_t = y_t - mu - sum_i phi_i y_{t-i}``, shape (T,), from checked arguments
-    (:func:`models.arma._check_arguments`)."""
+def _ar_innovations(y: Array, c: Array, phi: Array, initial_y: Array | None) -> Array:
+    """``b_t = y_t - c - sum_i phi_i y_{t-i}``, shape (T,), from checked arguments
+    (:func:`models.arma.checks.check_conditional_args`)."""
     p, num_steps = phi.shape[0], y.shape[0]
-    padded = _padded_series(y, mu, p, initial_y)
-    innovations = y - mu
+    padded = _padded_series(y, c, p, initial_y)
+    innovations = y - c
     for lag in range(1, p + 1):  # p is small and static: p slices, no gather
         innovations = innovations - phi[lag - 1] * padded[p - lag : p - lag + num_steps]
     return innovations
 
 
-def _ar_innovation_derivatives(y: Array, mu: Array, phi: Array,
+def _ar_innovation_derivatives(y: Array, c: Array, phi: Array,
                                initial_y: Array | None) -> tuple[Array, ...]:
-    """Columns of ``d b / d (mu, phi_1..p)``, each shape (T,): b is linear in them.
+    """Columns of ``d b / d (c, phi_1..p)``, each shape (T,): b is linear in them.
 
-    ``d b_t / d phi_i = -y_{t-i}`` (pre-sample values included); ``d b_t / d mu = -1``,
+    ``d b_t / d phi_i = -y_{t-i}`` (pre-sample values included); ``d b_t / d c = -1``,
     plus ``-phi_i`` for every lag that reaches before the start when the pre-sample
-    values are ``mu`` itself.
+    values are ``c`` itself.
     """
     p, num_steps = phi.shape[0], y.shape[0]
-    padded = _padded_series(y, mu, p, initial_y)
-    d_mu = jnp.full((num_steps,), -1.0, y.dtype)
+    padded = _padded_series(y, c, p, initial_y)
+    d_c = jnp.full((num_steps,), -1.0, y.dtype)
     if initial_y is None:
         for lag in range(1, p + 1):
-            # y_{t-lag} = mu for t < lag
-            d_mu = d_mu - phi[lag - 1] * (jnp.arange(num_steps) < lag)
+            # y_{t-lag} = c for t < lag
+            d_c = d_c - phi[lag - 1] * (jnp.arange(num_steps) < lag)
     d_phi = tuple(-padded[p - lag : p - lag + num_steps] for lag in range(1, p + 1))
-    return (d_mu,) + d_phi
-
-
-def _ma_scan(inputs: Array, coefs: Array, unroll: int, reverse: bool,
-             input_scale: Array | None = None) -> Array:
-    """``x_t = s inputs_t - sum_j coefs_j x_{t -+ j}`` (``-`` forwards, ``+`` with
-    ``reverse``; ``s = input_scale`` or 1), zero before the start; shapes (T,), (q,) -> (T,).
-    The scale is applied inside the loop so that no scaled copy of the inputs is stored."""
-    q = coefs.shape[0]
-
-    def scaled(u):
-        return u if input_scale is None else input_scale * u
-
-    if q == 1:
-        # scalar carry: the common ARMA(p, 1) case, no buffer shuffling
-        coef = coefs[0]
-
-        def step1(prev, u):
-            x = scaled(u) - coef * prev
-            return x, x
-
-        _, xs = lax.scan(step1, jnp.zeros((), inputs.dtype), inputs, unroll=unroll,
-                         reverse=reverse)
-        return xs
-
-    def step(lags, u):
-        x = scaled(u) - coefs @ lags
-        return jnp.concatenate([x[None], lags[:-1]]), x
-
-    _, xs = lax.scan(step, jnp.zeros((q,), inputs.dtype), inputs, unroll=unroll,
-                     reverse=reverse)
-    return xs
+    return (d_c,) + d_phi
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _ma_filter(innovations: Array, theta: Array, unroll: int) -> Array:
     """Errors ``e_t = b_t - sum_j theta_j e_{t-j}``, shape (T,), with a reverse-recurrence
     VJP."""
-    return _ma_scan(innovations, theta, unroll, reverse=False)
+    return inverse_ma_filter(innovations, theta, unroll=unroll)
 
 
 def _ma_filter_fwd(innovations, theta, unroll):
-    errors = _ma_scan(innovations, theta, unroll, reverse=False)
+    errors = inverse_ma_filter(innovations, theta, unroll=unroll)
     return errors, (errors, theta)
 
 
@@ -178,7 +150,7 @@ def _theta_cotangent(adjoint: Array, errors: Array, q: int) -> Array:
 def _ma_filter_bwd(unroll, residuals, errors_bar):
     errors, theta = residuals
     # the adjoint recursion: lam_t = g_t - sum_j theta_j lam_{t+j}
-    adjoint = _ma_scan(errors_bar, theta, unroll, reverse=True)
+    adjoint = inverse_ma_filter(errors_bar, theta, unroll=unroll, reverse=True)
     return adjoint, _theta_cotangent(adjoint, errors, theta.shape[0])
 
 
@@ -227,7 +199,8 @@ def _ma_sum_of_squares_fwd(innovations, theta, unroll):
 def _ma_sum_of_squares_bwd(unroll, residuals, total_bar):
     errors, theta = residuals
     # d total / d e_t = 2 e_t directly; lam_t = 2 g e_t - sum_j theta_j lam_{t+j}
-    adjoint = _ma_scan(errors, theta, unroll, reverse=True, input_scale=2.0 * total_bar)
+    adjoint = inverse_ma_filter(errors, theta, unroll=unroll, reverse=True,
+                                input_scale=2.0 * total_bar)
     return adjoint, _theta_cotangent(adjoint, errors, theta.shape[0])
 
 
@@ -285,33 +258,33 @@ def _sensitivity_scan(innovations: Array, columns: tuple[Array, ...], theta: Arr
     return total, tuple(2 * s for s in col_sums), tuple(2 * s for s in theta_sums)
 
 
-def _plain_sum_of_squares(y, mu, phi, theta, initial_y, unroll):
+def _plain_sum_of_squares(y, c, phi, theta, initial_y, unroll):
     """``sum_t e_t^2`` differentiated by JAX (the sensitivity path's fallback)."""
-    innovations = _ar_innovations(y, mu, phi, initial_y)
+    innovations = _ar_innovations(y, c, phi, initial_y)
     if theta.shape[0] == 0:
         return jnp.sum(jnp.square(innovations))
-    return jnp.sum(jnp.square(_ma_scan(innovations, theta, unroll, reverse=False)))
+    return jnp.sum(jnp.square(inverse_ma_filter(innovations, theta, unroll=unroll)))
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(5,))
-def _sensitivity_sum_of_squares(y, mu, phi, theta, initial_y, unroll):
-    """``sum_t e_t^2``, scalar, whose derivative in (mu, phi, theta) comes from
+def _sensitivity_sum_of_squares(y, c, phi, theta, initial_y, unroll):
+    """``sum_t e_t^2``, scalar, whose derivative in (c, phi, theta) comes from
     :func:`_sensitivity_scan`."""
-    return _plain_sum_of_squares(y, mu, phi, theta, initial_y, unroll)
+    return _plain_sum_of_squares(y, c, phi, theta, initial_y, unroll)
 
 
 @partial(_sensitivity_sum_of_squares.defjvp, symbolic_zeros=True)
 def _sensitivity_sum_of_squares_jvp(unroll, primals, tangents):
-    y, mu, phi, theta, initial_y = primals
-    y_dot, mu_dot, phi_dot, theta_dot, initial_y_dot = tangents
+    y, c, phi, theta, initial_y = primals
+    y_dot, c_dot, phi_dot, theta_dot, initial_y_dot = tangents
     if not all(isinstance(t, SymbolicZero) or t is None for t in (y_dot, initial_y_dot)):
         # derivatives w.r.t. the data are rare (the models observe y): let JAX do them
         dense = [jnp.zeros(t.shape, t.dtype) if isinstance(t, SymbolicZero) else t
                  for t in tangents]
         return jax.jvp(partial(_plain_sum_of_squares, unroll=unroll), primals, tuple(dense))
 
-    innovations = _ar_innovations(y, mu, phi, initial_y)
-    columns = _ar_innovation_derivatives(y, mu, phi, initial_y)
+    innovations = _ar_innovations(y, c, phi, initial_y)
+    columns = _ar_innovation_derivatives(y, c, phi, initial_y)
     if theta.shape[0] == 0:
         total = jnp.sum(jnp.square(innovations))
         col_grads = tuple(2 * jnp.dot(innovations, u) for u in columns)
@@ -319,8 +292,8 @@ def _sensitivity_sum_of_squares_jvp(unroll, primals, tangents):
     else:
         total, col_grads, theta_grads = _sensitivity_scan(innovations, columns, theta, unroll)
     total_dot = jnp.zeros_like(total)
-    if not isinstance(mu_dot, SymbolicZero):
-        total_dot = total_dot + col_grads[0] * mu_dot
+    if not isinstance(c_dot, SymbolicZero):
+        total_dot = total_dot + col_grads[0] * c_dot
     if not isinstance(phi_dot, SymbolicZero) and phi.shape[0]:
         total_dot = total_dot + jnp.dot(jnp.stack(col_grads[1:]), phi_dot)
     if not isinstance(theta_dot, SymbolicZero) and theta.shape[0]:
@@ -330,7 +303,7 @@ def _sensitivity_sum_of_squares_jvp(unroll, primals, tangents):
 
 def arma_fast_residuals(
     y: ArrayLike,
-    mu: ArrayLike,
+    intercept: ArrayLike,
     phi: ArrayLike,
     theta: ArrayLike,
     *,
@@ -342,11 +315,11 @@ def arma_fast_residuals(
 
     Args:
         y: modelled observations, shape (T,).
-        mu: intercept, scalar.
+        intercept: c, scalar.
         phi: AR coefficients, shape (p,).
         theta: MA coefficients, shape (q,).
         initial_y: the p observations before ``y[0]`` in time order, shape (p,), or
-            ``None`` (pre-sample observations equal ``mu``). Pre-sample errors are 0.
+            ``None`` (pre-sample observations equal the intercept). Pre-sample errors are 0.
         unroll: scan steps per loop iteration of the MA recursion (``None``: the
             measured best, :data:`DEFAULT_UNROLL`).
         gradient: ``"autodiff"`` (JAX's reverse mode of the scan) or ``"adjoint"`` (the
@@ -366,18 +339,19 @@ def arma_fast_residuals(
     if gradient == "sensitivities":
         raise ValueError("gradient='sensitivities' needs a scalar output: use "
                          "arma_fast_conditional_loglik, or 'autodiff' / 'adjoint' here")
-    y, mu, phi, theta, initial_y = _check_arguments(y, mu, phi, theta, initial_y)
-    innovations = _ar_innovations(y, mu, phi, initial_y)
+    y, c, phi, theta, initial_y = check_conditional_args(y, intercept, phi, theta,
+                                                          initial_y)
+    innovations = _ar_innovations(y, c, phi, initial_y)
     if theta.shape[0] == 0:
         return innovations
     if gradient == "adjoint":
         return _ma_filter(innovations, theta, unroll)
-    return _ma_scan(innovations, theta, unroll, reverse=False)
+    return inverse_ma_filter(innovations, theta, unroll=unroll)
 
 
 def arma_fast_conditional_loglik(
     y: ArrayLike,
-    mu: ArrayLike,
+    intercept: ArrayLike,
     phi: ArrayLike,
     theta: ArrayLike,
     sigma: ArrayLike,
@@ -391,7 +365,7 @@ def arma_fast_conditional_loglik(
 
     Args:
         y: modelled observations, shape (T,).
-        mu: intercept, scalar.
+        intercept: c, scalar.
         phi: shape (p,).
         theta: shape (q,).
         sigma: innovation standard deviation, scalar > 0.
@@ -419,16 +393,17 @@ def arma_fast_conditional_loglik(
     """
     gradient, unroll = _gradient_and_unroll(gradient, unroll)
     sigma = jnp.asarray(sigma)
-    y, mu, phi, theta, initial_y = _check_arguments(y, mu, phi, theta, initial_y)
+    y, c, phi, theta, initial_y = check_conditional_args(y, intercept, phi, theta,
+                                                          initial_y)
     n = y.shape[0]
     if gradient == "sensitivities":
-        sum_of_squares = _sensitivity_sum_of_squares(y, mu, phi, theta, initial_y, unroll)
+        sum_of_squares = _sensitivity_sum_of_squares(y, c, phi, theta, initial_y, unroll)
     elif gradient == "adjoint" and theta.shape[0]:
-        sum_of_squares = _ma_sum_of_squares(_ar_innovations(y, mu, phi, initial_y), theta,
+        sum_of_squares = _ma_sum_of_squares(_ar_innovations(y, c, phi, initial_y), theta,
                                             unroll)
     else:
-        sum_of_squares = _plain_sum_of_squares(y, mu, phi, theta, initial_y, unroll)
-    return _gaussian_loglik(sum_of_squares, n, sigma)
+        sum_of_squares = _plain_sum_of_squares(y, c, phi, theta, initial_y, unroll)
+    return normal_loglik_from_sum_of_squares(sum_of_squares, n, sigma)
 
 
 class FastConditionalARMA(ConditionalARMA):
@@ -452,7 +427,7 @@ class _UseFastLikelihood(Messenger):
     def process_message(self, msg: dict[str, Any]) -> None:
         fn = msg.get("fn")
         if msg["type"] == "sample" and type(fn) is ConditionalARMA:
-            msg["fn"] = FastConditionalARMA(fn.mu, fn.phi, fn.theta, fn.sigma,
+            msg["fn"] = FastConditionalARMA(fn.intercept, fn.phi, fn.theta, fn.sigma,
                                             num_steps=fn.num_steps, initial_y=fn.initial_y)
 
 
@@ -472,7 +447,7 @@ def arma_fast_model(y: ArrayLike | None = None, **kwargs: Any) -> None:
         >>> import jax.numpy as jnp
         >>> from numpyro.infer.util import log_density
         >>> y = jnp.array([0.3, -0.1, 0.4, 0.2])
-        >>> params = {"mu": 0.1, "phi": jnp.array([0.5]), "theta": jnp.array([0.2]),
+        >>> params = {"intercept": 0.1, "phi": jnp.array([0.5]), "theta": jnp.array([0.2]),
         ...           "sigma": 0.8}
         >>> fast, _ = log_density(arma_fast_model, (y,), {}, params)
         >>> slow, _ = log_density(arma_model, (y,), {}, params)

@@ -1,43 +1,41 @@
-"""A whole ARMA(p, q) series as one NumPyro distribution, and the exact-likelihood model.
+"""A whole ARMA(p, q) series about its mean, as one NumPyro distribution.
 
 ``numpyro.sample("y", ARMA(mu, phi, theta, sigma, num_steps=T), obs=y)`` scores the
-series with the exact Gaussian likelihood (:func:`models.arma_statespace.arma_exact_loglik`,
-NaN gaps allowed) or, with ``likelihood="conditional"``, with the conditional one of
-:mod:`models.arma`. ``sample`` draws from the stationary process (the first state from its
-stationary distribution, no burn-in), so prior and posterior ``Predictive`` work.
+series with the exact Gaussian likelihood (:func:`models.arma.exact.arma_exact_loglik`,
+NaN gaps allowed) and ``sample`` draws from the stationary process (the first state from
+its stationary distribution, no burn-in), so prior and posterior ``Predictive`` work.
 
-:func:`arma_exact_model` puts priors on the constrained coefficients: uniform partial
-autocorrelations mapped to stationary ``phi`` and invertible ``theta``
-(:mod:`models.transforms`), so no chain can wander into a non-stationary or non-invertible
-mode. With ``forecast_horizon=h`` it adds the site ``y_forecast`` (the next h values),
-meant for ``Predictive`` after inference.
+With ``likelihood="conditional"`` the same parameters describe another law: the
+recursion of :mod:`models.arma.conditional` started with the pre-sample values at the
+mean and the pre-sample errors at 0. ``log_prob`` is then the conditional likelihood and
+``sample`` draws from that same recursion (not from the stationary process), so the two
+always describe one distribution.
 """
 
-from collections.abc import Callable
 from typing import Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import numpyro
 import numpyro.distributions as dist
 from jax import Array, lax
 from jax.typing import ArrayLike
 from numpyro.distributions import constraints
 
-from models.arma import arma_conditional_loglik, check_model_series, sample_coefficients
-from models.arma_forecast import arma_forecast_distribution
-from models.arma_statespace import _arma_system, arma_exact_loglik, solve_discrete_lyapunov
-from models.transforms import invertible_ma_prior, stationary_ar_prior
+from models.arma.conditional import arma_conditional_loglik, conditional_path
+from models.arma.exact import arma_exact_loglik, arma_system
+from patterns import solve_discrete_lyapunov
 
-__all__ = ["ARMA", "arma_exact_model", "simulate_stationary_arma"]
+__all__ = ["ARMA", "LIKELIHOODS", "simulate_stationary_arma"]
 
 Likelihood = Literal["exact", "conditional"]
+#: The laws :class:`ARMA` can describe.
+LIKELIHOODS: tuple[str, ...] = ("exact", "conditional")
 
 
 def _simulate_from_noise(noise: Array, mu: Array, phi: Array, theta: Array, sigma: Array):
     """One stationary path from standard normals: r for the first state, T for the shocks."""
-    transition, loading = _arma_system(phi, theta)
+    transition, loading = arma_system(phi, theta)
     r = transition.shape[0]
     stationary_cov = solve_discrete_lyapunov(transition, sigma**2 * jnp.outer(loading, loading))
     # eigh, not Cholesky: the stationary covariance can be singular (theta_q = 0, say).
@@ -49,6 +47,15 @@ def _simulate_from_noise(noise: Array, mu: Array, phi: Array, theta: Array, sigm
 
     _, deviations = lax.scan(step, alpha, noise[r:])
     return mu + deviations
+
+
+def _conditional_from_noise(noise: Array, mu: Array, phi: Array, theta: Array, sigma: Array):
+    """One path of the conditional recursion about the mean (pre-sample values at the mean,
+    pre-sample errors 0) from the T standard normals at the end of ``noise``."""
+    num_steps = noise.shape[0] - max(phi.shape[0], theta.shape[0] + 1)
+    intercept = mu * (1.0 - jnp.sum(phi))
+    return conditional_path(sigma * noise[noise.shape[0] - num_steps:], intercept, phi, theta,
+                            jnp.broadcast_to(mu, phi.shape))
 
 
 def simulate_stationary_arma(
@@ -95,9 +102,11 @@ class ARMA(dist.Distribution):
         theta: MA coefficients, shape batch_shape + (q,).
         sigma: innovation standard deviation, shape batch_shape.
         num_steps: T; the event shape is (T,).
-        likelihood: ``"exact"`` (Kalman filter, NaN = missing) or ``"conditional"``
-            (pre-sample values at the mean, pre-sample errors 0, all T values modelled;
-            :func:`models.arma.arma_conditional_loglik`; no NaN).
+        likelihood: ``"exact"`` (the stationary process; Kalman filter, NaN = missing) or
+            ``"conditional"`` (the recursion started with pre-sample values at the mean and
+            pre-sample errors 0, all T values modelled;
+            :func:`models.arma.conditional.arma_conditional_loglik`; no NaN). ``sample``
+            draws from the law ``log_prob`` scores, in both cases.
         method: the exact filter's ``method`` (``"fast"``, ``"sequential"``, ``"parallel"``).
 
     Example:
@@ -134,7 +143,7 @@ class ARMA(dist.Distribution):
         method: str = "fast",
         validate_args: bool | None = None,
     ) -> None:
-        if likelihood not in ("exact", "conditional"):
+        if likelihood not in LIKELIHOODS:
             raise ValueError(f"ARMA: likelihood must be 'exact' or 'conditional', got "
                              f"{likelihood!r}")
         if int(num_steps) < 1:
@@ -171,7 +180,9 @@ class ARMA(dist.Distribution):
         r = max(p, q + 1)
         shape = tuple(sample_shape) + self.batch_shape + (r + self.num_steps,)
         noise = jax.random.normal(key, shape, self.mu.dtype)
-        simulate = jnp.vectorize(_simulate_from_noise, signature="(n),(),(p),(q),()->(t)")
+        from_noise = (_simulate_from_noise if self.likelihood == "exact"
+                      else _conditional_from_noise)
+        simulate = jnp.vectorize(from_noise, signature="(n),(),(p),(q),()->(t)")
         return simulate(noise, *self._broadcast_params(shape[:-1]))
 
     def log_prob(self, value: ArrayLike) -> Array:
@@ -199,67 +210,3 @@ class ARMA(dist.Distribution):
         batch_shape = jnp.broadcast_shapes(value.shape[:-1], self.batch_shape)
         value = jnp.broadcast_to(value, batch_shape + self.event_shape)
         return vectorized(value, *self._broadcast_params(batch_shape))
-
-
-def arma_exact_model(
-    y: ArrayLike | None = None,
-    *,
-    order: tuple[int, int] = (1, 1),
-    num_steps: int | None = None,
-    likelihood: Likelihood = "exact",
-    stationary: bool = True,
-    forecast_horizon: int = 0,
-    mu_loc: float = 0.0,
-    mu_scale: float = 10.0,
-    sigma_scale: float = 2.5,
-    coefficient_scale: float = 2.0,
-) -> None:
-    """NumPyro model: ARMA(p, q) with the exact likelihood, stationary and invertible.
-
-    Priors: ``mu ~ Normal(mu_loc, mu_scale)`` (the process mean), ``phi`` and ``theta``
-    uniform in their partial autocorrelations (:func:`models.transforms.stationary_ar_prior`,
-    :func:`models.transforms.invertible_ma_prior`), ``sigma ~ HalfCauchy(sigma_scale)``.
-    With ``stationary=False`` the coefficients get ``Normal(0, coefficient_scale)`` instead
-    (unconstrained, as in :func:`models.arma.arma_model`; for comparison only).
-
-    Sites: ``mu``, ``phi`` (p,) if p > 0, ``theta`` (q,) if q > 0, ``sigma``, the observed
-    ``y`` (T,) (NaN = missing with the exact likelihood) and, when
-    ``forecast_horizon = h > 0``, ``y_forecast`` (h,): the next h values given y.
-
-    Args:
-        y: the series, shape (T,); ``None`` to simulate (then give ``num_steps``).
-        order: (p, q).
-        num_steps: T when ``y`` is ``None``.
-        likelihood: ``"exact"`` or ``"conditional"``.
-        stationary: constrain phi to stationarity and theta to invertibility.
-        forecast_horizon: h; 0 for none. Use it with ``Predictive``, not during inference
-            (NUTS would otherwise sample the forecast as a latent variable).
-        mu_loc, mu_scale, sigma_scale, coefficient_scale: prior settings.
-
-    Example:
-        >>> import jax
-        >>> from numpyro.infer import Predictive
-        >>> draws = Predictive(arma_exact_model, num_samples=3)(
-        ...     jax.random.PRNGKey(1), order=(2, 1), num_steps=20, forecast_horizon=4)
-        >>> print(draws["y"].shape, draws["phi"].shape, draws["y_forecast"].shape)
-        (3, 20) (3, 2) (3, 4)
-    """
-    p, q = order
-    y, num_steps = check_model_series("arma_exact_model", y, num_steps, order)
-    mu = numpyro.sample("mu", dist.Normal(mu_loc, mu_scale))
-
-    def coefficient_prior(size: int, constrained: Callable[[int], dist.Distribution]):
-        return lambda: (constrained(size) if stationary
-                        else dist.Normal(0.0, coefficient_scale).expand([size]).to_event(1))
-
-    phi = sample_coefficients("phi", p, coefficient_prior(p, stationary_ar_prior))
-    theta = sample_coefficients("theta", q, coefficient_prior(q, invertible_ma_prior))
-    sigma = numpyro.sample("sigma", dist.HalfCauchy(sigma_scale))
-    series = numpyro.sample(
-        "y", ARMA(mu, phi, theta, sigma, num_steps=num_steps, likelihood=likelihood), obs=y
-    )
-    if forecast_horizon > 0:
-        numpyro.sample(
-            "y_forecast",
-            arma_forecast_distribution(series, mu, phi, theta, sigma, forecast_horizon),
-        )

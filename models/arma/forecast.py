@@ -10,7 +10,7 @@ values are jointly Gaussian with::
 
 The diagonal is statsmodels' ``get_forecast(h).var_pred_mean``. Parameter uncertainty
 enters by drawing from this distribution once per posterior draw (``Predictive`` on
-:func:`models.arma_exact.arma_exact_model` with ``forecast_horizon``).
+:func:`models.arma.model.arma_exact_model` with ``forecast_horizon``).
 """
 
 from typing import NamedTuple
@@ -20,7 +20,8 @@ import numpyro.distributions as dist
 from jax import Array, lax
 from jax.typing import ArrayLike
 
-from models.arma_statespace import arma_state_space, check_arma_args
+from models.arma.checks import check_arma_args
+from models.arma.exact import arma_state_space
 from patterns.sequential import kalman_filter
 
 __all__ = ["ARMAForecast", "arma_forecast", "arma_forecast_distribution"]

@@ -1,0 +1,127 @@
+"""The ARMA family's contract (:class:`models.family.ModelFamily`): what the fit command,
+the validator and the benchmarks need to know about ARMA, in one value.
+
+Example:
+    >>> print(FAMILY.label({"order": (2, 1)}), sorted(FAMILY.variants))
+    ARMA(2,1) ['conditional', 'conditional-reference', 'exact']
+    >>> print(FAMILY.too_short(3, {"order": (2, 1)}))
+    need more than p + q = 3
+"""
+
+from collections.abc import Mapping
+from functools import partial
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpyro.infer import init_to_uniform
+
+from models.arma.conditional_fast import arma_fast_model
+from models.arma.model import arma_exact_model, arma_model
+from models.family import DataSource, ModelFamily, Option, ReferencePosterior, Variant
+
+__all__ = ["FAMILY", "INIT_RADIUS"]
+
+#: Where chains start: uniform in (-0.5, 0.5) on the unconstrained scale. NumPyro's default
+#: radius 2 puts half the starts of theta outside the invertible region, where the conditional
+#: likelihood's errors grow like |theta|^t: the density there is finite (float64 does not
+#: overflow at T = 200) but astronomically low, and a chain started there can stall on it for
+#: the whole run (seen with the bundled series: theta = 1.05, step size 3e-8, R-hat 2.3).
+#: Radius 0.5 keeps every start of an ARMA(1,1) stationary and invertible yet dispersed enough
+#: for R-hat to mean something.
+INIT_RADIUS = 0.5
+
+VARIANTS = {
+    "exact": Variant(
+        model=arma_exact_model,
+        description="exact Gaussian likelihood by a Kalman filter, stationary and invertible "
+        "priors, mu = process mean; missing values allowed (default)",
+        accepts_missing=True,
+        forecasts=True,
+    ),
+    "conditional": Variant(
+        model=arma_fast_model,
+        description="conditional likelihood (pre-sample y = intercept, pre-sample errors = 0),"
+        " the posteriordb arma11 posterior; computed by the fast path (AR part vectorised, "
+        "MA recursion in one scan that carries its own gradient)",
+        accepts_missing=False,
+        forecasts=False,
+    ),
+    "conditional-reference": Variant(
+        model=arma_model,
+        description="the same conditional likelihood by the plain two-buffer scan of "
+        "models.arma.conditional (the reference the fast path is tested against; slower)",
+        accepts_missing=False,
+        forecasts=False,
+    ),
+}
+
+
+def _label(options: Mapping[str, Any]) -> str:
+    p, q = options["order"]
+    return f"ARMA({p},{q})"
+
+
+def _coords_and_dims(
+    options: Mapping[str, Any],
+) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """``ar_lag`` and ``ma_lag`` numbered from 1, for the sites phi and theta."""
+    p, q = options["order"]
+    coords: dict[str, np.ndarray] = {}
+    dims: dict[str, list[str]] = {}
+    if p > 0:
+        coords["ar_lag"], dims["phi"] = np.arange(1, p + 1), ["ar_lag"]
+    if q > 0:
+        coords["ma_lag"], dims["theta"] = np.arange(1, q + 1), ["ma_lag"]
+    return coords, dims
+
+
+def _too_short(length: int, options: Mapping[str, Any]) -> str | None:
+    p, q = options["order"]
+    return f"need more than p + q = {p + q}" if length <= p + q else None
+
+
+FAMILY = ModelFamily(
+    name="arma",
+    title="ARMA(p, q): exact (Kalman) or conditional likelihood",
+    variants=VARIANTS,
+    default_variant="exact",
+    options=(
+        Option("order", "AR order p and MA order q (default: 1 1)", default=(1, 1), nargs=2,
+               minimum=0, metavar=("P", "Q")),
+    ),
+    # both parameterisations: the exact model's mu (process mean), the conditional
+    # models' intercept; a fit reports whichever its model has
+    parameters=("mu", "intercept", "phi", "theta", "sigma"),
+    label=_label,
+    coords_and_dims=_coords_and_dims,
+    too_short=_too_short,
+    init_strategy=partial(init_to_uniform, radius=INIT_RADIUS),
+    init_description=f"uniform(-{INIT_RADIUS}, {INIT_RADIUS}), unconstrained scale",
+    default_data=DataSource(
+        path=Path(str(resources.files("models") / "data" / "arma11.csv")),
+        column="y",
+        description="the bundled arma11 series (the data of posteriordb's arma11)",
+    ),
+    posteriors={
+        "arma-arma11": ReferencePosterior(
+            name="arma-arma11",
+            variant="conditional",
+            options={"order": (1, 1)},
+            data=lambda data: {"y": data["y"]},
+            parameters={"mu": ("intercept", None), "phi": ("phi", 0),
+                        "theta": ("theta", 0), "sigma": ("sigma", None)},
+        ),
+        "arK-arK": ReferencePosterior(
+            name="arK-arK",
+            variant="conditional",
+            options={"order": (5, 0), "condition_on_first": True, "intercept_scale": 10.0,
+                     "phi_scale": 10.0},
+            data=lambda data: {"y": data["y"]},
+            parameters={"alpha": ("intercept", None),
+                        **{f"beta[{k}]": ("phi", k - 1) for k in range(1, 6)},
+                        "sigma": ("sigma", None)},
+        ),
+    },
+)

@@ -1,0 +1,189 @@
+"""The ARMA family's NumPyro models: priors, sites and the observed series.
+
+Two models, one per parameterisation (their sites do not share names that mean different
+things):
+
+* :func:`arma_exact_model` -- the exact likelihood about the **process mean** ``mu``
+  (statsmodels' ``const``), coefficients constrained to be stationary and invertible
+  through their partial autocorrelations; missing values allowed; forecasts.
+* :func:`arma_model` -- the conditional likelihood with an **intercept** ``intercept``
+  (the constant c of ``y_t = c + sum phi_i y_{t-i} + ...``; the mean is
+  ``c / (1 - sum phi_i)``) and unconstrained Normal coefficients: the posteriordb
+  ``arma11`` and ``arK`` posteriors.
+
+Both follow the family convention ``model(y=None, *, order, num_steps=None,
+forecast_horizon=0, ...)``: ``y=None`` with ``num_steps`` simulates, ``forecast_horizon``
+adds the site ``y_forecast``.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+from jax import Array
+from jax.typing import ArrayLike
+
+from models.arma.checks import check_model_series
+from models.arma.conditional import ConditionalARMA
+from models.arma.distribution import ARMA, Likelihood
+from models.arma.forecast import arma_forecast_distribution
+from models.arma.transforms import invertible_ma_prior, stationary_ar_prior
+
+__all__ = ["arma_exact_model", "arma_model", "sample_coefficients"]
+
+
+def sample_coefficients(
+    name: str, size: int, make_prior: Callable[[], dist.Distribution]
+) -> Array:
+    """Sample the coefficient vector ``name`` of shape (size,), or return an empty one.
+
+    An order of 0 gets no sample site at all (so no ``phi`` in the trace of an MA model);
+    the prior is only built when it is needed.
+
+    Example:
+        >>> import numpyro
+        >>> with numpyro.handlers.seed(rng_seed=3):
+        ...     print(sample_coefficients("phi", 0, lambda: None).shape)
+        (0,)
+    """
+    if size == 0:
+        return jnp.zeros(0, jnp.result_type(float))
+    return numpyro.sample(name, make_prior())
+
+
+def arma_model(
+    y: ArrayLike | None = None,
+    *,
+    order: tuple[int, int] = (1, 1),
+    num_steps: int | None = None,
+    condition_on_first: bool = False,
+    forecast_horizon: int = 0,
+    intercept_scale: float = 10.0,
+    phi_scale: float = 2.0,
+    theta_scale: float = 2.0,
+    sigma_scale: float = 2.5,
+) -> None:
+    """NumPyro model: conditional ARMA(p, q) with weakly informative priors.
+
+    Priors: ``intercept ~ Normal(0, intercept_scale)``, ``phi_i ~ Normal(0, phi_scale)``,
+    ``theta_j ~ Normal(0, theta_scale)``, ``sigma ~ HalfCauchy(sigma_scale)``. No
+    stationarity or invertibility constraint.
+
+    * Defaults with ``order=(1, 1)``: the posteriordb ``arma11`` posterior (pre-sample
+      observation = the intercept, pre-sample error = 0, all T observations modelled;
+      posteriordb's ``mu`` is the site ``intercept``).
+    * ``order=(5, 0), condition_on_first=True, phi_scale=10``: posteriordb ``arK`` (the first
+      p observations are conditioned on, not modelled).
+
+    Sites: ``intercept`` (the constant c of the recursion, not the process mean), ``phi``
+    (p,) and ``theta`` (q,) when p, q > 0, ``sigma``, and the observed
+    ``y`` of shape (T,) (or (T - p,) with ``condition_on_first``).
+
+    Args:
+        y: the series, shape (T,); ``None`` to simulate (then ``num_steps`` is needed).
+        order: (p, q).
+        num_steps: T when ``y`` is ``None``.
+        condition_on_first: condition on ``y[:p]`` instead of starting from the intercept.
+        forecast_horizon: must be 0: forecasts need the exact model
+            (:func:`arma_exact_model`); the argument is here for the family convention.
+        intercept_scale, phi_scale, theta_scale, sigma_scale: prior scales.
+
+    Example:
+        >>> import jax
+        >>> from numpyro.infer import Predictive
+        >>> prior = Predictive(arma_model, num_samples=2)(jax.random.PRNGKey(2), num_steps=5)
+        >>> print(prior["y"].shape, prior["phi"].shape, prior["theta"].shape)
+        (2, 5) (2, 1) (2, 1)
+    """
+    p, q = order
+    if forecast_horizon:
+        raise ValueError("arma_model: forecasts need the exact likelihood (arma_exact_model); "
+                         f"got forecast_horizon={forecast_horizon}")
+    y, num_steps = check_model_series("arma_model", y, num_steps, order)
+    if y is None and condition_on_first and p > 0:
+        raise ValueError("arma_model: condition_on_first needs the observed y")
+    if num_steps <= (p if condition_on_first else 0):
+        raise ValueError(f"arma_model: series of length {num_steps} too short for order {order}")
+    intercept = numpyro.sample("intercept", dist.Normal(0.0, intercept_scale))
+    phi = sample_coefficients("phi", p, lambda: dist.Normal(0.0, phi_scale).expand([p]).to_event(1))
+    theta = sample_coefficients(
+        "theta", q, lambda: dist.Normal(0.0, theta_scale).expand([q]).to_event(1)
+    )
+    sigma = numpyro.sample("sigma", dist.HalfCauchy(sigma_scale))
+    initial_y: Any = None
+    obs = y
+    if condition_on_first:
+        initial_y, obs = y[:p], y[p:]
+        num_steps = num_steps - p
+    numpyro.sample(
+        "y",
+        ConditionalARMA(intercept, phi, theta, sigma, num_steps=num_steps, initial_y=initial_y),
+        obs=obs,
+    )
+
+
+def arma_exact_model(
+    y: ArrayLike | None = None,
+    *,
+    order: tuple[int, int] = (1, 1),
+    num_steps: int | None = None,
+    likelihood: Likelihood = "exact",
+    stationary: bool = True,
+    forecast_horizon: int = 0,
+    mu_loc: float = 0.0,
+    mu_scale: float = 10.0,
+    sigma_scale: float = 2.5,
+    coefficient_scale: float = 2.0,
+) -> None:
+    """NumPyro model: ARMA(p, q) with the exact likelihood, stationary and invertible.
+
+    Priors: ``mu ~ Normal(mu_loc, mu_scale)`` (the process mean), ``phi`` and ``theta``
+    uniform in their partial autocorrelations
+    (:func:`models.arma.transforms.stationary_ar_prior`,
+    :func:`models.arma.transforms.invertible_ma_prior`), ``sigma ~ HalfCauchy(sigma_scale)``.
+    With ``stationary=False`` the coefficients get ``Normal(0, coefficient_scale)`` instead
+    (unconstrained, as in :func:`arma_model`; for comparison only).
+
+    Sites: ``mu``, ``phi`` (p,) if p > 0, ``theta`` (q,) if q > 0, ``sigma``, the observed
+    ``y`` (T,) (NaN = missing with the exact likelihood) and, when
+    ``forecast_horizon = h > 0``, ``y_forecast`` (h,): the next h values given y.
+
+    Args:
+        y: the series, shape (T,); ``None`` to simulate (then give ``num_steps``).
+        order: (p, q).
+        num_steps: T when ``y`` is ``None``.
+        likelihood: ``"exact"`` or ``"conditional"``.
+        stationary: constrain phi to stationarity and theta to invertibility.
+        forecast_horizon: h; 0 for none. Use it with ``Predictive``, not during inference
+            (NUTS would otherwise sample the forecast as a latent variable).
+        mu_loc, mu_scale, sigma_scale, coefficient_scale: prior settings.
+
+    Example:
+        >>> import jax
+        >>> from numpyro.infer import Predictive
+        >>> draws = Predictive(arma_exact_model, num_samples=3)(
+        ...     jax.random.PRNGKey(1), order=(2, 1), num_steps=20, forecast_horizon=4)
+        >>> print(draws["y"].shape, draws["phi"].shape, draws["y_forecast"].shape)
+        (3, 20) (3, 2) (3, 4)
+    """
+    p, q = order
+    y, num_steps = check_model_series("arma_exact_model", y, num_steps, order)
+    mu = numpyro.sample("mu", dist.Normal(mu_loc, mu_scale))
+
+    def coefficient_prior(size: int, constrained: Callable[[int], dist.Distribution]):
+        return lambda: (constrained(size) if stationary
+                        else dist.Normal(0.0, coefficient_scale).expand([size]).to_event(1))
+
+    phi = sample_coefficients("phi", p, coefficient_prior(p, stationary_ar_prior))
+    theta = sample_coefficients("theta", q, coefficient_prior(q, invertible_ma_prior))
+    sigma = numpyro.sample("sigma", dist.HalfCauchy(sigma_scale))
+    series = numpyro.sample(
+        "y", ARMA(mu, phi, theta, sigma, num_steps=num_steps, likelihood=likelihood), obs=y
+    )
+    if forecast_horizon > 0:
+        numpyro.sample(
+            "y_forecast",
+            arma_forecast_distribution(series, mu, phi, theta, sigma, forecast_horizon),
+        )

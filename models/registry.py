@@ -1,0 +1,28 @@
+"""Every model family, by its command-line name: the one list the fit command, the
+posteriordb validator and the benchmarks read.
+
+Adding a family is one line here (``CONTRIBUTING.md``).
+
+Example:
+    >>> print(sorted(FAMILIES))
+    ['arma']
+    >>> print(sorted(posterior_families()))
+    ['arK-arK', 'arma-arma11']
+"""
+
+from models.arma.family import FAMILY as ARMA_FAMILY
+from models.family import ModelFamily
+
+__all__ = ["FAMILIES", "posterior_families"]
+
+FAMILIES: dict[str, ModelFamily] = {
+    family.name: family
+    for family in (
+        ARMA_FAMILY,
+    )
+}
+
+
+def posterior_families() -> dict[str, ModelFamily]:
+    """posteriordb posterior name -> the family that reproduces it."""
+    return {name: family for family in FAMILIES.values() for name in family.posteriors}

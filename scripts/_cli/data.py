@@ -1,0 +1,248 @@
+"""Reading the series: :func:`load_series` reads one column of a CSV file with a header (or
+stdin for ``--data -``) and names the file, line, column and value of anything it cannot use;
+:func:`require_complete` rejects missing values for models that cannot take them."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CliError
+
+#: Cell contents read as a missing value (compared after stripping, case-insensitively).
+MISSING_MARKERS = frozenset({"", "na", "nan", "n/a", "null"})
+
+
+@dataclass(frozen=True)
+class Series:
+    """One column of a CSV file, as float64, with where each value came from.
+
+    ``values`` has shape (T,) and holds NaN where the cell was missing (empty, ``NA``,
+    ``NaN``, ``null``); ``lines`` has shape (T,) and holds the 1-based line of the file each
+    value was read from, so messages can point at it. ``time`` is the time column, or ``None``.
+    """
+
+    values: np.ndarray
+    lines: np.ndarray
+    column: str
+    source: str
+    sha256: str
+    time: np.ndarray | None = None
+    time_column: str | None = None
+
+    @property
+    def length(self) -> int:
+        return int(self.values.shape[0])
+
+    def time_coordinate(self) -> np.ndarray:
+        """The time column, or 0, 1, ..., T-1 when the file has none."""
+        return self.time if self.time is not None else np.arange(self.length)
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_source(data: str) -> tuple[bytes, str]:
+    """The raw bytes of ``data`` (a path, or '-' for stdin) and a name to quote in messages."""
+    if data == "-":
+        return sys.stdin.buffer.read(), "<stdin>"
+    path = Path(data)
+    if not path.exists():
+        raise CliError(f"data file '{path}' does not exist")
+    if path.is_dir():
+        raise CliError(f"data path '{path}' is a folder, not a CSV file")
+    try:
+        return path.read_bytes(), f"'{path}'"
+    except OSError as error:
+        raise CliError(f"cannot read data file '{path}': {error.strerror}") from None
+
+
+def load_series(
+    data: str | None,
+    column: str | None,
+    time_column: str | None = None,
+    *,
+    default_path: Path | None = None,
+    default_column: str | None = None,
+) -> Series:
+    """Read one numeric column of a CSV file with a header row.
+
+    ``data`` is a path, ``'-'`` for stdin, or ``None`` for ``default_path`` (then ``column``
+    defaults to ``default_column``). Raises :class:`CliError` naming the file and, where it
+    applies, the line, column and value for: a missing or empty file, no header, an unknown
+    column, ragged rows, a cell that is not a number, an infinite value, a bad time column.
+    Missing cells become NaN; whether the model can take them is the caller's question
+    (:func:`require_complete`).
+    """
+    if data is None:
+        if default_path is None:
+            raise CliError("no --data given")
+        data = str(default_path)
+        column = column if column is not None else default_column
+    raw, source = _read_source(data)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    try:
+        text = raw.decode("utf-8-sig")  # -sig: a byte-order mark would otherwise join the header
+    except UnicodeDecodeError as error:
+        raise CliError(
+            f"{source} is not UTF-8 text (undecodable byte at offset {error.start})"
+        ) from None
+    if not text.strip():
+        raise CliError(f"data file {source} is empty")
+
+    try:
+        numbered_rows = [
+            (line_number, row)
+            for line_number, row in _csv_rows_with_line_numbers(text)
+            if any(cell.strip() for cell in row)  # blank lines carry no data
+        ]
+    except csv.Error as error:
+        raise CliError(f"{source} is not a readable CSV file: {error}") from None
+
+    if not numbered_rows:  # e.g. only separators: ",,\n,,"
+        raise CliError(f"data file {source} has no non-empty cells")
+    header_line, header_cells = numbered_rows[0]
+    header = [name.strip() for name in header_cells]
+    if all(_looks_numeric(name) for name in header):
+        raise CliError(
+            f"{source} has no header row: line {header_line} ('{','.join(header_cells)}') is data;"
+            " the first line must name the columns, e.g. 't,y'"
+        )
+    for position, name in enumerate(header, start=1):
+        if not name:
+            raise CliError(f"{source} header (line {header_line}) has an empty name in column "
+                           f"{position}")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise CliError(f"{source} header names column(s) {', '.join(duplicates)} more than once")
+
+    available = ", ".join(header)
+    if column is None:
+        candidates = [name for name in header if name != time_column]
+        if len(candidates) != 1:
+            raise CliError(
+                f"{source} has several columns ({available}); choose the series with --column"
+            )
+        column = candidates[0]
+    for option, name in (("--column", column), ("--time-column", time_column)):
+        if name is not None and name not in header:
+            raise CliError(
+                f"{option} '{name}' is not a column of {source}; available columns: {available}"
+            )
+    if time_column is not None and time_column == column:
+        raise CliError(f"--time-column and --column both name '{column}'")
+
+    body = numbered_rows[1:]
+    if not body:
+        raise CliError(f"{source} has a header (line {header_line}) but no data rows")
+    for line_number, row in body:
+        if len(row) != len(header):
+            raise CliError(
+                f"{source} line {line_number} has {len(row)} field(s); the header has "
+                f"{len(header)} ({available})"
+            )
+
+    value_index = header.index(column)
+    values = np.empty(len(body), dtype=np.float64)
+    lines = np.array([line_number for line_number, _ in body], dtype=np.int64)
+    for i, (line_number, row) in enumerate(body):
+        cell = row[value_index].strip()
+        if cell.lower() in MISSING_MARKERS:
+            values[i] = np.nan
+            continue
+        try:
+            number = float(cell)
+        except ValueError:
+            raise CliError(
+                f"{source} line {line_number}, column '{column}': '{cell}' is not a number"
+            ) from None
+        if not math.isfinite(number):
+            raise CliError(
+                f"{source} line {line_number}, column '{column}': '{cell}' is not a finite number"
+            )
+        values[i] = number
+
+    time = None
+    if time_column is not None:
+        time_index = header.index(time_column)
+        time = _time_coordinate(
+            [(line_number, row[time_index].strip()) for line_number, row in body],
+            time_column,
+            source,
+        )
+    return Series(
+        values=values,
+        lines=lines,
+        column=column,
+        source=source,
+        sha256=sha256,
+        time=time,
+        time_column=time_column,
+    )
+
+
+def _csv_rows_with_line_numbers(text: str) -> list[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text))
+    rows = []
+    for row in reader:
+        # reader.line_num is the line the row ended on; rows with quoted newlines are rare
+        # enough in a numeric series that the end line is a fine pointer.
+        rows.append((reader.line_num, row))
+    return rows
+
+
+def _time_coordinate(cells: list[tuple[int, str]], time_column: str, source: str) -> np.ndarray:
+    """Integers, floats, ISO dates or, failing those, the labels as strings."""
+    for line_number, cell in cells:
+        if not cell:
+            raise CliError(
+                f"{source} line {line_number}: time column '{time_column}' is empty"
+            )
+    texts = [cell for _, cell in cells]
+    seen: dict[str, int] = {}
+    for line_number, cell in cells:
+        if cell in seen:
+            raise CliError(
+                f"{source} line {line_number}: time column '{time_column}' repeats '{cell}' "
+                f"(first at line {seen[cell]})"
+            )
+        seen[cell] = line_number
+    for convert in (int, float):
+        try:
+            return np.array([convert(text) for text in texts])
+        except ValueError:
+            pass
+    try:
+        return np.array(texts, dtype="datetime64")
+    except ValueError:
+        return np.array(texts, dtype=str)
+
+
+def require_complete(series: Series, needed_by: str) -> None:
+    """Raise :class:`CliError` naming the lines of missing values, which ``needed_by`` can't take.
+
+    The message reads, e.g., "column 'y' of 'f.csv' has 2 missing values (empty or NaN) at lines
+    3, 9; the conditional ARMA likelihood needs a complete series".
+    """
+    missing = np.flatnonzero(np.isnan(series.values))
+    if missing.size == 0:
+        return
+    shown = ", ".join(str(line) for line in series.lines[missing[:10]])
+    more = f" and {missing.size - 10} more" if missing.size > 10 else ""
+    plural = "s" if missing.size > 1 else ""
+    raise CliError(
+        f"column '{series.column}' of {series.source} has {missing.size} missing value{plural} "
+        f"(empty or NaN) at line{plural} {shown}{more}; {needed_by} needs a complete series"
+    )

@@ -1,0 +1,324 @@
+"""The fit command every model family shares, driven by :mod:`models.registry`.
+
+``scripts/fit.py FAMILY [options]`` builds its options from the family's contract
+(:class:`models.family.ModelFamily`): the shared data, sampling, gate and output flags of
+:mod:`_cli.arguments`, ``--likelihood`` from the family's variants, ``--forecast H``, and
+one ``--NAME`` per family :class:`~models.family.Option` (for ARMA, ``--order P Q``). No
+line here names a family: a new family is a folder under ``models/`` and a registry line.
+
+The run: check the input (one ``error:`` line and exit code 2 for anything unusable),
+set the platform up, run NUTS from the family's starting points, draw replicated series
+(``model(y=None, num_steps=T)``) and, with ``--forecast H``, forecasts
+(``model(y, forecast_horizon=H)``), print the ArviZ summary and the diagnostics, write
+``posterior.nc``, ``summary.csv``, ``trace.png``, ``ppc.png``, ``forecast.png`` and
+``run.json`` atomically, then apply the gate (exit code 3 when it fails).
+
+This module imports :mod:`models` (and so JAX) but touches no device at import time: the
+platform and device count are set by :func:`_cli.platform.configure_platform` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+import numpy as np
+
+from models.family import ModelFamily, Option
+from models.registry import FAMILIES
+
+from .arguments import (
+    SamplerSettings,
+    add_common_arguments,
+    make_parser,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
+from .data import Series, load_series, require_complete
+from .errors import EXIT_OK, CliError, run
+from .gate import GateThresholds, diagnostics_gate, summarise_and_diagnose
+from .outputs import OutputFolder, check_output_folder, write_json
+from .platform import configure_platform
+from .record import run_record
+from .sampling import SamplingTimings, run_nuts
+
+__all__ = ["add_family_arguments", "add_fit_arguments", "build_parser", "family_options", "fit",
+           "main", "sample_posterior"]
+
+
+def _argument_type(option: Option) -> Callable[[str], Any]:
+    if option.type is int:
+        return nonnegative_int if option.minimum == 0 else positive_int if option.minimum == 1 \
+            else int
+    if option.type is float:
+        return positive_float if option.minimum == 0 else float
+    raise TypeError(f"option {option.name}: type must be int or float, got {option.type}")
+
+
+def add_family_arguments(parser: argparse.ArgumentParser, family: ModelFamily) -> None:
+    """The ``model`` group: the family's options, ``--likelihood`` and ``--forecast``."""
+    group = parser.add_argument_group("model")
+    for option in family.options:
+        group.add_argument(
+            "--" + option.name.replace("_", "-"),
+            dest=option.name,
+            nargs=option.nargs,
+            type=_argument_type(option),
+            default=option.default,
+            metavar=option.metavar,
+            help=option.help,
+        )
+    group.add_argument(
+        "--likelihood",
+        choices=sorted(family.variants),
+        default=family.default_variant,
+        help="; ".join(f"{name}: {variant.description}"
+                       for name, variant in family.variants.items()),
+    )
+    forecasting = [name for name, variant in family.variants.items() if variant.forecasts]
+    group.add_argument(
+        "--forecast",
+        type=nonnegative_int,
+        default=0,
+        metavar="H",
+        help=f"with --likelihood {' or '.join(forecasting) or '(none)'}: draw H-step-ahead "
+        "forecasts from the posterior (predictions group of posterior.nc, forecast.png); "
+        "default 0, none",
+    )
+
+
+def add_fit_arguments(parser: argparse.ArgumentParser, family: ModelFamily) -> None:
+    """The options of ``fit.py FAMILY``: the family's own, then every shared one."""
+    add_family_arguments(parser, family)
+    add_common_arguments(
+        parser,
+        default_data_help=f"default: {family.default_data.description}, column "
+        f"'{family.default_data.column}'",
+    )
+
+
+def build_parser(family: ModelFamily, prog: str | None = None) -> argparse.ArgumentParser:
+    """A parser of one family's fit options (``fit_arma.py``)."""
+    parser = make_parser(f"Fit {family.title} with NumPyro's NUTS.", prog=prog)
+    add_fit_arguments(parser, family)
+    return parser
+
+
+def family_options(args: argparse.Namespace, family: ModelFamily) -> dict[str, Any]:
+    """The model keywords the parsed flags set (tuples where an option takes several)."""
+    return {option.name: (tuple(getattr(args, option.name)) if option.nargs
+                          else getattr(args, option.name))
+            for option in family.options}
+
+
+def sample_posterior(
+    family: ModelFamily,
+    variant: str,
+    options: dict[str, Any],
+    y: Any,
+    *,
+    settings: SamplerSettings,
+    rng_key: Any,
+    chain_method: str,
+) -> tuple[Any, SamplingTimings]:
+    """NUTS on the variant's model as the fit command runs it (the family's starting
+    points). Call after :func:`_cli.platform.configure_platform`. The ESS benchmark calls
+    this too, so its default row is the fit command's own fit."""
+    return run_nuts(
+        family.variants[variant].model,
+        {"y": y, **options},
+        rng_key=rng_key,
+        chains=settings.chains,
+        warmup=settings.warmup,
+        samples=settings.samples,
+        chain_method=chain_method,
+        progress_bar=settings.progress_bar,
+        init_strategy=family.init_strategy(),
+    )
+
+
+def _check_input(series: Series, family: ModelFamily, variant: str, options: dict[str, Any],
+                 forecast: int) -> None:
+    label = family.label(options)
+    if forecast and not family.variants[variant].forecasts:
+        forecasting = [name for name, v in family.variants.items() if v.forecasts]
+        raise CliError(
+            f"--forecast {forecast} needs --likelihood {' or '.join(forecasting)} (the "
+            f"'{variant}' likelihood of {label} has no forecast distribution)"
+            if forecasting else f"--forecast: {label} has no forecast distribution"
+        )
+    if not family.variants[variant].accepts_missing:
+        require_complete(series, f"the '{variant}' likelihood of {label}")
+    reason = family.too_short(series.length, options)
+    if reason is not None:
+        raise CliError(
+            f"series too short for {label}: {series.length} observation(s) in column "
+            f"'{series.column}' of {series.source}; {reason}"
+        )
+
+
+def fit(args: argparse.Namespace, family: ModelFamily) -> int:
+    """Validate the input, fit, print the summary, write the outputs, apply the gate."""
+    import jax
+
+    started = time.perf_counter()
+    settings = SamplerSettings.from_args(args)
+    limits = GateThresholds.from_args(args)
+    options = family_options(args, family)
+    variant, forecast = args.likelihood, args.forecast
+    label = family.label(options)
+    if args.out is not None:
+        check_output_folder(args.out, force=args.force)  # refuse before the long part
+    series = load_series(
+        args.data,
+        args.column,
+        args.time_column,
+        default_path=family.default_data.path,
+        default_column=family.default_data.column,
+    )
+    _check_input(series, family, variant, options, forecast)
+
+    setup = configure_platform(
+        settings.platform, settings.chains, settings.chain_method, float64=True,
+        compilation_cache=settings.compilation_cache,
+    )
+    # ArviZ and matplotlib take seconds to import; bad input above fails before paying that.
+    import _arviz_io
+
+    print(
+        f"{label}, {variant} likelihood, T = {series.length} ('{series.column}' of "
+        f"{series.source}); {settings.chains} chain(s) x {settings.samples} draws after "
+        f"{settings.warmup} warm-up; float64 on {setup.jax_backend}, chains "
+        f"{setup.chain_method} over {setup.device_count} device(s)",
+        flush=True,
+    )
+    mcmc_key, predictive_key, forecast_key = jax.random.split(
+        jax.random.PRNGKey(settings.seed), 3)
+    y = jax.numpy.asarray(series.values)
+    mcmc, timings = sample_posterior(family, variant, options, y, settings=settings,
+                                     rng_key=mcmc_key, chain_method=setup.chain_method)
+    model = family.variants[variant].model
+
+    def draw_from_posterior(site: str, key: Any, timing: str, **model_kwargs) -> np.ndarray:
+        from numpyro.infer import Predictive
+
+        start = time.perf_counter()
+        draws = Predictive(
+            model,
+            posterior_samples=mcmc.get_samples(group_by_chain=True),
+            batch_ndims=2,
+            return_sites=[site],
+        )(key, **options, **model_kwargs)[site]
+        timings.extra[timing] = time.perf_counter() - start
+        return np.asarray(draws)
+
+    # replicated series: simulated afresh from each draw, not conditioned on y
+    replicated = draw_from_posterior("y", predictive_key, "posterior_predictive_s",
+                                     y=None, num_steps=series.length)
+    predictions = None
+    if forecast:  # forecasts: conditioned on the observed y
+        predictions = {"y_forecast": draw_from_posterior(
+            "y_forecast", forecast_key, "forecast_s", y=y, forecast_horizon=forecast)}
+
+    coords, dims = family.coords_and_dims(options)
+    coords["time"], dims["y"] = series.time_coordinate(), ["time"]
+    if forecast:
+        coords["horizon"], dims["y_forecast"] = np.arange(1, forecast + 1), ["horizon"]
+    idata = _arviz_io.inference_data_from_mcmc(
+        mcmc,
+        posterior_predictive={"y": replicated},
+        predictions=predictions,
+        coords=coords,
+        dims=dims,
+        attrs={
+            "model": label,
+            "likelihood": variant,
+            "seed": settings.seed,
+            "data_source": series.source.strip("'"),
+            "data_column": series.column,
+            "time_column": series.time_column or "",
+        },
+    )
+    var_names = [name for name in family.parameters if name in idata.posterior]
+    summary, diagnostics = summarise_and_diagnose(idata, var_names)
+    print(
+        f"compile {timings.compile_s:.1f} s, sampling {timings.sampling_s:.1f} s "
+        f"(JAX compile time counted apart from the MCMC wall time)"
+    )
+    gate_failures = diagnostics.failures(limits)
+
+    if args.out is not None:
+        with OutputFolder(args.out, force=args.force) as output:
+            _arviz_io.write_netcdf(idata, output.path("posterior.nc"))
+            summary.to_csv(output.path("summary.csv"), index_label="parameter")
+            _arviz_io.save_trace_plot(idata, output.path("trace.png"), var_names)
+            _arviz_io.save_ppc_plot(
+                idata,
+                output.path("ppc.png"),
+                observed="y",
+                time_label=series.time_column or "time index",
+                seed=settings.seed,
+            )
+            if forecast:
+                _arviz_io.save_forecast_plot(
+                    idata,
+                    output.path("forecast.png"),
+                    observed="y",
+                    forecast="y_forecast",
+                    time_label=series.time_column or "time index",
+                )
+            timings.extra["total_s"] = time.perf_counter() - started
+            record = run_record(
+                settings,
+                setup,
+                timings,
+                limits=limits,
+                allow_warnings=args.allow_warnings,
+                series=series,
+                diagnostics=diagnostics,
+                gate_failures=gate_failures,
+                extra={"model": {
+                    "name": family.name,
+                    **{name: list(value) if isinstance(value, tuple) else value
+                       for name, value in options.items()},
+                    "likelihood": variant,
+                    "forecast_horizon": forecast,
+                    "init": family.init_description,
+                }},
+            )
+            write_json(output.path("run.json"), record)
+            output.commit()
+        written = "posterior.nc, summary.csv, trace.png, ppc.png, "
+        written += "forecast.png, run.json" if forecast else "run.json"
+        print(f"wrote {written} to {args.out}")
+
+    diagnostics_gate(diagnostics, limits, allow_warnings=args.allow_warnings,
+                     written_to=args.out)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, *, family: str | None = None,
+         prog: str | None = None) -> NoReturn:
+    """Run the fit command: ``fit.py FAMILY [options]``, or one family's options alone
+    when ``family`` is given (the ``fit_arma.py`` alias)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if family is not None:
+        chosen = FAMILIES[family]
+        run(lambda args: fit(args, chosen), build_parser(chosen, prog), argv)
+    parser = make_parser(
+        "Fit a model family to a time series with NumPyro's NUTS: "
+        + "; ".join(f"{name}: {f.title}" for name, f in FAMILIES.items()),
+        prog=prog,
+    )
+    families = parser.add_subparsers(dest="family", metavar="FAMILY", required=True,
+                                     parser_class=type(parser))
+    for name, chosen in FAMILIES.items():
+        sub = families.add_parser(name, help=chosen.title,
+                                  description=f"Fit {chosen.title} with NumPyro's NUTS.",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        add_fit_arguments(sub, chosen)
+    run(lambda args: fit(args, FAMILIES[args.family]), parser, argv)
