@@ -34,7 +34,7 @@ before anything can touch a backend, and bad input should be rejected without pa
 imports.
 """
 
-from .arguments import (
+from _cli.arguments import (
     SamplerSettings,
     add_common_arguments,
     add_data_arguments,
@@ -47,8 +47,8 @@ from .arguments import (
     positive_int,
     seed_int,
 )
-from .data import MISSING_MARKERS, Series, load_series, require_complete
-from .errors import (
+from _cli.data import MISSING_MARKERS, Series, load_series, require_complete
+from _cli.errors import (
     EXIT_BAD_INPUT,
     EXIT_DIAGNOSTICS,
     EXIT_INTERRUPTED,
@@ -58,9 +58,9 @@ from .errors import (
     DiagnosticsGateError,
     run,
 )
-from .gate import Diagnostics, GateThresholds, diagnostics_gate, summarise_and_diagnose
-from .outputs import OutputFolder, check_output_folder, json_number, write_json
-from .platform import (
+from _cli.gate import Diagnostics, GateThresholds, diagnostics_gate, summarise_and_diagnose
+from _cli.outputs import OutputFolder, check_output_folder, json_number, write_json
+from _cli.platform import (
     FAST_CPU_COMPILE_FLAGS,
     DeviceSetup,
     add_fast_cpu_compile_flags,
@@ -68,8 +68,8 @@ from .platform import (
     fast_cpu_compile_flags,
     use_compilation_cache,
 )
-from .record import RECORDED_PACKAGES, run_record, versions
-from .sampling import (
+from _cli.record import RECORDED_PACKAGES, run_record, versions
+from _cli.sampling import (
     EXTRA_FIELDS,
     LONG_RUN_ITERATIONS,
     CompileTimer,

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from .errors import CliError
-from .sampling import LONG_RUN_ITERATIONS
+from _cli.errors import CliError
+from _cli.sampling import LONG_RUN_ITERATIONS
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):

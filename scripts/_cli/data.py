@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CliError
+from _cli.errors import CliError
 
 #: Cell contents read as a missing value (compared after stripping, case-insensitively).
 MISSING_MARKERS = frozenset({"", "na", "nan", "n/a", "null"})

@@ -27,10 +27,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from models.family import ModelFamily, Option
-from models.registry import FAMILIES
-
-from .arguments import (
+from _cli.arguments import (
     SamplerSettings,
     add_common_arguments,
     make_parser,
@@ -38,13 +35,15 @@ from .arguments import (
     positive_float,
     positive_int,
 )
-from .data import Series, load_series, require_complete
-from .errors import EXIT_OK, CliError, run
-from .gate import GateThresholds, diagnostics_gate, summarise_and_diagnose
-from .outputs import OutputFolder, check_output_folder, write_json
-from .platform import configure_platform
-from .record import run_record
-from .sampling import SamplingTimings, run_nuts
+from _cli.data import Series, load_series, require_complete
+from _cli.errors import EXIT_OK, CliError, run
+from _cli.gate import GateThresholds, diagnostics_gate, summarise_and_diagnose
+from _cli.outputs import OutputFolder, check_output_folder, write_json
+from _cli.platform import configure_platform
+from _cli.record import run_record
+from _cli.sampling import SamplingTimings, run_nuts
+from models.family import ModelFamily, Option
+from models.registry import FAMILIES
 
 __all__ = ["add_family_arguments", "add_fit_arguments", "build_parser", "family_options", "fit",
            "main", "sample_posterior"]

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DiagnosticsGateError
-from .outputs import json_number
+from _cli.errors import DiagnosticsGateError
+from _cli.outputs import json_number
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CliError
+from _cli.errors import CliError
 
 
 def check_output_folder(out: Path, *, force: bool) -> Path:

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CliError
+from _cli.errors import CliError
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from _cli.sampling import SamplingTimings, run_nuts
 from models.posteriordb import (
     REFERENCE_POSTERIORS,
     load_reference,
@@ -28,8 +29,6 @@ from models.posteriordb import (
     z_scores,
 )
 from models.registry import posterior_families
-
-from .sampling import SamplingTimings, run_nuts
 
 __all__ = ["TABLE_COLUMNS", "fit_reference", "reference_rows", "site_label"]
 

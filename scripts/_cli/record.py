@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .arguments import SamplerSettings
-from .data import Series
-from .gate import Diagnostics, GateThresholds
-from .platform import DeviceSetup
-from .sampling import SamplingTimings
+from _cli.arguments import SamplerSettings
+from _cli.data import Series
+from _cli.gate import Diagnostics, GateThresholds
+from _cli.platform import DeviceSetup
+from _cli.sampling import SamplingTimings
 
 #: The installed distributions whose versions ``run.json`` records.
 RECORDED_PACKAGES = ("jax", "jaxlib", "numpyro", "arviz", "numpy", "xarray", "matplotlib")
