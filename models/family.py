@@ -59,8 +59,10 @@ class Option(NamedTuple):
         default: the value when the flag is not given.
         type: ``int`` or ``float``.
         nargs: number of values, or ``None`` for one.
-        minimum: smallest allowed value, or ``None``.
+        minimum: smallest allowed value, or ``None``; for floats only 0 is used, meaning
+            "strictly positive".
         metavar: names shown in ``--help``.
+        variants: the variants whose models take this keyword (``None``: all of them).
     """
 
     name: str
@@ -70,6 +72,7 @@ class Option(NamedTuple):
     nargs: int | None = None
     minimum: float | None = None
     metavar: str | tuple[str, ...] | None = None
+    variants: tuple[str, ...] | None = None
 
 
 class DataSource(NamedTuple):
@@ -115,6 +118,10 @@ class ModelFamily(NamedTuple):
         coords_and_dims: options -> (coords, dims) of the parameter sites for ArviZ.
         too_short: (number of observations, options) -> why the series is too short for
             these options (a phrase such as ``"need more than p + q = 3"``), or ``None``.
+        data_defaults: (observed series, variant, options) -> the model keywords whose
+            default depends on the data (priors on the series' scale), for the options the
+            user left at ``None``; a ``ValueError`` when the series cannot set them. The fit
+            command passes them explicitly to every call of the model and records them.
         init_strategy: () -> a NumPyro init strategy (how chains start).
         init_description: how chains start, in words, for ``run.json``.
         default_data: the bundled series fitted when no ``--data`` is given.
@@ -132,17 +139,21 @@ class ModelFamily(NamedTuple):
         [Mapping[str, Any]], tuple[dict[str, np.ndarray], dict[str, list[str]]]
     ]
     too_short: Callable[[int, Mapping[str, Any]], str | None]
+    data_defaults: Callable[[np.ndarray, str, Mapping[str, Any]], dict[str, Any]]
     init_strategy: Callable[[], Callable[..., Any]]
     init_description: str
     default_data: DataSource
     posteriors: Mapping[str, ReferencePosterior]
 
-    def default_options(self) -> dict[str, Any]:
-        """The options a fit uses when no flag is given.
+    def default_options(self, variant: str) -> dict[str, Any]:
+        """The options a fit of ``variant`` uses when no flag is given.
 
         Example:
             >>> from models.registry import FAMILIES
-            >>> print(FAMILIES["arma"].default_options())
+            >>> print(FAMILIES["arma"].default_options("exact"))
+            {'order': (1, 1), 'mu_loc': None, 'mu_scale': None, 'sigma_scale': None}
+            >>> print(FAMILIES["arma"].default_options("conditional"))
             {'order': (1, 1)}
         """
-        return {option.name: option.default for option in self.options}
+        return {option.name: option.default for option in self.options
+                if option.variants is None or variant in option.variants}

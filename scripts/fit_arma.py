@@ -23,11 +23,14 @@ Likelihood (``--likelihood``, one variant of ``models.arma.family.FAMILY``):
 * ``exact`` (default) -- the exact Gaussian likelihood by a Kalman filter started from the
   stationary distribution (``models.arma.exact``), as statsmodels' ``ARIMA``, R's
   ``arima`` and PyMC's statespace module compute it. Here :math:`\mu` is the *process mean*
-  (statsmodels' ``const`` with ``trend="c"``). Priors: :math:`\mu \sim \mathcal N(0, 10^2)`,
-  :math:`\phi` and :math:`\theta` uniform in their partial autocorrelations, so every draw is
-  stationary and invertible (Monahan 1984; Jones 1980), :math:`\sigma \sim`
-  half-Cauchy(2.5). Missing observations (empty or NaN cells) are allowed: the filter skips
-  their update. ``--forecast H`` adds H-step forecast draws.
+  (statsmodels' ``const`` with ``trend="c"``). Priors on the series' own scale:
+  :math:`\mu \sim \mathcal N(\bar y, (10\, s_y)^2)` and :math:`\sigma \sim`
+  half-Cauchy(:math:`s_y`), :math:`\bar y` and :math:`s_y` the mean and sd of the observed
+  values (``--mu-loc``, ``--mu-scale``, ``--sigma-scale`` set them; run.json records the
+  numbers used); :math:`\phi` and :math:`\theta` uniform in their partial
+  autocorrelations, so every draw is stationary and invertible (Monahan 1984; Jones 1980).
+  Missing observations (empty or NaN cells) are allowed: the filter skips their update.
+  ``--forecast H`` adds H-step forecast draws.
 * ``conditional`` -- the recursive-error ("conditional sum of squares") likelihood, with the
   posteriordb ``arma11`` priors: the site ``intercept`` :math:`\sim \mathcal N(0, 10^2)`
   is the constant of the recursion (process mean ``intercept / (1 - sum_i phi_i)``),

@@ -123,7 +123,7 @@ def test_initialisation_survives_points_outside_the_invertible_region(rng_key):
         info = initialize_model(key_init, arma_model, model_args=(y,),
                                 init_strategy=init_to_uniform(radius=2))
         assert np.isfinite(float(info.potential_fn(info.param_info.z)))
-        mcmc = MCMC(NUTS(arma_model), num_warmup=300, num_samples=300, num_chains=4,
+        mcmc = MCMC(NUTS(arma_model), num_warmup=200, num_samples=200, num_chains=4,
                     chain_method="vectorized", progress_bar=False)
         mcmc.run(key_mcmc, y)
     post = mcmc.get_samples()

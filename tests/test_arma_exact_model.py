@@ -65,7 +65,9 @@ def test_samples_come_from_the_stationary_process(x64, rng_key):
 
 
 def test_prior_predictive_is_stationary_and_invertible(x64, rng_key):
-    prior = Predictive(arma_exact_model, num_samples=50)(rng_key, order=(2, 1), num_steps=40)
+    prior = Predictive(arma_exact_model, num_samples=50)(rng_key, order=(2, 1), num_steps=40,
+                                                         mu_loc=0.0, mu_scale=10.0,
+                                                         sigma_scale=2.5)
     assert prior["y"].shape == (50, 40)
     # Stationary and invertible by construction, whatever the prior draw.
     assert bool(jnp.all(stationary_ar(prior["phi"])))

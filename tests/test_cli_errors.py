@@ -100,6 +100,19 @@ CASES: dict[str, Case] = {
     "fit.py arma with a bad order": lambda d: (
         "fit.py", ["arma", *out(d), "--order", "-1", "1"], None,
         ["argument --order: must be a non-negative integer, got '-1'"]),
+    "prior flag for a likelihood without it": lambda d: (
+        "fit_arma.py", fit(d, "--likelihood", "conditional", "--mu-loc", "3"), None,
+        ["--mu-loc applies to --likelihood exact only, not 'conditional'"]),
+    "non-positive prior scale": lambda d: (
+        "fit_arma.py", fit(d, "--sigma-scale", "0"), None,
+        ["argument --sigma-scale: must be a positive number, got '0'"]),
+    "prior location that is not a number": lambda d: (
+        "fit_arma.py", fit(d, "--mu-loc", "nan"), None,
+        ["argument --mu-loc: must be a finite number, got 'nan'"]),
+    "constant series cannot scale the priors": lambda d: (
+        "fit_arma.py", fit(d, "--data", write(d, "y\n2\n2\n2\n2\n2\n"), "--column", "y"),
+        None, ["column 'y' of", "need at least two observed values that differ",
+               "give mu_loc, mu_scale and sigma_scale"]),
     "negative order": lambda d: (
         "fit_arma.py", fit(d, "--order", "-1", "1"), None,
         ["argument --order: must be a non-negative integer, got '-1'"]),

@@ -165,6 +165,14 @@ def test_run_json_records_command_seed_versions_devices_and_timings(smoke):
     assert record["model"]["order"] == [1, 1]
     assert set(record["diagnostics"]) >= {"divergences", "max_rhat", "min_ess_bulk",
                                           "min_ess_tail", "min_bfmi"}
+    # the exact model's priors were set from the series, and are recorded as numbers
+    from models.arma.model import data_scaled_priors
+
+    assert record["model"]["set_from_data"] == ["mu_loc", "mu_scale", "sigma_scale"]
+    for name, value in data_scaled_priors(bundled_series()[1])._asdict().items():
+        assert record["model"][name] == pytest.approx(value, rel=1e-12)
+    process, _ = smoke
+    assert "set from the data: mu_loc = " in process.stdout
 
 
 @pytest.mark.slow

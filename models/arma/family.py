@@ -18,7 +18,7 @@ import numpy as np
 from numpyro.infer import init_to_uniform
 
 from models.arma.conditional_fast import arma_fast_model
-from models.arma.model import arma_exact_model, arma_model
+from models.arma.model import arma_exact_model, arma_model, data_scaled_priors
 from models.family import DataSource, ModelFamily, Option, ReferencePosterior, Variant
 
 __all__ = ["FAMILY", "INIT_RADIUS"]
@@ -82,6 +82,19 @@ def _too_short(length: int, options: Mapping[str, Any]) -> str | None:
     return f"need more than p + q = {p + q}" if length <= p + q else None
 
 
+#: The exact model's prior settings; left unset, they come from the series.
+PRIOR_OPTIONS = ("mu_loc", "mu_scale", "sigma_scale")
+
+
+def _data_defaults(y: np.ndarray, variant: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The exact model's unset priors on the series' scale (:func:`data_scaled_priors`);
+    the conditional variants keep posteriordb's fixed priors."""
+    if variant != "exact" or all(options.get(name) is not None for name in PRIOR_OPTIONS):
+        return {}
+    priors = data_scaled_priors(y)._asdict()
+    return {name: priors[name] for name in PRIOR_OPTIONS if options.get(name) is None}
+
+
 FAMILY = ModelFamily(
     name="arma",
     title="ARMA(p, q): exact (Kalman) or conditional likelihood",
@@ -90,6 +103,12 @@ FAMILY = ModelFamily(
     options=(
         Option("order", "AR order p and MA order q (default: 1 1)", default=(1, 1), nargs=2,
                minimum=0, metavar=("P", "Q")),
+        Option("mu_loc", "prior mean of the process mean mu (default: the series' mean)",
+               default=None, type=float, metavar="M", variants=("exact",)),
+        Option("mu_scale", "prior sd of mu (default: 10 x the series' sd)", default=None,
+               type=float, minimum=0, metavar="S", variants=("exact",)),
+        Option("sigma_scale", "scale of sigma's half-Cauchy prior (default: the series' sd)",
+               default=None, type=float, minimum=0, metavar="S", variants=("exact",)),
     ),
     # both parameterisations: the exact model's mu (process mean), the conditional
     # models' intercept; a fit reports whichever its model has
@@ -97,6 +116,7 @@ FAMILY = ModelFamily(
     label=_label,
     coords_and_dims=_coords_and_dims,
     too_short=_too_short,
+    data_defaults=_data_defaults,
     init_strategy=partial(init_to_uniform, radius=INIT_RADIUS),
     init_description=f"uniform(-{INIT_RADIUS}, {INIT_RADIUS}), unconstrained scale",
     default_data=DataSource(

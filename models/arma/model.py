@@ -17,9 +17,11 @@ adds the site ``y_forecast``.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from jax import Array
@@ -31,7 +33,13 @@ from models.arma.distribution import ARMA, Likelihood
 from models.arma.forecast import arma_forecast_distribution
 from models.arma.transforms import invertible_ma_prior, stationary_ar_prior
 
-__all__ = ["arma_exact_model", "arma_model", "sample_coefficients"]
+__all__ = [
+    "ARMAPriors",
+    "arma_exact_model",
+    "arma_model",
+    "data_scaled_priors",
+    "sample_coefficients",
+]
 
 
 def sample_coefficients(
@@ -124,6 +132,74 @@ def arma_model(
     )
 
 
+class ARMAPriors(NamedTuple):
+    """Scales of the exact model's priors: ``mu ~ Normal(mu_loc, mu_scale)``,
+    ``sigma ~ HalfCauchy(sigma_scale)``."""
+
+    mu_loc: float
+    mu_scale: float
+    sigma_scale: float
+
+
+#: How wide the data-scaled prior on the process mean is, in standard deviations of the
+#: series. Wider than rstanarm's 2.5 for a regression intercept: the mean of a persistent
+#: series is known far less well than its sample sd suggests (sd of the sample mean about
+#: sd(y) sqrt((1 + phi) / ((1 - phi) T)); for the bundled arma11 series, phi = 0.97 and
+#: T = 200, the posterior sd of mu is 1.3 sd(y)), and the prior must not decide it.
+MU_SCALE_IN_SDS = 10.0
+
+
+def data_scaled_priors(y: ArrayLike) -> ARMAPriors:
+    """Priors on the series' own scale, the default of :func:`arma_exact_model`.
+
+    ``mu ~ Normal(mean(y), 10 sd(y))`` and ``sigma ~ HalfCauchy(sd(y))``, over the observed
+    (non-NaN) values, the way rstanarm autoscales and brms centres its default priors: the
+    answer then does not depend on the units of the series (fitting ``a y + b`` gives the
+    posterior of ``y`` mapped by the same affine map), and no fixed ``Normal(0, 10)`` pulls
+    the mean of a series that lives near 50 or 10^4 towards 0. The innovation sd is at
+    most sd(y) for a stationary ARMA, so ``HalfCauchy(sd(y))`` puts its scale where sigma is.
+
+    Args:
+        y: the series, shape (T,), NaN where missing; at least two observed values that
+            are not all equal.
+
+    Returns:
+        :class:`ARMAPriors` as Python floats.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> print(data_scaled_priors(jnp.array([48.0, 52.0, jnp.nan, 50.0])))
+        ARMAPriors(mu_loc=50.0, mu_scale=20.0, sigma_scale=2.0)
+    """
+    values = np.asarray(y, dtype=np.float64)
+    observed = values[~np.isnan(values)]
+    sd = float(np.std(observed, ddof=1)) if observed.size >= 2 else 0.0
+    if not (np.isfinite(sd) and sd > 0):
+        raise ValueError(
+            "data_scaled_priors: need at least two observed values that differ to set the "
+            f"priors from the series (got {observed.size} observed value(s), sd {sd:g}); "
+            "give mu_loc, mu_scale and sigma_scale instead"
+        )
+    return ARMAPriors(float(np.mean(observed)), MU_SCALE_IN_SDS * sd, sd)
+
+
+def _resolve_priors(y: Array | None, mu_loc: float | None, mu_scale: float | None,
+                    sigma_scale: float | None) -> ARMAPriors:
+    given = {"mu_loc": mu_loc, "mu_scale": mu_scale, "sigma_scale": sigma_scale}
+    missing = [name for name, value in given.items() if value is None]
+    if not missing:
+        return ARMAPriors(**given)
+    if y is None or isinstance(y, jax.core.Tracer):
+        raise ValueError(
+            f"arma_exact_model: {', '.join(missing)} must be given when there is no observed "
+            "series to set them from (y is None, or traced); data_scaled_priors(y) gives "
+            "the defaults a fit on y uses"
+        )
+    from_data = data_scaled_priors(y)._asdict()
+    return ARMAPriors(**{name: from_data[name] if value is None else value
+                         for name, value in given.items()})
+
+
 def arma_exact_model(
     y: ArrayLike | None = None,
     *,
@@ -132,9 +208,9 @@ def arma_exact_model(
     likelihood: Likelihood = "exact",
     stationary: bool = True,
     forecast_horizon: int = 0,
-    mu_loc: float = 0.0,
-    mu_scale: float = 10.0,
-    sigma_scale: float = 2.5,
+    mu_loc: float | None = None,
+    mu_scale: float | None = None,
+    sigma_scale: float | None = None,
     coefficient_scale: float = 2.0,
 ) -> None:
     """NumPyro model: ARMA(p, q) with the exact likelihood, stationary and invertible.
@@ -145,6 +221,11 @@ def arma_exact_model(
     :func:`models.arma.transforms.invertible_ma_prior`), ``sigma ~ HalfCauchy(sigma_scale)``.
     With ``stationary=False`` the coefficients get ``Normal(0, coefficient_scale)`` instead
     (unconstrained, as in :func:`arma_model`; for comparison only).
+
+    ``mu_loc``, ``mu_scale`` and ``sigma_scale`` left at ``None`` are set from the observed
+    series by :func:`data_scaled_priors` (``Normal(mean(y), 10 sd(y))``,
+    ``HalfCauchy(sd(y))``); without an observed series (simulation, prior predictive) they
+    must be given.
 
     Sites: ``mu``, ``phi`` (p,) if p > 0, ``theta`` (q,) if q > 0, ``sigma``, the observed
     ``y`` (T,) (NaN = missing with the exact likelihood) and, when
@@ -158,19 +239,22 @@ def arma_exact_model(
         stationary: constrain phi to stationarity and theta to invertibility.
         forecast_horizon: h; 0 for none. Use it with ``Predictive``, not during inference
             (NUTS would otherwise sample the forecast as a latent variable).
-        mu_loc, mu_scale, sigma_scale, coefficient_scale: prior settings.
+        mu_loc, mu_scale, sigma_scale: prior settings; ``None`` (default): from the data.
+        coefficient_scale: prior scale of the unconstrained coefficients.
 
     Example:
         >>> import jax
         >>> from numpyro.infer import Predictive
         >>> draws = Predictive(arma_exact_model, num_samples=3)(
-        ...     jax.random.PRNGKey(1), order=(2, 1), num_steps=20, forecast_horizon=4)
+        ...     jax.random.PRNGKey(1), order=(2, 1), num_steps=20, forecast_horizon=4,
+        ...     mu_loc=0.0, mu_scale=10.0, sigma_scale=2.5)
         >>> print(draws["y"].shape, draws["phi"].shape, draws["y_forecast"].shape)
         (3, 20) (3, 2) (3, 4)
     """
     p, q = order
     y, num_steps = check_model_series("arma_exact_model", y, num_steps, order)
-    mu = numpyro.sample("mu", dist.Normal(mu_loc, mu_scale))
+    priors = _resolve_priors(y, mu_loc, mu_scale, sigma_scale)
+    mu = numpyro.sample("mu", dist.Normal(priors.mu_loc, priors.mu_scale))
 
     def coefficient_prior(size: int, constrained: Callable[[int], dist.Distribution]):
         return lambda: (constrained(size) if stationary
@@ -178,7 +262,7 @@ def arma_exact_model(
 
     phi = sample_coefficients("phi", p, coefficient_prior(p, stationary_ar_prior))
     theta = sample_coefficients("theta", q, coefficient_prior(q, invertible_ma_prior))
-    sigma = numpyro.sample("sigma", dist.HalfCauchy(sigma_scale))
+    sigma = numpyro.sample("sigma", dist.HalfCauchy(priors.sigma_scale))
     series = numpyro.sample(
         "y", ARMA(mu, phi, theta, sigma, num_steps=num_steps, likelihood=likelihood), obs=y
     )

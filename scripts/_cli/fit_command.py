@@ -20,6 +20,7 @@ platform and device count are set by :func:`_cli.platform.configure_platform` fi
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -49,27 +50,44 @@ __all__ = ["add_family_arguments", "add_fit_arguments", "build_parser", "family_
            "main", "sample_posterior"]
 
 
+def _finite_float(text: str) -> float:
+    """argparse type: a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got '{text}'") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got '{text}'")
+    return value
+
+
 def _argument_type(option: Option) -> Callable[[str], Any]:
     if option.type is int:
         return nonnegative_int if option.minimum == 0 else positive_int if option.minimum == 1 \
             else int
     if option.type is float:
-        return positive_float if option.minimum == 0 else float
+        return positive_float if option.minimum == 0 else _finite_float
     raise TypeError(f"option {option.name}: type must be int or float, got {option.type}")
+
+
+def _flag(option: Option) -> str:
+    return "--" + option.name.replace("_", "-")
 
 
 def add_family_arguments(parser: argparse.ArgumentParser, family: ModelFamily) -> None:
     """The ``model`` group: the family's options, ``--likelihood`` and ``--forecast``."""
     group = parser.add_argument_group("model")
     for option in family.options:
+        only = (f" (--likelihood {' or '.join(option.variants)} only)" if option.variants
+                else "")
         group.add_argument(
-            "--" + option.name.replace("_", "-"),
+            _flag(option),
             dest=option.name,
             nargs=option.nargs,
             type=_argument_type(option),
-            default=option.default,
+            default=None,  # None: not given; family_options fills in the default
             metavar=option.metavar,
-            help=option.help,
+            help=option.help + only,
         )
     group.add_argument(
         "--likelihood",
@@ -107,11 +125,22 @@ def build_parser(family: ModelFamily, prog: str | None = None) -> argparse.Argum
     return parser
 
 
-def family_options(args: argparse.Namespace, family: ModelFamily) -> dict[str, Any]:
-    """The model keywords the parsed flags set (tuples where an option takes several)."""
-    return {option.name: (tuple(getattr(args, option.name)) if option.nargs
-                          else getattr(args, option.name))
-            for option in family.options}
+def family_options(args: argparse.Namespace, family: ModelFamily,
+                   variant: str) -> dict[str, Any]:
+    """The model keywords of ``variant`` that the parsed flags set, defaults filled in
+    (tuples where an option takes several); a flag given for a variant that does not take
+    it is a :class:`CliError`."""
+    options = {}
+    for option in family.options:
+        given = getattr(args, option.name)
+        if option.variants is not None and variant not in option.variants:
+            if given is not None:
+                raise CliError(f"{_flag(option)} applies to --likelihood "
+                               f"{' or '.join(option.variants)} only, not '{variant}'")
+            continue
+        value = option.default if given is None else given
+        options[option.name] = tuple(value) if option.nargs and value is not None else value
+    return options
 
 
 def sample_posterior(
@@ -167,8 +196,8 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
     started = time.perf_counter()
     settings = SamplerSettings.from_args(args)
     limits = GateThresholds.from_args(args)
-    options = family_options(args, family)
     variant, forecast = args.likelihood, args.forecast
+    options = family_options(args, family, variant)
     label = family.label(options)
     if args.out is not None:
         check_output_folder(args.out, force=args.force)  # refuse before the long part
@@ -180,6 +209,11 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
         default_column=family.default_data.column,
     )
     _check_input(series, family, variant, options, forecast)
+    try:
+        from_data = family.data_defaults(series.values, variant, options)
+    except ValueError as error:
+        raise CliError(f"column '{series.column}' of {series.source}: {error}") from None
+    options.update(from_data)
 
     setup = configure_platform(
         settings.platform, settings.chains, settings.chain_method, float64=True,
@@ -195,6 +229,9 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
         f"{setup.chain_method} over {setup.device_count} device(s)",
         flush=True,
     )
+    if from_data:
+        print("set from the data: " + ", ".join(f"{name} = {value:.4g}"
+                                                 for name, value in from_data.items()))
     mcmc_key, predictive_key, forecast_key = jax.random.split(
         jax.random.PRNGKey(settings.seed), 3)
     y = jax.numpy.asarray(series.values)
@@ -287,6 +324,7 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
                     "likelihood": variant,
                     "forecast_horizon": forecast,
                     "init": family.init_description,
+                    "set_from_data": sorted(from_data),
                 }},
             )
             write_json(output.path("run.json"), record)

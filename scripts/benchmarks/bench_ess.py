@@ -151,7 +151,10 @@ def fit_command_fit(y, variant, warmup, draws, chains, seed, compilation_cache):
     from models.registry import FAMILIES
 
     family = FAMILIES["arma"]
-    options = {option.name: option.default for option in family.options}  # fit.py's defaults
+    # fit.py's defaults for this variant, data-dependent ones (the exact model's priors on
+    # the series' scale) set from the series as the fit command sets them
+    options = family.default_options(variant or "conditional")
+    options.update(family.data_defaults(np.asarray(y), variant or "conditional", options))
     if variant is None:
         # the same family (its starting points included) with the priors alone as its model;
         # NamedTuple._replace is the public way to copy a NamedTuple with one field changed
