@@ -119,8 +119,8 @@ def test_default_priors_recover_statsmodels_on_the_sunspots(x64, rng_key, order)
     estimate, se = statsmodels_fit(y, order)
     # one chain: only posterior means are compared, and a batch of chains would make every
     # step of the AR(9) filter pay for the slowest member
-    mcmc = MCMC(NUTS(arma_exact_model, init_strategy=FAMILY.init_strategy()), num_warmup=250,
-                num_samples=400, num_chains=1, progress_bar=False)
+    mcmc = MCMC(NUTS(arma_exact_model, init_strategy=FAMILY.init_strategy()), num_warmup=200,
+                num_samples=300, num_chains=1, progress_bar=False)
     mcmc.run(rng_key, jnp.asarray(y), order=order)
     samples = mcmc.get_samples()
     ours = np.r_[samples["mu"].mean(), samples["phi"].mean(0) if order[0] else [],

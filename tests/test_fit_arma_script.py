@@ -234,7 +234,8 @@ def test_diagnostics_gate_stops_a_run_with_one_warm_up_step(tmp_path):
 def test_exact_likelihood_with_gaps_writes_forecasts_from_the_posterior(tmp_path, x64):
     """Default (exact) likelihood on a series with two empty cells, --forecast 12: the
     predictions group holds draws whose mean follows the forecast mean of each posterior
-    draw (recomputed here with models.arma_forecast), and whose spread widens with h."""
+    draw (recomputed here with models.arma_forecast), whose spread and 90 % bands widen
+    with h, and whose median heads for the posterior mean of mu."""
     import jax
     import jax.numpy as jnp
 
@@ -273,6 +274,14 @@ def test_exact_likelihood_with_gaps_writes_forecasts_from_the_posterior(tmp_path
     assert np.all(np.abs(forecast.mean(axis=0) - np.asarray(means).mean(axis=0))
                   < 4.5 * standard_error)
     assert spread[-1] > 1.5 * spread[0]
+    # the 90 % bands widen with the horizon (parameter uncertainty included), and the
+    # forecast median moves from the last value towards the posterior mean of mu
+    lower, upper = np.percentile(forecast, [5, 95], axis=0)
+    width = upper - lower
+    assert width[-1] > 1.25 * width[0] and np.all(width[3:] > width[0])
+    mu_hat = float(post["mu"].mean())
+    last = observed[np.isfinite(observed)][-1]
+    assert abs(float(np.median(forecast[:, -1])) - mu_hat) < abs(last - mu_hat) + 0.3
     record = json.loads((out / "run.json").read_text())
     assert record["model"]["likelihood"] == "exact"
     assert record["model"]["forecast_horizon"] == 12
