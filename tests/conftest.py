@@ -44,18 +44,6 @@ def rng_key() -> jax.Array:
     return jax.random.PRNGKey(20261125)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Files with the most ``slow`` tests first (a stable sort; same order in every
-    pytest-xdist worker): under ``--dist loadfile`` the heavy files start at once and the
-    light ones fill the gaps at the end, instead of one worker finishing a heavy file alone.
-    """
-    slow_per_file: dict[str, int] = {}
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        slow_per_file[path] = slow_per_file.get(path, 0) + bool(item.get_closest_marker("slow"))
-    items.sort(key=lambda item: -slow_per_file[item.nodeid.split("::")[0]])
-
-
 @pytest.fixture(scope="session")
 def posteriordb_validation(tmp_path_factory) -> SimpleNamespace:
     """One run of ``scripts/validate_posteriordb.py`` at its defaults (4 chains x 2000 draws
