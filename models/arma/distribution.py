@@ -49,13 +49,19 @@ def _simulate_from_noise(noise: Array, mu: Array, phi: Array, theta: Array, sigm
     return mu + deviations
 
 
+def _conditional_start(mu: Array, phi: Array) -> tuple[Array, Array]:
+    """The conditional recursion about the mean ``mu``: its intercept ``mu (1 - sum phi)``
+    and its p pre-sample observations, all at the mean (pre-sample errors are 0)."""
+    return mu * (1.0 - jnp.sum(phi)), jnp.broadcast_to(mu, phi.shape)
+
+
 def _conditional_from_noise(noise: Array, mu: Array, phi: Array, theta: Array, sigma: Array):
-    """One path of the conditional recursion about the mean (pre-sample values at the mean,
-    pre-sample errors 0) from the T standard normals at the end of ``noise``."""
+    """One path of the conditional recursion about the mean from the T standard normals at
+    the end of ``noise``."""
     num_steps = noise.shape[0] - max(phi.shape[0], theta.shape[0] + 1)
-    intercept = mu * (1.0 - jnp.sum(phi))
+    intercept, initial_y = _conditional_start(mu, phi)
     return conditional_path(sigma * noise[noise.shape[0] - num_steps:], intercept, phi, theta,
-                            jnp.broadcast_to(mu, phi.shape))
+                            initial_y)
 
 
 def simulate_stationary_arma(
@@ -200,12 +206,9 @@ class ARMA(dist.Distribution):
                 return arma_exact_loglik(y, mu, phi, theta, sigma, method=self.method)
         else:
             def loglik(y, mu, phi, theta, sigma):
-                # models.arma takes an intercept; the mean mu has intercept mu (1 - sum phi).
-                # Pre-sample observations at the mean, pre-sample errors 0.
-                return arma_conditional_loglik(
-                    y, mu * (1.0 - jnp.sum(phi)), phi, theta, sigma,
-                    initial_y=jnp.broadcast_to(mu, phi.shape),
-                )
+                intercept, initial_y = _conditional_start(mu, phi)
+                return arma_conditional_loglik(y, intercept, phi, theta, sigma,
+                                               initial_y=initial_y)
         vectorized = jnp.vectorize(loglik, signature="(t),(),(p),(q),()->()")
         batch_shape = jnp.broadcast_shapes(value.shape[:-1], self.batch_shape)
         value = jnp.broadcast_to(value, batch_shape + self.event_shape)
