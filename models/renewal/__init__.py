@@ -17,6 +17,7 @@ from models.renewal.checks import (
     count_problem,
     resolve_interval,
 )
+from models.renewal.family import FAMILY
 from models.renewal.model import (
     EpiEstimPosterior,
     PoissonRenewal,
@@ -30,6 +31,7 @@ from models.renewal.model import (
 
 __all__ = [
     "EpiEstimPosterior",
+    "FAMILY",
     "PoissonRenewal",
     "check_completeness",
     "check_delay",

@@ -269,7 +269,7 @@ def renewal_model(
     r_prior_sd: float = 5.0,
     noise: str = "negative-binomial",
     delay: Sequence[float] = (1.0,),
-    day_of_week: bool = False,
+    day_of_week: bool | str = False,
     completeness: Sequence[float] | None = None,
     seed_loc: ArrayLike | None = None,
 ) -> None:
@@ -286,7 +286,7 @@ def renewal_model(
       last delay), at R_0.
     * Infections ``I_t = R_t sum_s g_s I_{t-s}`` (the scan); expected reports
       ``mu_t = (delay * I)_t x dow_{t mod 7} x c_t`` with the day-of-week effect
-      (``day_of_week``: 7 x Dirichlet(5, ..., 5), mean one) and the completeness c_t of the
+      (``day_of_week`` True or ``"on"``: 7 x Dirichlet(5, ..., 5), mean one) and the completeness c_t of the
       last days (``completeness``, last day first; 1 elsewhere).
     * ``y_t ~ NegativeBinomial2(mu_t, 1 / dispersion^2)``, ``dispersion ~ HalfNormal(1)``, or
       ``Poisson(mu_t)`` (``noise="poisson"``).
@@ -313,6 +313,9 @@ def renewal_model(
     if noise not in ("negative-binomial", "poisson"):
         raise ValueError(f"renewal_model: noise must be 'negative-binomial' or 'poisson', "
                          f"got {noise!r}")
+    if day_of_week not in (True, False, "on", "off"):
+        raise ValueError(f"renewal_model: day_of_week must be True/False or 'on'/'off', got "
+                         f"{day_of_week!r}")
     if step < 1:
         raise ValueError(f"renewal_model: step must be >= 1 day, got {step}")
     interval = jnp.asarray(resolve_interval(generation_interval, gi_mean, gi_sd, gi_max_lag))
@@ -352,7 +355,7 @@ def renewal_model(
     infections_all = renewal_infections(r_run, interval, seed)
     reports = causal_convolve(jnp.concatenate([seed, infections_all]), delay_pmf)
     reports = reports[seed.shape[0] + lead:]  # days 0 .. T + h - 1
-    if day_of_week:
+    if day_of_week in (True, "on"):
         effect = 7.0 * numpyro.sample("day_of_week", dist.Dirichlet(jnp.full(7, 5.0)))
         reports = reports * effect[np.arange(total) % 7]
     numpyro.deterministic("R_t", r_all[:num_steps])
