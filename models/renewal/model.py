@@ -286,8 +286,8 @@ def renewal_model(
       last delay), at R_0.
     * Infections ``I_t = R_t sum_s g_s I_{t-s}`` (the scan); expected reports
       ``mu_t = (delay * I)_t x dow_{t mod 7} x c_t`` with the day-of-week effect
-      (``day_of_week`` True or ``"on"``: 7 x Dirichlet(5, ..., 5), mean one) and the completeness c_t of the
-      last days (``completeness``, last day first; 1 elsewhere).
+      (``day_of_week`` True or ``"on"``: 7 x Dirichlet(5, ..., 5), mean one) and the
+      completeness c_t of the last days (``completeness``, last day first; 1 elsewhere).
     * ``y_t ~ NegativeBinomial2(mu_t, 1 / dispersion^2)``, ``dispersion ~ HalfNormal(1)``, or
       ``Poisson(mu_t)`` (``noise="poisson"``).
     * ``forecast_horizon = h``: R_t continues (new random-walk steps ``rw_forecast``, or the
