@@ -6,6 +6,8 @@ interval: posterior means within 4 MCMC standard errors, 5 % and 95 % quantiles 
 of their MCMC standard errors (ArviZ's ``mcse``, quantile method)."""
 
 import csv
+import shutil
+import subprocess
 from pathlib import Path
 
 import arviz as az
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 from numpyro.infer import MCMC, NUTS
 from scipy import stats
+from script_runner import run_script
 
 from models.renewal import epiestim_model, epiestim_posterior
 
@@ -114,3 +117,18 @@ def test_a_wrong_interval_would_be_caught(nuts_draws):
     mcse = np.array([float(az.mcse(draws[None, :, k], method="mean")) for k in range(5)])
     z = (wrong[:, 0] / wrong[:, 1] - exact[:, 0] / exact[:, 1]) / mcse
     assert np.max(np.abs(z)) > 10
+
+
+@pytest.mark.slow
+def test_closed_form_equals_epiestim_itself(tmp_path):
+    if shutil.which("Rscript") is None or subprocess.run(
+            ["Rscript", "-e", "library(EpiEstim)"], capture_output=True).returncode != 0:
+        pytest.skip("Rscript with EpiEstim not installed (Debian: r-cran-epiestim)")
+    table = tmp_path / "table.md"
+    process = run_script("validate_renewal_epiestim.py", "--draws", "0", "--out", str(table),
+                         timeout=300)
+    assert process.returncode == 0, process.stdout + process.stderr
+    text = table.read_text()
+    assert "| EpiEstim mean" in text.splitlines()[0]
+    gap = float(text.rsplit("EpiEstim: ", 1)[1])
+    assert gap < 1e-9
