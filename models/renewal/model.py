@@ -38,7 +38,7 @@ from models.renewal.checks import (
     resolve_interval,
 )
 from patterns.renewal import causal_convolve, infection_pressure, renewal_infections
-from patterns.updates import push_lag
+from patterns.updates import fill_at, push_lag
 
 __all__ = [
     "EpiEstimPosterior",
@@ -110,10 +110,10 @@ class PoissonRenewal(dist.Distribution):
         first_mean: the Poisson mean of y_0 (it does not involve R).
 
     Example:
-        >>> import jax, jax.numpy as jnp
-        >>> d = PoissonRenewal(jnp.full(5, 1.5), jnp.array([0.0, 0.5, 0.5]), 10.0)
-        >>> print(d.sample(jax.random.PRNGKey(0)).shape, d.event_shape)
-        (5,) (5,)
+        >>> import jax.numpy as jnp
+        >>> d = PoissonRenewal(jnp.full(4, 1.5), jnp.array([0.0, 0.5, 0.5]), 10.0)
+        >>> print(d.event_shape, round(float(d.log_prob(jnp.array([10.0, 15, 19, 25]))), 3))
+        (4,) -12.188
     """
 
     arg_constraints = {"reproduction": constraints.independent(constraints.positive, 1),
@@ -181,12 +181,13 @@ def epiestim_model(
     Sites: ``R`` (number of windows,), deterministic ``R_t`` (T,), observed ``y`` (T,).
 
     Example:
-        >>> import jax
-        >>> from numpyro.infer import Predictive
-        >>> draws = Predictive(epiestim_model, num_samples=2)(jax.random.PRNGKey(0),
-        ...                                                   num_steps=15, first_mean=5.0)
-        >>> print(draws["R"].shape, draws["R_t"].shape, draws["y"].shape)
-        (2, 2) (2, 15) (2, 15)
+        >>> import jax.numpy as jnp
+        >>> from numpyro import handlers
+        >>> y = jnp.array([3.0, 4, 6, 5, 8, 9, 12, 11, 14, 13])
+        >>> with handlers.seed(rng_seed=0):
+        ...     trace = handlers.trace(epiestim_model).get_trace(y, window=7)
+        >>> print(trace["R"]["value"].shape, trace["R_t"]["value"].shape)
+        (2,) (10,)
     """
     if forecast_horizon:
         raise ValueError("epiestim_model: no forecasts (use renewal_model); got "
@@ -241,6 +242,22 @@ def epiestim_posterior(incidence: ArrayLike, interval: ArrayLike, window: int,
     )
 
 
+def _truncation(completeness: ArrayLike | None, num_steps: int) -> Array:
+    """The completeness factor per day, shape (T,): ones with the last m days set with
+    ``.at`` (:func:`patterns.updates.fill_at`). A traced curve (``jit_model_args``) is
+    used as it is; a concrete one is checked first."""
+    if completeness is None:
+        return jnp.ones(num_steps)
+    if not isinstance(completeness, jax.core.Tracer):
+        check_completeness(completeness, num_steps)
+    curve = jnp.asarray(completeness)
+    if curve.ndim != 1 or curve.shape[0] > num_steps:
+        raise ValueError(f"completeness: need shape (m,) with m <= T = {num_steps}, got "
+                         f"{curve.shape}")
+    last = np.arange(num_steps - curve.shape[0], num_steps)
+    return fill_at(jnp.ones(num_steps, curve.dtype), last, curve[::-1])
+
+
 def seed_location(y: ArrayLike) -> Array:
     """Default prior location of the log seed infections: log(mean of the first week's
     counts + 1).
@@ -270,7 +287,7 @@ def renewal_model(
     noise: str = "negative-binomial",
     delay: Sequence[float] = (1.0,),
     day_of_week: bool | str = False,
-    completeness: Sequence[float] | None = None,
+    completeness: ArrayLike | None = None,
     seed_loc: ArrayLike | None = None,
 ) -> None:
     """NumPyro model: latent renewal-equation infections and reported cases.
@@ -299,12 +316,13 @@ def renewal_model(
     (T,); observed ``y`` (T,).
 
     Example:
-        >>> import jax
-        >>> from numpyro.infer import Predictive
-        >>> draws = Predictive(renewal_model, num_samples=3)(
-        ...     jax.random.PRNGKey(1), num_steps=21, seed_loc=2.0, forecast_horizon=5)
-        >>> print(draws["R_t"].shape, draws["y"].shape, draws["y_forecast"].shape)
-        (3, 21) (3, 21) (3, 5)
+        >>> import jax.numpy as jnp
+        >>> from numpyro import handlers
+        >>> y = jnp.array([3.0, 4, 6, 5, 8, 9, 12, 11, 14, 13])
+        >>> with handlers.seed(rng_seed=1):
+        ...     trace = handlers.trace(renewal_model).get_trace(y, step=7)
+        >>> print(trace["R_t"]["value"].shape, trace["rw_steps"]["value"].shape)
+        (10,) (1,)
     """
     y, num_steps = _series("renewal_model", y, num_steps)
     if r_model not in ("random-walk", "windows"):
@@ -320,7 +338,7 @@ def renewal_model(
         raise ValueError(f"renewal_model: step must be >= 1 day, got {step}")
     interval = jnp.asarray(resolve_interval(generation_interval, gi_mean, gi_sd, gi_max_lag))
     delay_pmf = jnp.asarray(check_delay(delay))
-    truncation = jnp.asarray(check_completeness(completeness, num_steps))
+    truncation = _truncation(completeness, num_steps)
     if seed_loc is None:
         if y is None:
             raise ValueError("renewal_model: seed_loc must be given to simulate (y is None)")
