@@ -77,3 +77,13 @@ def test_tiny_fit_writes_r_t_on_the_time_axis_with_its_forecast(tiny_fit):
     record = json.loads((out / "run.json").read_text())["model"]
     assert len(record["generation_interval"]) == 33  # the bundled serial interval
     assert record["completeness"] == [0.6, 0.9] and "seed_loc" in record["set_from_data"]
+
+
+@pytest.mark.slow
+def test_loop_benchmark_scores_the_same_density_as_the_scan():
+    process = run_script("benchmarks/bench_renewal_loop.py", "--days", "4", "--evals", "2",
+                         timeout=300)
+    assert process.returncode == 0, process.stderr
+    first = process.stdout.splitlines()[0]
+    assert float(first.rsplit("= ", 1)[1]) < 1e-9, first
+    assert "loop / scan, compile + run: " in process.stdout
