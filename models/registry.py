@@ -5,13 +5,14 @@ Adding a family is one line here (``CONTRIBUTING.md``).
 
 Example:
     >>> print(sorted(FAMILIES))
-    ['arma']
+    ['arma', 'sir']
     >>> print(sorted(posterior_families()))
     ['arK-arK', 'arma-arma11']
 """
 
 from models.arma.family import FAMILY as ARMA_FAMILY
 from models.family import ModelFamily
+from models.sir.family import FAMILY as SIR_FAMILY
 
 __all__ = ["FAMILIES", "posterior_families"]
 
@@ -19,6 +20,7 @@ FAMILIES: dict[str, ModelFamily] = {
     family.name: family
     for family in (
         ARMA_FAMILY,
+        SIR_FAMILY,
     )
 }
 

@@ -6,6 +6,7 @@ Modules:
 * :mod:`models.sir.ode` -- the SIR equations and their RK4 solution (:mod:`patterns.ode`).
 * :mod:`models.sir.checks` -- what makes a count series or a starting state unusable.
 * :mod:`models.sir.model` -- the NumPyro model :func:`sir_model`.
+* :mod:`models.sir.family` -- the contract (:data:`FAMILY`), the bundled series and N.
 """
 
 from models.sir.checks import initial_state_problem, series_problem
