@@ -39,7 +39,7 @@ def _check(y: ArrayLike | None, num_steps: int | None, population: float | None,
         found = series_problem(np.asarray(y), float(population))
         if found:
             position, phrase = found
-            where = "" if position is None else f" (y[{position}])"
+            where = "" if position is None else f"[{position}]"
             raise ValueError(f"sir_model: y{where}: {phrase}")
     y = jnp.asarray(y)
     if y.ndim != 1:
