@@ -8,7 +8,7 @@ evaluation, and compile plus a run of ``--evaluations`` gradients, with the rati
 
 Usage::
 
-    python scripts/bench_sir_loop.py [--evaluations 20000]
+    python scripts/bench_sir_loop.py [--evaluations 20000] [--substeps 8]
 
 (Running NUTS itself on the loop version at T = 14 took over 13 minutes and 5.7 GB before
 it was stopped, on a loaded 2-core machine; the scan version's whole fit takes about a
@@ -32,7 +32,7 @@ from patterns.ode import rk4_step
 IN_BED = (3, 8, 26, 76, 225, 298, 258, 233, 189, 128, 68, 29, 14, 4)
 
 
-def course_style_model(cases=None) -> None:
+def course_style_model(cases=None, substeps: int = SUBSTEPS) -> None:
     """The loop the course writes: N fixed inside, one RK4 day and one sample site per
     iteration of a Python ``for`` (the traced program grows with the number of days)."""
     n = 763.0  # hard-coded, as in the course's chapter
@@ -46,8 +46,8 @@ def course_style_model(cases=None) -> None:
 
     state = jnp.array([n - 1.0, 1.0, 0.0])
     for day in range(len(cases)):
-        for step in range(SUBSTEPS):
-            state = rk4_step(rhs, day + step / SUBSTEPS, state, 1.0 / SUBSTEPS)
+        for step in range(substeps):
+            state = rk4_step(rhs, day + step / substeps, state, 1.0 / substeps)
         numpyro.sample(f"y_{day + 1}", dist.NegativeBinomial2(jnp.maximum(state[1], 1e-6),
                                                                1.0 / phi_inv), obs=cases[day])
 
@@ -76,21 +76,24 @@ def main() -> None:
     parser.add_argument("--evaluations", type=int, default=20_000,
                         help="gradient evaluations counted as the run (20000: about a "
                         "4-chain fit of 1000 + 1000 draws at 2-3 leapfrog steps each)")
+    parser.add_argument("--substeps", type=int, default=SUBSTEPS,
+                        help=f"RK4 steps a day, both versions (default {SUBSTEPS})")
     args = parser.parse_args()
     numpyro.enable_x64()
     population = FAMILY.default_data.options["population"]
     timing_runs = 200
     loop_value, loop_compile, loop_eval = compile_and_run(
-        course_style_model, ([float(v) for v in IN_BED],), {}, timing_runs)
-    scan_value, scan_compile, scan_eval = compile_and_run(
-        sir_model, (jnp.asarray(IN_BED, dtype=jnp.float64),), {"population": population},
+        course_style_model, ([float(v) for v in IN_BED],), {"substeps": args.substeps},
         timing_runs)
+    scan_value, scan_compile, scan_eval = compile_and_run(
+        sir_model, (jnp.asarray(IN_BED, dtype=jnp.float64),),
+        {"population": population, "substeps": args.substeps}, timing_runs)
     if abs(loop_value - scan_value) > 1e-8 * abs(scan_value):
         raise SystemExit(f"the two models differ: {loop_value} vs {scan_value}")
     n = args.evaluations
     loop_total, scan_total = loop_compile + n * loop_eval, scan_compile + n * scan_eval
     print(f"same potential energy at the prior median: {scan_value:.10g}")
-    print(f"T = {len(IN_BED)} days, {SUBSTEPS} RK4 steps a day, float64, "
+    print(f"T = {len(IN_BED)} days, {args.substeps} RK4 steps a day, float64, "
           f"{jax.default_backend()}")
     print(f"{'':34} {'compile s':>10} {'us/grad':>9} {f'compile + {n} grads s':>24}")
     print(f"{'Python loop, one site per day':34} {loop_compile:10.2f} {loop_eval * 1e6:9.1f} "
