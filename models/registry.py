@@ -5,13 +5,14 @@ Adding a family is one line here (``CONTRIBUTING.md``).
 
 Example:
     >>> print(sorted(FAMILIES))
-    ['arma']
+    ['arma', 'garch', 'sv']
     >>> print(sorted(posterior_families()))
-    ['arK-arK', 'arma-arma11']
+    ['arK-arK', 'arma-arma11', 'garch-garch11']
 """
 
 from models.arma.family import FAMILY as ARMA_FAMILY
 from models.family import ModelFamily
+from models.volatility.family import GARCH_FAMILY, SV_FAMILY
 
 __all__ = ["FAMILIES", "posterior_families"]
 
@@ -19,6 +20,8 @@ FAMILIES: dict[str, ModelFamily] = {
     family.name: family
     for family in (
         ARMA_FAMILY,
+        GARCH_FAMILY,
+        SV_FAMILY,
     )
 }
 
