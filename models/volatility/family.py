@@ -20,8 +20,15 @@ import numpy as np
 from numpyro.distributions import ImproperUniform
 from numpyro.infer import init_to_median, init_to_uniform
 
-from models.family import DataSource, ModelFamily, Option, ReferencePosterior, Variant
-from models.volatility.model import garch_data_priors, garch_model
+from models.family import (
+    DataSource,
+    ModelFamily,
+    Option,
+    ReferencePosterior,
+    TimeQuantity,
+    Variant,
+)
+from models.volatility.model import GARCH_STARTS, garch_data_priors, garch_model
 from models.volatility.sv import sv_centred_model, sv_model
 
 __all__ = ["GARCH_FAMILY", "SV_FAMILY", "garch_init"]
@@ -86,6 +93,17 @@ def _garch_too_short(length: int, options: Mapping[str, Any]) -> str | None:
     return f"need more than max(p, q) + 1 = {need} observations" if length <= need else None
 
 
+def _check_returns(y: np.ndarray, options: Mapping[str, Any]) -> tuple[int | None, str] | None:
+    """A series whose values are all equal has no variance to model."""
+    if y.size and np.all(y == y[0]):
+        return None, (f"all {y.size} values equal {y[0]:g}: a volatility model needs "
+                      "returns that vary")
+    return None
+
+
+VOLATILITY = TimeQuantity("volatility", "conditional standard deviation")
+
+
 def _garch_data_defaults(y: np.ndarray, variant: str,
                          options: Mapping[str, Any]) -> dict[str, Any]:
     if all(options.get(name) is not None for name in GARCH_PRIOR_OPTIONS):
@@ -102,9 +120,12 @@ GARCH_FAMILY = ModelFamily(
     options=(
         Option("order", "ARCH order p (alpha terms) and GARCH order q (beta terms) "
                "(default: 1 1)", default=(1, 1), nargs=2, minimum=0, metavar=("P", "Q")),
-        Option("initial_variance", "fixed pre-sample variance v0 > 0 of the recursion "
-               "(default: the stationary variance omega / (1 - sum alpha - sum beta))",
-               default=None, type=float, minimum=0, metavar="V"),
+        Option("start", "where the variance recursion starts: the stationary variance "
+               "omega / (1 - sum alpha - sum beta), arch's backcast of the series, or a "
+               "parameter initial_variance (default: unconditional)", default="unconditional",
+               type=str, choices=GARCH_STARTS),
+        Option("initial_variance", "a fixed pre-sample variance v0 > 0 instead (overrides "
+               "--start)", default=None, type=float, minimum=0, metavar="V"),
         Option("mu_loc", "prior mean of mu (default: the series' mean)", default=None,
                type=float, metavar="M"),
         Option("mu_scale", "prior sd of mu (default: 10 x the series' sd)", default=None,
@@ -124,6 +145,7 @@ GARCH_FAMILY = ModelFamily(
         path=Path(str(resources.files("models") / "data" / "garch11.csv")),
         column="y",
         description="the bundled garch11 series (the data of posteriordb's garch11)",
+        time_column="t",
     ),
     posteriors={
         "garch-garch11": ReferencePosterior(
@@ -135,6 +157,8 @@ GARCH_FAMILY = ModelFamily(
                         "alpha1": ("alpha", 0), "beta1": ("beta", 0)},
         ),
     },
+    check_series=_check_returns,
+    time_quantities=(VOLATILITY,),
 )
 
 
@@ -188,6 +212,9 @@ SV_FAMILY = ModelFamily(
         column="y",
         description="the bundled simulated SV series (T = 1000; mu = -1, phi = 0.95, "
                     "sigma = 0.25)",
+        time_column="t",
     ),
     posteriors={},
+    check_series=_check_returns,
+    time_quantities=(VOLATILITY,),
 )
