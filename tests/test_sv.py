@@ -81,15 +81,15 @@ def _simulated(seed: int, num_steps: int) -> jax.Array:
 
 @pytest.fixture(scope="module")
 def recovery():
-    """Non-centred fits (the fit command's starting points and NUTS defaults) of three
-    series of T = 300 simulated at TRUTH: 2 chains x 400 draws each."""
+    """Non-centred fits (the fit command's starting points and NUTS settings) of three
+    series of T = 300 simulated at TRUTH: 2 chains x 300 draws after 500 warm-up each."""
     family = FAMILIES["sv"]
     fits = []
     with jax.enable_x64(True):
         for seed in (1, 2, 3):
             mcmc = MCMC(NUTS(family.variants["normal"].model,
-                             init_strategy=family.init_strategy()),
-                        num_warmup=400, num_samples=400, num_chains=2,
+                             init_strategy=family.init_strategy(), **family.nuts_options),
+                        num_warmup=500, num_samples=300, num_chains=2,
                         chain_method="vectorized", progress_bar=False)
             mcmc.run(jax.random.PRNGKey(100 + seed), y=_simulated(seed, 300),
                      extra_fields=("diverging",))
