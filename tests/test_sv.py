@@ -82,14 +82,14 @@ def _simulated(seed: int, num_steps: int) -> jax.Array:
 @pytest.fixture(scope="module")
 def recovery():
     """Non-centred fits (the fit command's starting points and NUTS settings) of three
-    series of T = 300 simulated at TRUTH: 2 chains x 300 draws after 500 warm-up each."""
+    series of T = 300 simulated at TRUTH: 2 chains x 300 draws after the fit command's 1000 warm-up each."""
     family = FAMILIES["sv"]
     fits = []
     with jax.enable_x64(True):
         for seed in (1, 2, 3):
             mcmc = MCMC(NUTS(family.variants["normal"].model,
                              init_strategy=family.init_strategy(), **family.nuts_options),
-                        num_warmup=500, num_samples=300, num_chains=2,
+                        num_warmup=1000, num_samples=300, num_chains=2,
                         chain_method="vectorized", progress_bar=False)
             mcmc.run(jax.random.PRNGKey(100 + seed), y=_simulated(seed, 300),
                      extra_fields=("diverging",))
