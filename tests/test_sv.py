@@ -82,7 +82,8 @@ def _simulated(seed: int, num_steps: int) -> jax.Array:
 @pytest.fixture(scope="module")
 def recovery():
     """Non-centred fits (the fit command's starting points and NUTS settings) of three
-    series of T = 300 simulated at TRUTH: 2 chains x 300 draws after the fit command's 1000 warm-up each."""
+    series of T = 300 simulated at TRUTH: 2 chains x 300 draws after the fit command's
+    1000 warm-up each."""
     family = FAMILIES["sv"]
     fits = []
     with jax.enable_x64(True):
