@@ -179,9 +179,6 @@ class ModelFamily(NamedTuple):
             Length and missing values are checked apart (``too_short``, ``accepts_missing``);
             ``None`` when the family has nothing more to check.
         time_quantities: the :class:`TimeQuantity` values its models record.
-        nuts_options: keywords for NumPyro's ``NUTS`` kernel beyond the init strategy
-            (e.g. ``{"target_accept_prob": 0.9}``), used by every fit of the family;
-            empty (NumPyro's defaults) unless the family's geometry needs more.
     """
 
     name: str
@@ -203,7 +200,6 @@ class ModelFamily(NamedTuple):
     check_series: Callable[[np.ndarray, Mapping[str, Any]], tuple[int | None, str] | None] \
         | None = None
     time_quantities: tuple[TimeQuantity, ...] = ()
-    nuts_options: Mapping[str, Any] = NO_OPTIONS
 
     def default_options(self, variant: str) -> dict[str, Any]:
         """The options a fit of ``variant`` uses when no flag is given.

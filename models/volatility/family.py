@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -218,8 +217,4 @@ SV_FAMILY = ModelFamily(
     posteriors={},
     check_series=_check_returns,
     time_quantities=(VOLATILITY,),
-    # NumPyro's default target 0.8 left 1 to 3 divergences per 4000 draws of the
-    # non-centred posterior, at ordinary values of phi and sigma (docs/volatility.md);
-    # 0.9 leaves none, for a smaller step
-    nuts_options=MappingProxyType({"target_accept_prob": 0.9}),
 )

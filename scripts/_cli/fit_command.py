@@ -173,7 +173,6 @@ def sample_posterior(
         chain_method=chain_method,
         progress_bar=settings.progress_bar,
         init_strategy=family.init_strategy(),
-        kernel_options=family.nuts_options,
     )
 
 

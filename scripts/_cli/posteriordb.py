@@ -84,7 +84,6 @@ def fit_reference(
         chain_method=chain_method,
         progress_bar=progress_bar,
         init_strategy=family.init_strategy(),
-        kernel_options=family.nuts_options,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,20 +84,15 @@ def run_nuts(
     chain_method: str,
     progress_bar: bool | None = None,
     init_strategy: Callable[..., Any] | None = None,
-    kernel_options: Mapping[str, Any] | None = None,
 ) -> tuple[Any, SamplingTimings]:
     """Run NumPyro NUTS on ``model(**model_kwargs)``; return the MCMC object and its timings.
 
-    ``init_strategy`` is passed to NUTS (``None``: NumPyro's default, ``init_to_uniform``),
-    and so are ``kernel_options`` (a family's ``nuts_options``, e.g. ``target_accept_prob``).
+    ``init_strategy`` is passed to NUTS (``None``: NumPyro's default, ``init_to_uniform``).
     """
     import jax
     from numpyro.infer import MCMC, NUTS
 
-    options = dict(kernel_options or {})
-    if init_strategy is not None:
-        options["init_strategy"] = init_strategy
-    kernel = NUTS(model, **options)
+    kernel = NUTS(model) if init_strategy is None else NUTS(model, init_strategy=init_strategy)
     mcmc = MCMC(
         kernel,
         num_warmup=warmup,
