@@ -5,14 +5,15 @@ Adding a family is one line here (``CONTRIBUTING.md``).
 
 Example:
     >>> print(sorted(FAMILIES))
-    ['arma', 'sir']
+    ['arma', 'garch', 'sir', 'sv']
     >>> print(sorted(posterior_families()))
-    ['arK-arK', 'arma-arma11']
+    ['arK-arK', 'arma-arma11', 'garch-garch11']
 """
 
 from models.arma.family import FAMILY as ARMA_FAMILY
 from models.family import ModelFamily
 from models.sir.family import FAMILY as SIR_FAMILY
+from models.volatility.family import GARCH_FAMILY, SV_FAMILY
 
 __all__ = ["FAMILIES", "posterior_families"]
 
@@ -21,6 +22,8 @@ FAMILIES: dict[str, ModelFamily] = {
     for family in (
         ARMA_FAMILY,
         SIR_FAMILY,
+        GARCH_FAMILY,
+        SV_FAMILY,
     )
 }
 
