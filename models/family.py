@@ -49,12 +49,17 @@ class Variant(NamedTuple):
         description: one sentence for ``--help``.
         accepts_missing: whether ``y`` may hold NaN (the likelihood skips them).
         forecasts: whether ``forecast_horizon > 0`` is supported.
+        one_step: whether the model takes ``one_step_ahead=True`` with an observed ``y`` and
+            then draws the site ``y_one_step``, shape (T,): each value from its one-step-ahead
+            predictive law given the observations before it (the posterior predictive check
+            plots these over the data; persistent series simulated from scratch say little).
     """
 
     model: Callable[..., None]
     description: str
     accepts_missing: bool
     forecasts: bool
+    one_step: bool = False
 
 
 class Option(NamedTuple):

@@ -47,7 +47,7 @@ def bundled_posteriors() -> dict[str, ModelFamily | None]:
         ...     print(name, family.name if family else "-")
         arK-arK arma
         arma-arma11 arma
-        garch-garch11 -
+        garch-garch11 garch
         hmm_example-hmm_example -
     """
     folder = resources.files("models") / "data" / "posteriordb"

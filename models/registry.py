@@ -5,14 +5,16 @@ Adding a family is one line here (``CONTRIBUTING.md``).
 
 Example:
     >>> print(sorted(FAMILIES))
-    ['arma', 'renewal']
+    ['arma', 'garch', 'renewal', 'sir', 'sv']
     >>> print(sorted(posterior_families()))
-    ['arK-arK', 'arma-arma11']
+    ['arK-arK', 'arma-arma11', 'garch-garch11']
 """
 
 from models.arma.family import FAMILY as ARMA_FAMILY
 from models.family import ModelFamily
 from models.renewal.family import FAMILY as RENEWAL_FAMILY
+from models.sir.family import FAMILY as SIR_FAMILY
+from models.volatility.family import GARCH_FAMILY, SV_FAMILY
 
 __all__ = ["FAMILIES", "posterior_families"]
 
@@ -20,7 +22,10 @@ FAMILIES: dict[str, ModelFamily] = {
     family.name: family
     for family in (
         ARMA_FAMILY,
+        SIR_FAMILY,
         RENEWAL_FAMILY,
+        GARCH_FAMILY,
+        SV_FAMILY,
     )
 }
 

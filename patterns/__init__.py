@@ -9,6 +9,7 @@
   share, the missing-value mask, the discrete Lyapunov solve.
 * :mod:`patterns.ma_filter` — the order-q moving-average filter inverted by one scan.
 * :mod:`patterns.gaussian` — Gaussian log-densities (sum of squares, masked multivariate).
+* :mod:`patterns.ode` — ODEs by fixed-step Runge–Kutta 4 in one ``lax.scan``.
 
 Kernels take arrays, never model parameters by name: a model family turns its parameters
 into the arrays these functions want.
@@ -24,6 +25,7 @@ from patterns.linear_gaussian import (
     solve_discrete_lyapunov,
 )
 from patterns.ma_filter import inverse_ma_filter
+from patterns.ode import rk4_solve, rk4_step
 from patterns.scans import cumulative_sum, exponential_smoothing, moving_average
 from patterns.updates import fill_at, push_lag, scatter_add
 
@@ -41,6 +43,8 @@ __all__ = [
     "normal_loglik_from_sum_of_squares",
     "parallel",
     "push_lag",
+    "rk4_solve",
+    "rk4_step",
     "scatter_add",
     "sequential",
     "solve_discrete_lyapunov",

@@ -181,12 +181,15 @@ def save_ppc_plot(
     time_label: str,
     seed: int,
     num_pp_samples: int = 100,
+    one_step: str | None = None,
 ) -> None:
     """Posterior predictive check of ``observed`` as PNG, two panels.
 
     Left: ArviZ's density overlay (observed values against ``num_pp_samples`` replicated
     series, chosen with ``seed``). Right: the observed series over time against the median and
-    the 50% and 90% bands of the replicated series, which shows *when* the model misses.
+    the 50% and 90% bands of the one-step-ahead predictions (the posterior predictive
+    variable ``one_step``, each value predicted from the data before it) when the family
+    draws them, else of the replicated series; it shows *when* the model misses.
     """
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
     total = draw_count(idata)
@@ -208,20 +211,22 @@ def save_ppc_plot(
         pad = 0.05 * (high - low)
         left.set_xlim(low - pad, high + pad)
 
-    replicated = idata.posterior_predictive[observed]
+    replicated = idata.posterior_predictive[observed if one_step is None else one_step]
     time_dim = replicated.dims[-1]
     times = replicated[time_dim].to_numpy()
     if not (np.issubdtype(times.dtype, np.number) or np.issubdtype(times.dtype, np.datetime64)):
         times = np.arange(times.shape[0])  # text labels: plot by position
     draws = replicated.stack(sample=("chain", "draw")).transpose("sample", time_dim).to_numpy()
     q05, q25, q50, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
-    right.fill_between(times, q05, q95, color="C0", alpha=0.2, label="90% predictive")
-    right.fill_between(times, q25, q75, color="C0", alpha=0.35, label="50% predictive")
-    right.plot(times, q50, color="C0", linewidth=1, label="predictive median")
+    what = "one-step-ahead" if one_step is not None else "predictive"
+    right.fill_between(times, q05, q95, color="C0", alpha=0.2, label=f"90% {what}")
+    right.fill_between(times, q25, q75, color="C0", alpha=0.35, label=f"50% {what}")
+    right.plot(times, q50, color="C0", linewidth=1, label=f"{what} median")
     right.plot(times, observed_values, color="k", linewidth=1, label="observed")
     right.set_xlabel(time_label)
     right.set_ylabel(observed)
-    right.set_title("over time")
+    right.set_title("one-step-ahead predictions over time" if one_step is not None
+                    else "replicated series over time")
     right.legend(loc="best", fontsize="small")
     if np.issubdtype(times.dtype, np.datetime64):
         right.tick_params(axis="x", labelrotation=30)

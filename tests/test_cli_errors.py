@@ -96,7 +96,7 @@ CASES: dict[str, Case] = {
     "fit.py without a family": lambda d: (
         "fit.py", [], None, ["the following arguments are required: FAMILY"]),
     "fit.py with an unknown family": lambda d: (
-        "fit.py", ["garch", *out(d)], None, ["invalid choice: 'garch'", "'arma'"]),
+        "fit.py", ["egarch", *out(d)], None, ["invalid choice: 'egarch'", "'arma'"]),
     "fit.py arma with a bad order": lambda d: (
         "fit.py", ["arma", *out(d), "--order", "-1", "1"], None,
         ["argument --order: must be a non-negative integer, got '-1'"]),

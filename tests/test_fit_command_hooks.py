@@ -77,6 +77,19 @@ def test_tracked_quantity_is_stored_on_the_time_axis_with_its_forecast(toy_fit, 
 
 
 @pytest.mark.slow
+def test_one_step_ahead_predictions_follow_their_law(toy_fit):
+    _, out = toy_fit
+    predictive = xr.open_dataset(out / "posterior.nc", group="posterior_predictive")
+    posterior = xr.open_dataset(out / "posterior.nc", group="posterior")
+    assert predictive["y_one_step"].dims == ("chain", "draw", "time")
+    # iid Student-t(4) around loc + offset: standardised, median 0 and quartiles at
+    # +-0.7407 (t(4) has no fourth moment, so quantiles, not the variance)
+    z = ((predictive["y_one_step"] - 2.5 - posterior["loc"]) / posterior["scale"]).to_numpy()
+    q25, q50, q75 = np.quantile(z, [0.25, 0.5, 0.75])
+    assert abs(q50) < 0.15 and abs((q75 - q25) - 2 * 0.7407) < 0.2
+
+
+@pytest.mark.slow
 def test_options_plot_and_record(toy_fit):
     process, out = toy_fit
     assert process.returncode == 0, process.stderr

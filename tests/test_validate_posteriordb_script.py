@@ -57,14 +57,24 @@ def test_every_reference_parameter_of_every_modelled_posterior_has_a_row(validat
             load_reference(name)), name
         assert f"{name}: divergences: 0 of 8000 draws" in process.stdout
     # the bundled posteriors without a model are named, not silently dropped
-    assert "no model here for garch-garch11, hmm_example-hmm_example" in process.stdout
+    assert "no model here for hmm_example-hmm_example" in process.stdout
     # each bundled posterior is listed with the family that reproduces it, from the registry
     for name, family in bundled_posteriors().items():
         expected = (f"{name}: reproduced by the '{family.name}' family" if family
                     else f"{name}: no model family here yet")
         assert expected in process.stdout
     record = json.loads((out / "run.json").read_text())
-    assert record["families"] == {name: "arma" for name in REFERENCE_POSTERIORS}
+    assert record["families"] == {name: family.name
+                                  for name, family in bundled_posteriors().items() if family}
+
+
+def test_our_sites_are_named_as_the_fit_command_names_them(validation):
+    # lags count from 1 everywhere (the fit command's summary prints phi[1] for lag 1;
+    # tests/test_fit_arma_script.py checks that side)
+    _, out = validation
+    named = {r["parameter"]: r["our_site"] for r in read_rows(out)
+             if r["posterior"] == "arma-arma11"}
+    assert named == {"mu": "intercept", "phi": "phi[1]", "theta": "theta[1]", "sigma": "sigma"}
 
 
 def test_each_z_is_the_formula_on_its_row_and_the_reference_is_the_shipped_one(validation):

@@ -20,7 +20,7 @@ from models.family import DataSource, ModelFamily, Option, TimeQuantity, Variant
 
 
 def toy_model(y=None, *, num_steps=None, forecast_horizon=0, spread="normal",
-              offset=0.0) -> None:
+              offset=0.0, one_step_ahead=False) -> None:
     """y_t - offset ~ Normal(loc, scale) (or Student-t with 4 degrees of freedom)."""
     length = num_steps if y is None else y.shape[0]
     loc = numpyro.sample("loc", dist.Normal(0.0, 10.0))
@@ -31,6 +31,8 @@ def toy_model(y=None, *, num_steps=None, forecast_horizon=0, spread="normal",
         observed = numpyro.sample("y", law, obs=y)
     if y is not None:
         numpyro.deterministic("standardised", (observed - offset - loc) / scale)
+    if one_step_ahead:  # iid: the one-step-ahead law is the law itself
+        numpyro.sample("y_one_step", law.expand([length]).to_event(1))
     if forecast_horizon:
         ahead = numpyro.sample("y_forecast", law.expand([forecast_horizon]).to_event(1))
         numpyro.deterministic("standardised_forecast", (ahead - offset - loc) / scale)
@@ -49,7 +51,7 @@ def make_family(data: Path) -> ModelFamily:
         name="toy",
         title="a toy iid family (tests only)",
         variants={"iid": Variant(toy_model, "independent draws", accepts_missing=False,
-                                 forecasts=True)},
+                                 forecasts=True, one_step=True)},
         default_variant="iid",
         options=(
             Option("spread", "the observation law", "normal", type=str,

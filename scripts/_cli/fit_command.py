@@ -278,6 +278,11 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
     # replicated series: simulated afresh from each draw, not conditioned on y
     replicated = draw_from_posterior(["y"], predictive_key, "posterior_predictive_s",
                                      y=None, num_steps=series.length)["y"]
+    posterior_predictive = {"y": replicated}
+    if family.variants[variant].one_step:  # one-step-ahead predictions, given the data
+        posterior_predictive["y_one_step"] = draw_from_posterior(
+            ["y_one_step"], jax.random.fold_in(predictive_key, 1), "one_step_s", y=y,
+            one_step_ahead=True)["y_one_step"]
     tracked = [quantity for quantity in family.time_quantities
                if quantity.name in mcmc.get_samples()]
     predictions = None
@@ -288,6 +293,7 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
 
     coords, dims = family.coords_and_dims(options)
     coords["time"], dims["y"] = series.time_coordinate(), ["time"]
+    dims["y_one_step"] = ["time"]
     if forecast:
         coords["horizon"], dims["y_forecast"] = np.arange(1, forecast + 1), ["horizon"]
     for quantity in tracked:  # (chain, draw, T) or (chain, draw, T, K)
@@ -298,7 +304,7 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
             dims[f"{quantity.name}_forecast"] = ["horizon", *component]
     idata = _arviz_io.inference_data_from_mcmc(
         mcmc,
-        posterior_predictive={"y": replicated},
+        posterior_predictive=posterior_predictive,
         predictions=predictions,
         coords=coords,
         dims=dims,
@@ -330,6 +336,7 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
                 observed="y",
                 time_label=series.time_column or "time index",
                 seed=settings.seed,
+                one_step="y_one_step" if "y_one_step" in posterior_predictive else None,
             )
             if forecast:
                 _arviz_io.save_forecast_plot(

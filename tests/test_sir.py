@@ -1,0 +1,154 @@
+"""The SIR family's model: its log density against one written from SciPy (DOP853 for the
+ODE, ``scipy.stats`` for the negative binomial, truncated normal and exponential), the RK4
+step's error against the data's noise, the population as data, and bad arguments.
+
+float64 (``x64``) where values are compared.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from numpyro.infer.util import log_density
+from scipy import stats
+from scipy.integrate import solve_ivp
+
+from models.sir import SUBSTEPS, series_problem, sir_model, sir_rhs, sir_solution
+from models.sir.family import FAMILY
+
+IN_BED = np.array([3, 8, 26, 76, 225, 298, 258, 233, 189, 128, 68, 29, 14, 4])
+N = 763.0
+
+
+def dop853_prevalence(beta: float, gamma: float, population: float, days: int,
+                      initial=(1.0, 0.0)) -> np.ndarray:
+    """I(t) at t = 1..days by SciPy's DOP853 at rtol = atol = 1e-12."""
+    i0, r0 = initial
+
+    def rhs(t, y):
+        s, i, _ = y
+        infections = beta * s * i / population
+        return [-infections, infections - gamma * i, gamma * i]
+
+    solution = solve_ivp(rhs, (0.0, days), [population - i0 - r0, i0, r0], method="DOP853",
+                         rtol=1e-12, atol=1e-12, t_eval=np.arange(1.0, days + 1))
+    assert solution.success
+    return solution.y[1]
+
+
+def scipy_log_joint(beta, gamma, phi_inv, y, population, initial=(1.0, 0.0)) -> float:
+    """The case study's density, written from SciPy: truncated-normal priors on beta and
+    gamma, Exponential(5) on phi_inv, NegBin2(I(t), 1/phi_inv) for each day."""
+    mean = dop853_prevalence(beta, gamma, population, len(y), initial)
+    phi = 1.0 / phi_inv
+    log_prior = (stats.truncnorm.logpdf(beta, (0 - 2.0) / 1.0, np.inf, loc=2.0, scale=1.0)
+                 + stats.truncnorm.logpdf(gamma, (0 - 0.4) / 0.5, np.inf, loc=0.4, scale=0.5)
+                 + stats.expon.logpdf(phi_inv, scale=1 / 5.0))
+    # NegBin2(mean, phi) is scipy's nbinom(n = phi, p = phi / (phi + mean))
+    return float(log_prior + stats.nbinom.logpmf(y, phi, phi / (phi + mean)).sum())
+
+
+@pytest.mark.parametrize(
+    ("beta", "gamma", "phi_inv", "population", "initial"),
+    [(1.73, 0.54, 0.14, N, (1.0, 0.0)), (2.4, 0.9, 0.05, N, (1.0, 0.0)),
+     (1.2, 0.3, 0.5, 2000.0, (3.0, 100.0))],
+)
+def test_log_density_equals_scipy_oracle(x64, beta, gamma, phi_inv, population, initial):
+    y = IN_BED if population == N else np.minimum(IN_BED, 1500)
+    params = {"beta": jnp.array(beta), "gamma": jnp.array(gamma), "phi_inv": jnp.array(phi_inv)}
+    kwargs = {"population": population, "initial_infected": initial[0],
+              "initial_recovered": initial[1], "substeps": 64}
+    ours = jax.jit(lambda p: log_density(sir_model, (jnp.asarray(y),), kwargs, p)[0])(params)
+    expected = scipy_log_joint(beta, gamma, phi_inv, y, population, initial)
+    np.testing.assert_allclose(float(ours), expected, rtol=1e-7)
+
+
+def test_default_step_error_is_far_below_the_noise(x64):
+    """At the default 8 RK4 steps a day, over (beta, gamma) spanning the posterior (and
+    beyond: +-4 posterior sd), the largest ODE error of I(t) is below 1e-3 of the smallest
+    negative-binomial noise sd on any day (phi_inv = 0.02, narrower than the posterior
+    allows)."""
+    phi_inv = 0.02
+    solve = jax.jit(lambda b, g: sir_solution(b, g, N, jnp.array([N - 1, 1.0, 0.0]), 14,
+                                              substeps=SUBSTEPS))
+    worst = 0.0
+    for beta in (1.53, 1.73, 1.93):
+        for gamma in (0.36, 0.54, 0.72):
+            ref = dop853_prevalence(beta, gamma, N, 14)
+            ours = np.asarray(solve(beta, gamma))[1:, 1]
+            noise_sd = np.sqrt(ref + phi_inv * ref**2)
+            worst = max(worst, float(np.max(np.abs(ours - ref) / noise_sd)))
+    assert worst < 1e-3, worst
+
+
+def test_sir_rhs_is_the_kermack_mckendrick_system():
+    rate = np.asarray(sir_rhs(0.0, jnp.array([600.0, 100.0, 63.0]), (1.5, 0.5, N)))
+    infections = 1.5 * 600 * 100 / N
+    np.testing.assert_allclose(rate, [-infections, infections - 50.0, 50.0], rtol=1e-6)
+
+
+def test_population_is_data_not_a_constant(x64):
+    """The same counts scored with N = 763 and N = 2000 give different densities, each
+    equal to SciPy's with that N (a model with N hard-coded would score both alike)."""
+    params = {"beta": jnp.array(1.73), "gamma": jnp.array(0.54), "phi_inv": jnp.array(0.14)}
+    values = []
+    for population in (763.0, 2000.0):
+        ours = jax.jit(lambda p, n=population: log_density(
+            sir_model, (jnp.asarray(IN_BED),), {"population": n, "substeps": 64}, p)[0])(params)
+        np.testing.assert_allclose(float(ours),
+                                   scipy_log_joint(1.73, 0.54, 0.14, IN_BED, population),
+                                   rtol=1e-7)
+        values.append(float(ours))
+    assert abs(values[0] - values[1]) > 10
+
+
+@pytest.mark.parametrize(
+    ("y", "kwargs", "message"),
+    [
+        (IN_BED, {}, r"population \(N\) must be given"),
+        (IN_BED, {"population": 200}, r"y\[4\]: 225 people in bed exceed the population N = 200"),
+        (np.array([3.0, -1.0]), {"population": N}, r"y\[1\]: -1 is not a count"),
+        (np.array([3.0, 2.5]), {"population": N}, r"y\[1\]: 2.5 is not a count"),
+        (IN_BED, {"population": N, "initial_infected": 0}, "initial_infected must be positive"),
+        (IN_BED, {"population": 10, "initial_infected": 8, "initial_recovered": 3},
+         "exceeds the population N = 10"),
+        (None, {"population": N}, "give num_steps >= 1 to simulate"),
+    ],
+)
+def test_bad_arguments_are_named(y, kwargs, message):
+    params = {"beta": jnp.array(1.7), "gamma": jnp.array(0.5), "phi_inv": jnp.array(0.1)}
+    with pytest.raises(ValueError, match=message):
+        log_density(sir_model, (None if y is None else jnp.asarray(y),), kwargs, params)
+
+
+def test_series_problem_finds_the_first_bad_value():
+    assert series_problem(IN_BED, N) is None
+    assert series_problem(np.array([1.0, np.nan]), N)[0] == 1
+    assert series_problem(IN_BED, None) == (
+        None, "the population size N is not known: give --population N")
+
+
+def test_family_check_series_reads_the_options():
+    options = {"population": 763, "initial_infected": 1, "initial_recovered": 0}
+    assert FAMILY.check_series(IN_BED.astype(float), options) is None
+    assert FAMILY.check_series(IN_BED.astype(float), options | {"initial_recovered": 763}) == (
+        None, "initial_infected + initial_recovered = 764 exceeds the population N = 763")
+
+
+def test_forecast_continues_the_same_solution(x64):
+    """prevalence_forecast is the ODE solution on days T+1..T+h, the continuation of
+    prevalence (not a restart)."""
+    from numpyro import handlers
+
+    # y_forecast substituted too: its law is checked, no draw is needed
+    substituted = handlers.substitute(sir_model, {"beta": 1.73, "gamma": 0.54, "phi_inv": 0.14,
+                                                  "y_forecast": jnp.zeros(4)})
+    trace = handlers.trace(handlers.seed(substituted, jax.random.PRNGKey(0))).get_trace(
+        jnp.asarray(IN_BED), population=N, forecast_horizon=4, substeps=64)
+    whole = dop853_prevalence(1.73, 0.54, N, 18)
+    np.testing.assert_allclose(np.asarray(trace["prevalence"]["value"]), whole[:14], rtol=1e-8)
+    np.testing.assert_allclose(np.asarray(trace["prevalence_forecast"]["value"]), whole[14:],
+                               rtol=1e-8)
+    forecast_law = trace["y_forecast"]["fn"]
+    np.testing.assert_allclose(np.asarray(forecast_law.mean), whole[14:], rtol=1e-8)
+    np.testing.assert_allclose(np.asarray(forecast_law.concentration), 1 / 0.14, rtol=1e-12)
