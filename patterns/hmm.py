@@ -47,6 +47,7 @@ __all__ = [
     "inverse_cdf_index",
     "log_matmul",
     "max_matmul",
+    "stationary_distribution",
 ]
 
 
@@ -240,3 +241,32 @@ def inverse_cdf_index(log_weights: ArrayLike, uniform: ArrayLike) -> Array:
     below = cdf < (uniform * cdf[..., -1])[..., None]
     index = jnp.sum(below, axis=-1, dtype=jnp.int32)
     return jnp.minimum(index, log_weights.shape[-1] - 1)
+
+
+def stationary_distribution(transition_matrix: ArrayLike) -> Array:
+    """The stationary distribution ``pi = pi A`` of an irreducible Markov chain.
+
+    Solves ``(I - A + 1 1') ' pi = 1`` (one linear solve, differentiable): the added
+    all-ones matrix pins the sum of ``pi`` to one without dropping an equation.
+
+    Args:
+        transition_matrix: ``A[i, j] = p(z_t = j | z_{t-1} = i)``, shape (K, K).
+
+    Returns:
+        shape (K,), sums to one.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> print(stationary_distribution(jnp.array([[0.9, 0.1], [0.3, 0.7]])).round(4))
+        [0.75 0.25]
+    """
+    A = jnp.asarray(transition_matrix)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] < 1:
+        raise ValueError(
+            f"stationary_distribution: transition_matrix must have shape (K, K) with K >= 1, "
+            f"got {A.shape}"
+        )
+    num_states = A.shape[0]
+    ones = jnp.ones((num_states, num_states), A.dtype)
+    system = jnp.eye(num_states, dtype=A.dtype) - A + ones
+    return jnp.linalg.solve(system.T, jnp.ones(num_states, A.dtype))
