@@ -132,5 +132,8 @@ FAMILY = ModelFamily(
         ),
     },
     check_series=_check_series,
-    time_quantities=(TimeQuantity("state_probs", "posterior state probabilities"),),
+    time_quantities=(
+        TimeQuantity("state_probs", "posterior state probabilities"),
+        TimeQuantity("viterbi_path", "most probable state path (Viterbi), per draw"),
+    ),
 )
