@@ -139,15 +139,15 @@ class ReferencePosterior(NamedTuple):
         options: model keywords (order, prior scales, conventions).
         data: posteriordb data (``data.json``, lists as arrays) -> model keywords, e.g.
             ``lambda data: {"y": data["y"]}``.
-        parameters: posteriordb parameter name -> (our site, index into the site or
-            ``None`` for a scalar site).
+        parameters: posteriordb parameter name -> (our site, index into the site, a tuple
+            for an entry of a matrix site, or ``None`` for a scalar site).
     """
 
     name: str
     variant: str
     options: Mapping[str, Any]
     data: Callable[[Mapping[str, Any]], dict[str, Any]]
-    parameters: Mapping[str, tuple[str, int | None]]
+    parameters: Mapping[str, tuple[str, int | tuple[int, ...] | None]]
 
 
 class ModelFamily(NamedTuple):

@@ -124,7 +124,8 @@ def to_reference_names(
     out = {}
     for ref_name, (site, index) in spec.parameters.items():
         draws = np.asarray(samples[site])
-        out[ref_name] = draws if index is None else draws[(slice(None),) * lead + (index,)]
+        where = index if isinstance(index, tuple) else (index,)  # a tuple: a matrix entry
+        out[ref_name] = draws if index is None else draws[(slice(None),) * lead + where]
     return out
 
 

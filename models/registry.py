@@ -5,13 +5,14 @@ Adding a family is one line here (``CONTRIBUTING.md``).
 
 Example:
     >>> print(sorted(FAMILIES))
-    ['arma', 'garch', 'renewal', 'sir', 'sv']
+    ['arma', 'garch', 'hmm', 'renewal', 'sir', 'sv']
     >>> print(sorted(posterior_families()))
-    ['arK-arK', 'arma-arma11', 'garch-garch11']
+    ['arK-arK', 'arma-arma11', 'garch-garch11', 'hmm_example-hmm_example']
 """
 
 from models.arma.family import FAMILY as ARMA_FAMILY
 from models.family import ModelFamily
+from models.hmm.family import FAMILY as HMM_FAMILY
 from models.renewal.family import FAMILY as RENEWAL_FAMILY
 from models.sir.family import FAMILY as SIR_FAMILY
 from models.volatility.family import GARCH_FAMILY, SV_FAMILY
@@ -26,6 +27,7 @@ FAMILIES: dict[str, ModelFamily] = {
         RENEWAL_FAMILY,
         GARCH_FAMILY,
         SV_FAMILY,
+        HMM_FAMILY,
     )
 }
 

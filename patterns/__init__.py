@@ -5,6 +5,10 @@
 * :mod:`patterns.scans` — ``lax.scan`` loops with a carry.
 * :mod:`patterns.sequential` / :mod:`patterns.parallel` — the same recurrences by
   ``lax.scan`` and by ``lax.associative_scan``, under the same names.
+* :mod:`patterns.hmm` — hidden Markov models: result containers, checks, log-space matrix
+  products; the kernel twins are :mod:`patterns.hmm_sequential` / :mod:`patterns.hmm_parallel`
+  (``hmm_filter``, ``hmm_smoother``, ``hmm_viterbi``, ``hmm_backward_sample``), re-exported
+  by :mod:`patterns.sequential` / :mod:`patterns.parallel`.
 * :mod:`patterns.linear_gaussian` — the state-space containers the Kalman filter twins
   share, the missing-value mask, the discrete Lyapunov solve.
 * :mod:`patterns.ma_filter` — the order-q moving-average filter inverted by one scan.
@@ -18,6 +22,7 @@ into the arrays these functions want.
 from patterns import parallel, sequential
 from patterns.batching import map_over_series
 from patterns.gaussian import masked_mvn_logpdf, normal_loglik_from_sum_of_squares
+from patterns.hmm import HMMFilterResult, HMMPosterior
 from patterns.linear_gaussian import (
     KalmanFilterResult,
     LinearGaussianSSM,
@@ -30,6 +35,8 @@ from patterns.scans import cumulative_sum, exponential_smoothing, moving_average
 from patterns.updates import fill_at, push_lag, scatter_add
 
 __all__ = [
+    "HMMFilterResult",
+    "HMMPosterior",
     "KalmanFilterResult",
     "LinearGaussianSSM",
     "cumulative_sum",

@@ -11,6 +11,12 @@ from jax.scipy.linalg import cho_factor, cho_solve
 from jax.typing import ArrayLike
 
 from patterns.gaussian import masked_mvn_logpdf
+from patterns.hmm_sequential import (
+    hmm_backward_sample,
+    hmm_filter,
+    hmm_smoother,
+    hmm_viterbi,
+)
 from patterns.linear_gaussian import (
     KalmanFilterResult,
     LinearGaussianSSM,
@@ -19,7 +25,14 @@ from patterns.linear_gaussian import (
     mask_missing,
 )
 
-__all__ = ["kalman_filter", "linear_recurrence"]
+__all__ = [
+    "hmm_backward_sample",
+    "hmm_filter",
+    "hmm_smoother",
+    "hmm_viterbi",
+    "kalman_filter",
+    "linear_recurrence",
+]
 
 
 def linear_recurrence(a: ArrayLike, b: ArrayLike, init: ArrayLike) -> Array:

@@ -37,12 +37,13 @@ TABLE_COLUMNS = ("posterior", "parameter", "our_site", "mean", "mcse", "ref_mean
                  "z")
 
 
-def site_label(site: str, index: int | None,
+def site_label(site: str, index: int | tuple[int, ...] | None,
                dims_and_coords: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None
                ) -> str:
     """Our summary's row name for a site element, as the fit command prints it: the
     element's coordinate when the family gives the site one (``phi[1]`` for the first lag,
-    ARMA's lags counting from 1), else its index; ``sigma`` for a scalar site.
+    ARMA's lags counting from 1), else its index; ``sigma`` for a scalar site; a tuple index
+    is an entry of a matrix site (``transition_matrix[0, 1]``).
 
     Example:
         >>> coords = ({"ar_lag": [1, 2]}, {"phi": ["ar_lag"]})
@@ -51,11 +52,12 @@ def site_label(site: str, index: int | None,
     """
     if index is None:
         return site
+    where = index if isinstance(index, tuple) else (index,)
     if dims_and_coords is not None:
         coords, dims = dims_and_coords
-        if site in dims and dims[site]:
-            return f"{site}[{coords[dims[site][0]][index]}]"
-    return f"{site}[{index}]"
+        if site in dims and len(dims[site]) >= len(where):
+            where = tuple(coords[dim][i] for dim, i in zip(dims[site], where, strict=False))
+    return f"{site}[{', '.join(map(str, where))}]"
 
 
 def fit_reference(

@@ -1,0 +1,218 @@
+"""Hidden Markov model kernels by ``lax.scan``: one step per time point (O(T) depth).
+
+The model and the arguments are in :mod:`patterns.hmm`. Each function has a twin of the
+same name in :mod:`patterns.hmm_parallel`; both are re-exported by
+:mod:`patterns.sequential` and :mod:`patterns.parallel` respectively.
+
+The forward algorithm carries the log filtered probabilities ``log p(z_{t-1} | y_{<t})``
+and the running log-likelihood; each step predicts (a log-sum-exp over the previous state),
+multiplies in the emission likelihood (adds its log) and renormalises, the normaliser being
+``log p(y_t | y_{<t})``.
+"""
+
+import jax
+import jax.numpy as jnp
+from jax import Array, lax
+from jax.scipy.special import logsumexp
+from jax.typing import ArrayLike
+
+from patterns.hmm import HMMFilterResult, HMMPosterior, check_hmm_args, inverse_cdf_index
+
+__all__ = ["hmm_backward_sample", "hmm_filter", "hmm_smoother", "hmm_viterbi"]
+
+
+@jax.jit
+def _log_filter(log_pi: Array, log_A: Array, ll: Array) -> tuple[Array, Array]:
+    """(log-likelihood, log filtered probabilities (T, K))."""
+
+    def step(carry, ll_t):
+        log_pred, loglik = carry
+        log_joint = log_pred + ll_t
+        log_norm = logsumexp(log_joint)
+        log_filt = log_joint - log_norm
+        log_pred_next = logsumexp(log_filt[:, None] + log_A, axis=0)
+        return (log_pred_next, loglik + log_norm), log_filt
+
+    (_, loglik), log_filt = lax.scan(step, (log_pi, jnp.zeros((), ll.dtype)), ll)
+    return loglik, log_filt
+
+
+def hmm_filter(
+    initial_probs: ArrayLike, transition_matrix: ArrayLike, log_likelihoods: ArrayLike
+) -> HMMFilterResult:
+    """Forward algorithm in log space by ``lax.scan``: log-likelihood and filtered states.
+
+    Args:
+        initial_probs: ``p(z_0)``, shape (K,).
+        transition_matrix: ``A[i, j] = p(z_t = j | z_{t-1} = i)``, shape (K, K).
+        log_likelihoods: ``log p(y_t | z_t = k)``, shape (T, K).
+
+    Returns:
+        :class:`~patterns.hmm.HMMFilterResult`: ``log_likelihood`` (),
+        ``filtered_probs`` (T, K).
+
+    Example:
+        Two states that never switch; y_0 is twice as likely in state 0:
+
+        >>> import jax.numpy as jnp
+        >>> out = hmm_filter(jnp.array([0.5, 0.5]), jnp.eye(2),
+        ...                  jnp.log(jnp.array([[0.2, 0.1], [0.3, 0.3]])))
+        >>> print(out.filtered_probs.round(4))
+        [[0.6667 0.3333]
+         [0.6667 0.3333]]
+        >>> print(round(float(out.log_likelihood), 5))  # log(0.5 * 0.2 * 0.3 + 0.5 * 0.1 * 0.3)
+        -3.10109
+    """
+    pi, A, ll = check_hmm_args(initial_probs, transition_matrix, log_likelihoods, "hmm_filter")
+    loglik, log_filt = _log_filter(jnp.log(pi), jnp.log(A), ll)
+    return HMMFilterResult(loglik, jnp.exp(log_filt))
+
+
+@jax.jit
+def _log_smoother(log_pi: Array, log_A: Array, ll: Array) -> tuple[Array, Array, Array]:
+    loglik, log_filt = _log_filter(log_pi, log_A, ll)
+
+    def step(log_beta_next, ll_next):
+        # log p(y_{t+1:} | z_t = i), up to a constant: sum_j A[i, j] p(y_{t+1}|j) beta_{t+1}(j)
+        log_beta = logsumexp(log_A + (ll_next + log_beta_next)[None, :], axis=1)
+        log_beta = log_beta - logsumexp(log_beta)
+        return log_beta, log_beta
+
+    last = jnp.zeros_like(ll[0])
+    _, log_betas = lax.scan(step, last, ll[1:], reverse=True)
+    log_betas = jnp.concatenate([log_betas, last[None]], axis=0)
+    log_post = log_filt + log_betas
+    log_post = log_post - logsumexp(log_post, axis=1, keepdims=True)
+    return loglik, log_filt, log_post
+
+
+def hmm_smoother(
+    initial_probs: ArrayLike, transition_matrix: ArrayLike, log_likelihoods: ArrayLike
+) -> HMMPosterior:
+    """Forward-backward algorithm by two ``lax.scan``: posterior state probabilities.
+
+    The backward pass carries ``log p(y_{t+1..T-1} | z_t)``, renormalised at every step;
+    ``p(z_t | y) ∝ p(z_t | y_0..y_t) p(y_{t+1..T-1} | z_t)``.
+
+    Args:
+        initial_probs: ``p(z_0)``, shape (K,).
+        transition_matrix: ``A[i, j] = p(z_t = j | z_{t-1} = i)``, shape (K, K).
+        log_likelihoods: ``log p(y_t | z_t = k)``, shape (T, K).
+
+    Returns:
+        :class:`~patterns.hmm.HMMPosterior`: ``log_likelihood`` (), ``filtered_probs``
+        (T, K), ``smoothed_probs`` (T, K).
+
+    Example:
+        With states that never switch, the last observation informs the first step too:
+
+        >>> import jax.numpy as jnp
+        >>> out = hmm_smoother(jnp.array([0.5, 0.5]), jnp.eye(2),
+        ...                    jnp.log(jnp.array([[0.5, 0.5], [0.8, 0.2]])))
+        >>> print(out.filtered_probs[0], [round(float(p), 4) for p in out.smoothed_probs[0]])
+        [0.5 0.5] [0.8, 0.2]
+    """
+    pi, A, ll = check_hmm_args(initial_probs, transition_matrix, log_likelihoods, "hmm_smoother")
+    loglik, log_filt, log_post = _log_smoother(jnp.log(pi), jnp.log(A), ll)
+    return HMMPosterior(loglik, jnp.exp(log_filt), jnp.exp(log_post))
+
+
+@jax.jit
+def _viterbi(log_pi: Array, log_A: Array, ll: Array) -> Array:
+    def forward(delta_prev, ll_t):
+        scores = delta_prev[:, None] + log_A  # (from i, to j)
+        best_prev = jnp.argmax(scores, axis=0).astype(jnp.int32)
+        delta = jnp.max(scores, axis=0) + ll_t
+        return delta - jnp.max(delta), best_prev
+
+    delta_0 = log_pi + ll[0]
+    delta_last, pointers = lax.scan(forward, delta_0 - jnp.max(delta_0), ll[1:])
+    z_last = jnp.argmax(delta_last).astype(jnp.int32)
+
+    def backward(z_next, best_prev):
+        z = best_prev[z_next]
+        return z, z
+
+    _, path = lax.scan(backward, z_last, pointers, reverse=True)
+    return jnp.concatenate([path, z_last[None]])
+
+
+def hmm_viterbi(
+    initial_probs: ArrayLike, transition_matrix: ArrayLike, log_likelihoods: ArrayLike
+) -> Array:
+    """Most probable state path ``argmax_z p(z | y)`` (Viterbi), by two ``lax.scan``.
+
+    A forward max-product scan keeps, for every state, the best predecessor; a backward scan
+    follows those pointers from the best last state. Ties go to the lowest state index.
+
+    Args:
+        initial_probs: ``p(z_0)``, shape (K,).
+        transition_matrix: ``A[i, j] = p(z_t = j | z_{t-1} = i)``, shape (K, K).
+        log_likelihoods: ``log p(y_t | z_t = k)``, shape (T, K).
+
+    Returns:
+        int32 states, shape (T,).
+
+    Example:
+        Sticky states: one odd observation in the middle does not switch the path.
+
+        >>> import jax.numpy as jnp
+        >>> A = jnp.array([[0.95, 0.05], [0.05, 0.95]])
+        >>> ll = jnp.log(jnp.array([[0.9, 0.1], [0.4, 0.6], [0.9, 0.1]]))
+        >>> print(hmm_viterbi(jnp.array([0.5, 0.5]), A, ll))
+        [0 0 0]
+    """
+    pi, A, ll = check_hmm_args(initial_probs, transition_matrix, log_likelihoods, "hmm_viterbi")
+    return _viterbi(jnp.log(pi), jnp.log(A), ll)
+
+
+@jax.jit
+def _backward_sample(key: Array, log_pi: Array, log_A: Array, ll: Array) -> Array:
+    _, log_filt = _log_filter(log_pi, log_A, ll)
+    uniforms = jax.random.uniform(key, (ll.shape[0],), dtype=ll.dtype)
+    z_last = inverse_cdf_index(log_filt[-1], uniforms[-1])
+
+    def step(z_next, inputs):
+        log_filt_t, u_t = inputs
+        z = inverse_cdf_index(log_filt_t + log_A[:, z_next], u_t)
+        return z, z
+
+    _, path = lax.scan(step, z_last, (log_filt[:-1], uniforms[:-1]), reverse=True)
+    return jnp.concatenate([path, z_last[None]])
+
+
+def hmm_backward_sample(
+    key: Array,
+    initial_probs: ArrayLike,
+    transition_matrix: ArrayLike,
+    log_likelihoods: ArrayLike,
+) -> Array:
+    """One path from ``p(z_0..z_{T-1} | y)``: forward filtering, backward sampling (FFBS).
+
+    Filter forward, draw ``z_{T-1}`` from the last filtered probabilities, then walk back:
+    ``p(z_t | z_{t+1}, y) ∝ p(z_t | y_0..y_t) A[z_t, z_{t+1}]``. One uniform number per
+    time step (from ``key``) picks each state by the inverse CDF, so the parallel twin
+    returns the same path for the same key. ``jax.vmap`` over keys for many paths.
+
+    Args:
+        key: a ``jax.random`` key.
+        initial_probs: ``p(z_0)``, shape (K,).
+        transition_matrix: ``A[i, j] = p(z_t = j | z_{t-1} = i)``, shape (K, K).
+        log_likelihoods: ``log p(y_t | z_t = k)``, shape (T, K).
+
+    Returns:
+        int32 states, shape (T,).
+
+    Example:
+        Observations that leave no doubt give the one possible path:
+
+        >>> import jax, jax.numpy as jnp
+        >>> ll = jnp.log(jnp.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]))
+        >>> A = jnp.full((2, 2), 0.5)
+        >>> print(hmm_backward_sample(jax.random.PRNGKey(0), jnp.array([0.5, 0.5]), A, ll))
+        [0 1 1]
+    """
+    pi, A, ll = check_hmm_args(
+        initial_probs, transition_matrix, log_likelihoods, "hmm_backward_sample"
+    )
+    return _backward_sample(key, jnp.log(pi), jnp.log(A), ll)

@@ -1,0 +1,208 @@
+"""Gaussian HMM: this package's forward algorithm against NumPyro's enumeration and dynamax.
+
+Two cases (issue 15): posteriordb's hmm_example (K = 2, T = 100, sd 1, uniform start) and a
+simulated series (K = 3, T = 2,000). Both use one posterior, written twice:
+
+* ``ours``: :func:`models.hmm.gaussian_hmm_model` (states summed out by
+  :func:`patterns.sequential.hmm_filter`; ``--scan parallel`` for the other twin);
+* ``numpyro enumeration``: the way NumPyro's HMM examples write it: the states as
+  ``Categorical`` sites inside ``numpyro.contrib.control_flow.scan`` (a ``markov`` chain),
+  summed out by ``config_enumerate`` / ``TraceEnum_ELBO``'s machinery in NUTS.
+
+Figures:
+
+* ``logp_grad_us``: one jitted log density + gradient at the same point, per call (best of
+  ``--repeats``), for ours (sequential and parallel), the enumerated model, and
+  ``dynamax.hidden_markov_model.hmm_filter`` (the forward pass only, same arrays); the values
+  are compared so nothing wrong is timed;
+* ``ess_per_s``: NUTS, ``--chains`` x ``--samples`` after ``--warmup``, same seed; the
+  smallest bulk ESS over the parameters divided by the sampling wall time of a second
+  run from the first one's end (the sampler is compiled and cached by the first).
+
+PyMC (pymc-extras' marginalised chain) is not installed in this environment and is
+reported as skipped.
+
+    python scripts/benchmarks/bench_hmm.py --json out.json
+"""
+
+import functools
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import numpyro  # noqa: E402
+import numpyro.distributions as dist  # noqa: E402
+from _common import best_time_per_call, job_parser, log, write_result  # noqa: E402
+from numpyro.contrib.control_flow import scan as numpyro_scan  # noqa: E402
+from numpyro.diagnostics import effective_sample_size  # noqa: E402
+from numpyro.infer import MCMC, NUTS, init_to_median  # noqa: E402
+from numpyro.infer.util import initialize_model  # noqa: E402
+
+from models.hmm import gaussian_hmm_model  # noqa: E402
+from models.hmm.distribution import OrderedNormal  # noqa: E402
+from models.posteriordb import load_data  # noqa: E402
+
+
+def enumerated_model(y, *, states, mu_loc, mu_scale, positive_means):
+    """The same posterior as ``gaussian_hmm_model(initial="fixed", sigma=1)``, states as
+    enumerated discrete sites (NumPyro's HMM example style)."""
+    K = states
+    mu = numpyro.sample("mu", OrderedNormal(jnp.broadcast_to(jnp.asarray(mu_loc, float), (K,)),
+                                            jnp.full((K,), float(mu_scale)),
+                                            positive=positive_means))
+    A = numpyro.sample("transition_matrix", dist.Dirichlet(jnp.ones((K, K))).to_event(1))
+
+    def transition(z_prev, y_t):
+        probs = jnp.where(z_prev < 0, jnp.full((K,), 1.0 / K), A[jnp.maximum(z_prev, 0)])
+        z = numpyro.sample("z", dist.Categorical(probs),
+                           infer={"enumerate": "parallel"})
+        numpyro.sample("y", dist.Normal(mu[z], 1.0), obs=y_t)
+        return z, None
+
+    numpyro_scan(transition, jnp.array(-1), y)
+
+
+def cases(seed: int):
+    y100 = np.asarray(load_data("hmm_example-hmm_example")["y"], float)
+    rng = np.random.default_rng(seed)
+    A = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]])
+    z = np.empty(2000, int)
+    z[0] = 0
+    for t in range(1, 2000):
+        z[t] = rng.choice(3, p=A[z[t - 1]])
+    y2000 = np.array([-3.0, 0.0, 3.0])[z] + rng.normal(size=2000)
+    return [
+        ("hmm_example K=2 T=100", y100,
+         {"states": 2, "mu_loc": (3.0, 10.0), "mu_scale": 1.0, "positive_means": True}),
+        ("simulated K=3 T=2000", y2000,
+         {"states": 3, "mu_loc": 0.0, "mu_scale": 5.0, "positive_means": False}),
+    ]
+
+
+def ours(scan):
+    def model(y, **options):
+        gaussian_hmm_model(y, initial="fixed", sigma=1.0, scan=scan, **options)
+    return model
+
+
+def logp_grad(model, y, options, key):
+    info = initialize_model(key, model, model_kwargs={"y": jnp.asarray(y), **options},
+                            init_strategy=init_to_median(num_samples=15))
+    potential = jax.jit(jax.value_and_grad(info.potential_fn))
+    return potential, info.param_info.z
+
+
+def forward_pass_rows(label, y, num_states, repeats, dynamax_filter) -> list[dict]:
+    """logp + grad (w.r.t. the means) of the forward pass alone: dynamax vs ours."""
+    from patterns.sequential import hmm_filter
+
+    mu = jnp.linspace(1.0, 9.0, num_states)
+    A = jnp.full((num_states, num_states), 1.0 / num_states)
+    pi = jnp.full(num_states, 1.0 / num_states)
+
+    def emissions(mu):
+        return dist.Normal(mu[None, :], 1.0).log_prob(y[:, None])
+
+    def theirs(mu):
+        with jax.numpy_rank_promotion("allow"):
+            return dynamax_filter(pi, A, emissions(mu)).marginal_loglik
+
+    def mine(mu):
+        return hmm_filter(pi, A, emissions(mu)).log_likelihood
+
+    rows = []
+    values = []
+    for name, fn in (("dynamax hmm_filter (forward pass only)", theirs),
+                     ("ours hmm_filter (forward pass only)", mine)):
+        f = jax.jit(jax.value_and_grad(fn))
+        values.append(float(jax.block_until_ready(f(mu))[0]))
+        seconds = best_time_per_call(lambda f=f: f(mu), repeats=repeats,
+                                     block=jax.block_until_ready)
+        rows.append({"case": label, "name": name, "logp_grad_us": seconds * 1e6,
+                     "value_rel_diff": abs(values[-1] - values[0]) / abs(values[0])})
+    log(f"{label:24s} forward pass logp+grad: dynamax {rows[0]['logp_grad_us']:.1f} us, "
+        f"ours {rows[1]['logp_grad_us']:.1f} us")
+    return rows
+
+
+def main() -> None:
+    parser = job_parser(__doc__.splitlines()[0])
+    parser.add_argument("--chains", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=500)
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-nuts", action="store_true", help="time logp + grad only")
+    args = parser.parse_args()
+    key = jax.random.PRNGKey(args.seed)
+    rows, skipped = [], [{"name": "pymc", "reason": "pymc / pymc-extras not installed here"}]
+    try:
+        from dynamax.hidden_markov_model import hmm_filter as dynamax_filter
+    except ImportError as error:
+        dynamax_filter = None
+        skipped.append({"name": "dynamax", "reason": f"not importable: {error}"})
+    for label, y, options in cases(args.seed):
+        models = {"ours (sequential)": ours("sequential"), "ours (parallel)": ours("parallel"),
+                  "numpyro enumeration": enumerated_model}
+        # one point, in our unconstrained coordinates, for every model (same site names)
+        _, point = logp_grad(models["ours (sequential)"], y, options, key)
+        reference = None
+        for name, model in models.items():
+            potential, _ = logp_grad(model, y, options, key)
+            value, grad = potential(point)
+            if reference is None:
+                reference = float(value)
+            # the enumerated model has the uniform start's log(1/K) as ours: same density
+            value_diff = abs(float(value) - reference) / abs(reference)
+            seconds = best_time_per_call(lambda p=potential, x=point: p(x), repeats=args.repeats,
+                                         block=jax.block_until_ready)
+            row = {"case": label, "name": name, "logp_grad_us": seconds * 1e6,
+                   "value_rel_diff": value_diff}
+            if args.no_nuts:
+                log(f"{label:24s} {name:22s} logp+grad {row['logp_grad_us']:9.1f} us  "
+                    f"(value diff {value_diff:.1e})")
+                rows.append(row)
+                continue
+            # options bound, y the only (jitted) argument, so the compiled sampler is
+            # cached: the first run compiles, the second (timed) one only samples
+            bound = functools.partial(model, **options)
+            start = time.perf_counter()
+            mcmc = MCMC(NUTS(bound, init_strategy=init_to_median(num_samples=15)),
+                        num_warmup=args.warmup, num_samples=args.samples,
+                        num_chains=args.chains, chain_method="sequential", progress_bar=False,
+                        jit_model_args=True)
+            mcmc.warmup(key, jnp.asarray(y), collect_warmup=False)
+            mcmc.run(mcmc.post_warmup_state.rng_key, jnp.asarray(y))
+            compile_and_warmup = time.perf_counter() - start
+            mcmc.post_warmup_state = mcmc.last_state
+            start = time.perf_counter()
+            mcmc.run(mcmc.post_warmup_state.rng_key, jnp.asarray(y))
+            jax.block_until_ready(mcmc.get_samples())
+            sampling = time.perf_counter() - start
+            draws = mcmc.get_samples(group_by_chain=True)
+            ess = min(float(np.min(effective_sample_size(np.asarray(draws[site]))))
+                      for site in ("mu", "transition_matrix"))
+            row.update(ess_min=ess, sampling_s=sampling, warmup_s=compile_and_warmup,
+                       ess_per_s=ess / sampling,
+                       mu_mean=np.asarray(draws["mu"]).mean(axis=(0, 1)).tolist())
+            log(f"{label:24s} {name:22s} logp+grad {row['logp_grad_us']:9.1f} us  "
+                f"ESS/s {row['ess_per_s']:9.1f}  (value diff {value_diff:.1e})")
+            rows.append(row)
+        if dynamax_filter is not None:
+            rows += forward_pass_rows(label, jnp.asarray(y), options["states"], args.repeats,
+                                      dynamax_filter)
+    write_result(args.json, {"job": "hmm", "rows": rows, "skipped": skipped,
+                             "settings": vars(args) | {"json": str(args.json)}})
+
+
+if __name__ == "__main__":
+    main()
