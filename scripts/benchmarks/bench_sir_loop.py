@@ -8,7 +8,7 @@ evaluation, and compile plus a run of ``--evaluations`` gradients, with the rati
 
 Usage::
 
-    python scripts/bench_sir_loop.py [--evaluations 20000] [--substeps 8]
+    python scripts/benchmarks/bench_sir_loop.py [--evaluations 20000] [--substeps 8]
 
 (Running NUTS itself on the loop version at T = 14 took over 13 minutes and 5.7 GB before
 it was stopped, on a loaded 2-core machine; the scan version's whole fit takes about a
