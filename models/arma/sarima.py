@@ -141,7 +141,7 @@ def expand_seasonal(
         >>> import jax.numpy as jnp
         >>> phi, theta = expand_seasonal(jnp.array([0.5]), jnp.zeros(0), jnp.array([0.2]),
         ...                              jnp.array([0.4]), 4)
-        >>> print(phi, theta)  # (1 - .5L)(1 - .2L^4) = 1 - .5L - .2L^4 + .1L^5
+        >>> print(phi + 0.0, theta)  # (1 - .5L)(1 - .2L^4) = 1 - .5L - .2L^4 + .1L^5
         [ 0.5  0.   0.   0.2 -0.1] [0.  0.  0.  0.4]
     """
     phi, theta = check_coefficients(phi, theta)
@@ -296,12 +296,16 @@ def sarima_filter(u: ArrayLike, ssm: SARIMAStateSpace) -> tuple[Array, Array, Ar
         mean (k,) and covariance (k, k).
 
     Example:
+        In float64: the approximately diffuse start (variance 1e6) needs it.
+
+        >>> import jax
         >>> import jax.numpy as jnp
-        >>> ssm = sarima_state_space(SARIMASpec(0, 1, 0), 0.0, jnp.zeros(0), jnp.zeros(0),
-        ...                          jnp.zeros(0), jnp.zeros(0), 1.0)
-        >>> pointwise, a, P = sarima_filter(jnp.array([5.0, 6.0, jnp.nan, 6.5]), ssm)
+        >>> with jax.enable_x64(True):
+        ...     ssm = sarima_state_space(SARIMASpec(0, 1, 0), 0.0, jnp.zeros(0), jnp.zeros(0),
+        ...                              jnp.zeros(0), jnp.zeros(0), 1.0)
+        ...     pointwise, a, P = sarima_filter(jnp.array([5.0, 6.0, jnp.nan, 6.5]), ssm)
         >>> print(pointwise.round(4))  # burned, N(1; 0, 1), gap, N(0.5; 0, 2)
-        [ 0.     -1.4189  0.     -1.3281]
+        [ 0.     -1.4189  0.     -1.328 ]
     """
     return _filter(jnp.asarray(u), ssm)
 
@@ -400,6 +404,8 @@ def sarima_loglik(
     ``c = mu (1 - sum phi)(1 - sum Phi)``, and with d = D = 0 to statsmodels'
     ``ARIMA(y, exog, order=(p, 0, q), trend="c").loglike([mu, *beta, ...])``.
     Outside the stationary region of the AR polynomials the result is ``-inf`` (not NaN).
+    Run it in float64 (``jax.enable_x64``) when d or D > 0: the approximately diffuse start
+    (variance 1e6) leaves float32 about one significant digit in the first steps.
 
     Args:
         y: series (T,), NaN = missing.
@@ -418,11 +424,13 @@ def sarima_loglik(
     Example:
         ARIMA(0, 1, 0) with drift 0: the increments are N(0, sigma^2).
 
+        >>> import jax
         >>> import jax.numpy as jnp
         >>> from jax.scipy.stats import norm
-        >>> y = jnp.array([3.0, 3.5, 2.5, 4.0])
-        >>> ll = sarima_loglik(y, SARIMASpec(0, 1, 0), 0.0, jnp.zeros(0), jnp.zeros(0), 1.0)
-        >>> print(jnp.allclose(ll, norm.logpdf(jnp.diff(y)).sum()))
+        >>> with jax.enable_x64(True):
+        ...     y = jnp.array([3.0, 3.5, 2.5, 4.0])
+        ...     ll = sarima_loglik(y, SARIMASpec(0, 1, 0), 0.0, jnp.zeros(0), jnp.zeros(0), 1.0)
+        ...     print(jnp.allclose(ll, norm.logpdf(jnp.diff(y)).sum()))
         True
     """
     spec = check_spec(spec, "sarima_loglik")
