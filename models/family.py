@@ -126,6 +126,11 @@ class ModelFamily(NamedTuple):
         init_description: how chains start, in words, for ``run.json``.
         default_data: the bundled series fitted when no ``--data`` is given.
         posteriors: posteriordb name -> :class:`ReferencePosterior`.
+        pointwise_log_likelihood: the name of a deterministic site of shape (T,) that the
+            models record when fitting an observed y: log p(y_t | y_<t) per time step (0
+            where a step is not part of the likelihood), or ``None``. The fit command
+            stores it as the ``log_likelihood`` group of ``posterior.nc`` (variable ``y``)
+            for LOO and ``scripts/compare.py``.
     """
 
     name: str
@@ -144,14 +149,16 @@ class ModelFamily(NamedTuple):
     init_description: str
     default_data: DataSource
     posteriors: Mapping[str, ReferencePosterior]
+    pointwise_log_likelihood: str | None = None
 
     def default_options(self, variant: str) -> dict[str, Any]:
         """The options a fit of ``variant`` uses when no flag is given.
 
         Example:
             >>> from models.registry import FAMILIES
-            >>> print(FAMILIES["arma"].default_options("exact"))
-            {'order': (1, 1), 'mu_loc': None, 'mu_scale': None, 'sigma_scale': None}
+            >>> options = FAMILIES["arma"].default_options("exact")
+            >>> print(options["order"], options["difference"], options["mu_loc"])
+            (1, 1) 0 None
             >>> print(FAMILIES["arma"].default_options("conditional"))
             {'order': (1, 1)}
         """

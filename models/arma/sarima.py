@@ -40,10 +40,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro.distributions as dist
 from jax import Array, lax
 from jax.typing import ArrayLike
+from numpyro.distributions import constraints
 
-from models.arma.checks import check_coefficients
+from models.arma.checks import check_coefficients, is_stationary
 from models.arma.exact import arma_exact_loglik
 from models.arma.forecast import ARMAForecast
 from patterns import solve_discrete_lyapunov
@@ -51,9 +53,11 @@ from patterns.gaussian import LOG_2PI
 
 __all__ = [
     "DIFFUSE_VARIANCE",
+    "SARIMA",
     "SARIMASpec",
     "SARIMAStateSpace",
     "check_spec",
+    "difference_series",
     "expand_seasonal",
     "regression_residuals",
     "sarima_forecast",
@@ -160,6 +164,22 @@ def expand_seasonal(
     ma = jnp.convolve(jnp.concatenate([jnp.ones(1, dtype), theta.astype(dtype)]),
                       seasonal_poly(seasonal_theta, 1.0))
     return -ar[1:], ma[1:]
+
+
+def difference_series(y: np.ndarray, spec: SARIMASpec) -> np.ndarray:
+    """(1 - L)^d (1 - L^s)^D y, in NumPy (NaN propagates): the series the ARMA part models.
+
+    Example:
+        >>> import numpy as np
+        >>> print(difference_series(np.array([1.0, 2.0, 4.0, 7.0, 11.0]), SARIMASpec(0, 2, 0)))
+        [1. 1. 1.]
+    """
+    w = np.asarray(y, dtype=np.float64)
+    for _ in range(spec.d):
+        w = w[1:] - w[:-1]
+    for _ in range(spec.D):
+        w = w[spec.s:] - w[:-spec.s]
+    return w
 
 
 class SARIMAStateSpace(NamedTuple):
@@ -370,19 +390,6 @@ def regression_residuals(y: ArrayLike, exog: ArrayLike | None, beta: ArrayLike |
     return y - exog @ beta
 
 
-def _stationary(phi: Array) -> Array:
-    """Whether all roots of 1 - sum phi_i z^i lie outside the unit circle (companion
-    eigenvalues inside), forward only."""
-    p = phi.shape[0]
-    if p == 0:
-        return jnp.array(True)
-    companion = jnp.zeros((p, p), phi.dtype).at[0].set(phi)
-    if p > 1:
-        companion = companion.at[jnp.arange(1, p), jnp.arange(p - 1)].set(1.0)
-    radius = jnp.max(jnp.abs(jnp.linalg.eigvals(lax.stop_gradient(companion))))
-    return radius < 1.0
-
-
 def sarima_loglik(
     y: ArrayLike,
     spec: SARIMASpec,
@@ -449,7 +456,7 @@ def sarima_loglik(
 @partial(jax.jit, static_argnums=(0, 1))
 def _loglik(spec, by_filter, u, mu, phi, theta, seasonal_phi, seasonal_theta, sigma):
     phi_full, theta_full = expand_seasonal(phi, theta, seasonal_phi, seasonal_theta, spec.s)
-    stationary = _stationary(phi_full)
+    stationary = is_stationary(phi_full)
     # Outside the stationary region, score a harmless stand-in (phi = 0) and return -inf:
     # the Lyapunov solve would give NaN, and NaN in an unused branch still poisons gradients.
     safe = [jnp.where(stationary, c, 0.0) for c in (phi, seasonal_phi)]
@@ -564,3 +571,153 @@ def _forecast(spec, horizon, u, future, mu, phi, theta, seasonal_phi, seasonal_t
     mean = states @ ssm.design + future
     return ARMAForecast(mean, jnp.diag(covariance), covariance)
 
+
+
+def _simulate(key: Array, spec: SARIMASpec, num_steps: int, mu, phi, theta, seasonal_phi,
+              seasonal_theta, sigma) -> Array:
+    """One path of the SARIMA errors u_1..u_T: the ARMA block from its stationary law, the
+    differencing states at 0 (the integrated series starts from 0)."""
+    ssm = _state_space_arrays(spec, mu, phi, theta, seasonal_phi, seasonal_theta, sigma)
+    kd = spec.diffuse_states
+    r = ssm.transition.shape[0] - kd
+    start_key, shock_key = jax.random.split(key)
+    # eigh, not Cholesky: the stationary covariance can be singular.
+    eigenvalues, eigenvectors = jnp.linalg.eigh(ssm.initial_cov[kd:, kd:])
+    arma_start = ssm.initial_mean[kd:] + eigenvectors @ (
+        jnp.sqrt(jnp.clip(eigenvalues, 0.0, None))
+        * jax.random.normal(start_key, (r,), ssm.transition.dtype))
+    state = jnp.zeros_like(ssm.initial_mean).at[kd:].set(arma_start)
+    shocks = jnp.sqrt(ssm.sigma2) * jax.random.normal(shock_key, (num_steps,),
+                                                      ssm.transition.dtype)
+
+    def step(state, shock):
+        return ssm.transition @ state + ssm.intercept + ssm.selection * shock, ssm.design @ state
+
+    _, path = lax.scan(step, state, shocks)
+    return path
+
+
+class SARIMA(dist.Distribution):
+    """A whole (seasonal) ARIMA series with regressors, as one NumPyro distribution.
+
+    ``log_prob`` is :func:`sarima_loglik` (exact, NaN = missing, ``-inf`` outside the
+    stationary region); ``sample`` draws the errors from the state-space form (the ARMA
+    block from its stationary law; with differencing the integrated part starts at 0) and
+    adds ``exog @ beta``. Parameters are unbatched (one series): build it inside the model,
+    which ``Predictive`` and MCMC vectorise.
+
+    Args:
+        mu, phi, theta, seasonal_phi, seasonal_theta, sigma: as in :func:`sarima_loglik`.
+        spec: :class:`SARIMASpec`.
+        num_steps: T; the event shape is (T,).
+        exog, beta: regressors (T, k) and coefficients (k,), or both ``None``.
+
+    Example:
+        >>> import jax
+        >>> import jax.numpy as jnp
+        >>> d = SARIMA(0.0, jnp.zeros(0), jnp.array([-0.4]), jnp.zeros(0), jnp.array([-0.5]),
+        ...            1.0, spec=SARIMASpec(0, 1, 1, 0, 1, 1, 4), num_steps=20)
+        >>> y = d.sample(jax.random.PRNGKey(0))
+        >>> print(y.shape, d.pointwise_log_prob(y).shape)
+        (20,) (20,)
+    """
+
+    arg_constraints = {
+        "mu": constraints.real,
+        "phi": constraints.real_vector,
+        "theta": constraints.real_vector,
+        "seasonal_phi": constraints.real_vector,
+        "seasonal_theta": constraints.real_vector,
+        "sigma": constraints.positive,
+    }
+    support = constraints.real_vector
+    pytree_data_fields = ("mu", "phi", "theta", "seasonal_phi", "seasonal_theta", "sigma",
+                          "exog", "beta")
+    pytree_aux_fields = ("spec", "num_steps")
+
+    def __init__(
+        self,
+        mu: ArrayLike,
+        phi: ArrayLike,
+        theta: ArrayLike,
+        seasonal_phi: ArrayLike,
+        seasonal_theta: ArrayLike,
+        sigma: ArrayLike,
+        *,
+        spec: SARIMASpec,
+        num_steps: int,
+        exog: ArrayLike | None = None,
+        beta: ArrayLike | None = None,
+        validate_args: bool | None = None,
+    ) -> None:
+        self.spec = check_spec(spec, "SARIMA")
+        self.num_steps = int(num_steps)
+        if self.num_steps < 1:
+            raise ValueError(f"SARIMA: num_steps must be >= 1, got {num_steps}")
+        mu, sigma = jnp.asarray(mu), jnp.asarray(sigma)
+        if mu.ndim or sigma.ndim:
+            raise ValueError(f"SARIMA: mu and sigma must be scalars (one series; a time-"
+                             f"varying mean goes through exog and beta), got shapes "
+                             f"{mu.shape} and {sigma.shape}")
+        seasonal_phi, seasonal_theta, phi, theta = _coefficients(
+            self.spec, seasonal_phi, seasonal_theta, phi, theta, "SARIMA")
+        if exog is not None:
+            regression_residuals(jnp.zeros(self.num_steps), exog, beta, "SARIMA")
+            exog, beta = jnp.asarray(exog), jnp.asarray(beta)
+        elif beta is not None:
+            raise ValueError("SARIMA: beta given without exog")
+        dtype = jnp.result_type(float, mu, phi, theta, seasonal_phi, seasonal_theta, sigma)
+        self.mu, self.phi, self.theta, self.seasonal_phi, self.seasonal_theta, self.sigma = (
+            a.astype(dtype) for a in (mu, phi, theta, seasonal_phi, seasonal_theta, sigma))
+        self.exog, self.beta = exog, beta
+        super().__init__(batch_shape=(), event_shape=(self.num_steps,),
+                         validate_args=validate_args)
+
+    def _regression(self) -> Array | float:
+        return 0.0 if self.exog is None else self.exog @ self.beta
+
+    def sample(self, key: Array, sample_shape: tuple[int, ...] = ()) -> Array:
+        keys = jax.random.split(key, max(1, int(np.prod(sample_shape))))
+
+        def one(k):
+            return _simulate(k, self.spec, self.num_steps, self.mu, self.phi, self.theta,
+                             self.seasonal_phi, self.seasonal_theta, self.sigma)
+
+        paths = jax.vmap(one)(keys)
+        if self.exog is not None:
+            paths = paths + self._regression()[None, :]
+        return paths.reshape(tuple(sample_shape) + self.event_shape)
+
+    def _loglik(self, value: ArrayLike, pointwise: bool) -> Array:
+        value = jnp.asarray(value)
+        if value.shape[-1:] != self.event_shape:
+            raise ValueError(f"SARIMA.log_prob: value must end in the event shape "
+                             f"{self.event_shape}, got {value.shape}")
+
+        def score(y):
+            return sarima_loglik(y, self.spec, self.mu, self.phi, self.theta, self.sigma,
+                                 seasonal_phi=self.seasonal_phi,
+                                 seasonal_theta=self.seasonal_theta, exog=self.exog,
+                                 beta=self.beta, pointwise=pointwise)
+
+        flat = value.reshape((-1,) + self.event_shape)
+        scores = jax.vmap(score)(flat)
+        return scores.reshape(value.shape[:-1] + scores.shape[1:])
+
+    def log_prob(self, value: ArrayLike) -> Array:
+        return self._loglik(value, pointwise=False)
+
+    def pointwise_log_prob(self, value: ArrayLike) -> Array:
+        """log p(y_t | y_<t) per time step, shape (..., T): 0 at gaps and in the first
+        d + sD steps (left out of the likelihood)."""
+        return self._loglik(value, pointwise=True)
+
+    def forecast(self, value: ArrayLike, horizon: int,
+                 future_exog: ArrayLike | None = None) -> dist.MultivariateNormal:
+        """The joint law of the next ``horizon`` values given the series ``value`` (T,)
+        (:func:`sarima_forecast`)."""
+        moments = sarima_forecast(value, self.spec, self.mu, self.phi, self.theta, self.sigma,
+                                  horizon, seasonal_phi=self.seasonal_phi,
+                                  seasonal_theta=self.seasonal_theta, exog=self.exog,
+                                  beta=self.beta, future_exog=future_exog)
+        return dist.MultivariateNormal(moments.mean, covariance_matrix=moments.covariance)

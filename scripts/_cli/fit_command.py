@@ -262,6 +262,9 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
 
     coords, dims = family.coords_and_dims(options)
     coords["time"], dims["y"] = series.time_coordinate(), ["time"]
+    pointwise = family.pointwise_log_likelihood
+    if pointwise:
+        dims[pointwise] = ["time"]
     if forecast:
         coords["horizon"], dims["y_forecast"] = np.arange(1, forecast + 1), ["horizon"]
     idata = _arviz_io.inference_data_from_mcmc(
@@ -279,6 +282,8 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
             "time_column": series.time_column or "",
         },
     )
+    if pointwise and pointwise in idata.posterior:  # one-step densities, for LOO
+        _arviz_io.add_pointwise_log_likelihood(idata, pointwise, observed="y", dim="time")
     var_names = [name for name in family.parameters if name in idata.posterior]
     summary, diagnostics = summarise_and_diagnose(idata, var_names)
     print(
