@@ -16,6 +16,10 @@ nothing about a family is written in ``scripts/``:
   ``Predictive`` after inference);
 * its parameter sites in the order they are reported, and their dims and coordinates for
   ArviZ (:attr:`ModelFamily.coords_and_dims`);
+* the quantities it tracks over time (a filtered volatility, state probabilities, R_t:
+  :class:`TimeQuantity`), which the fit command stores on the series' time axis and plots;
+* what makes a series unusable for it beyond length and gaps (:attr:`ModelFamily.check_series`:
+  counts that are not counts, a population smaller than the cases);
 * how chains start (:attr:`ModelFamily.init_strategy`);
 * which variants accept missing values (NaN in ``y``) and which forecast;
 * the bundled data it runs on by default;
@@ -26,11 +30,15 @@ Plain ``NamedTuple`` values, no class hierarchy: a family is data plus a few fun
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["DataSource", "ModelFamily", "Option", "ReferencePosterior", "Variant"]
+__all__ = ["DataSource", "ModelFamily", "Option", "ReferencePosterior", "TimeQuantity", "Variant"]
+
+#: An empty read-only mapping: the default of mapping fields (a shared ``{}`` could be mutated).
+NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
 
 
 class Variant(NamedTuple):
@@ -41,12 +49,17 @@ class Variant(NamedTuple):
         description: one sentence for ``--help``.
         accepts_missing: whether ``y`` may hold NaN (the likelihood skips them).
         forecasts: whether ``forecast_horizon > 0`` is supported.
+        one_step: whether the model takes ``one_step_ahead=True`` with an observed ``y`` and
+            then draws the site ``y_one_step``, shape (T,): each value from its one-step-ahead
+            predictive law given the observations before it (the posterior predictive check
+            plots these over the data; persistent series simulated from scratch say little).
     """
 
     model: Callable[..., None]
     description: str
     accepts_missing: bool
     forecasts: bool
+    one_step: bool = False
 
 
 class Option(NamedTuple):
@@ -57,12 +70,13 @@ class Option(NamedTuple):
         name: model keyword; the flag is ``--`` + name with ``_`` as ``-``.
         help: one sentence for ``--help``.
         default: the value when the flag is not given.
-        type: ``int`` or ``float``.
+        type: ``int``, ``float`` or ``str`` (``str`` needs ``choices``).
         nargs: number of values, or ``None`` for one.
         minimum: smallest allowed value, or ``None``; for floats only 0 is used, meaning
             "strictly positive".
         metavar: names shown in ``--help``.
         variants: the variants whose models take this keyword (``None``: all of them).
+        choices: the allowed values of a ``str`` option (``--NAME {a,b}``).
     """
 
     name: str
@@ -73,14 +87,47 @@ class Option(NamedTuple):
     minimum: float | None = None
     metavar: str | tuple[str, ...] | None = None
     variants: tuple[str, ...] | None = None
+    choices: tuple[str, ...] | None = None
 
 
 class DataSource(NamedTuple):
-    """A bundled CSV series: file, column, and a few words for ``--help``."""
+    """A bundled CSV series: file, column, and a few words for ``--help``.
+
+    Attributes:
+        path: the CSV file (inside the package).
+        column: the column fitted.
+        description: a few words for ``--help``.
+        time_column: the file's time column, used when no ``--data`` is given.
+        options: model keywords that belong to this series (a population size, a
+            generation interval), used when no ``--data`` is given and the flag is not set.
+    """
 
     path: Path
     column: str
     description: str
+    time_column: str | None = None
+    options: Mapping[str, Any] = NO_OPTIONS
+
+
+class TimeQuantity(NamedTuple):
+    """A quantity a family's models track over time, for every posterior draw.
+
+    The models record it with ``numpyro.deterministic(name, value)``, ``value`` of shape
+    (T,) or (T, K), when they score an observed series; with ``forecast_horizon = h > 0``
+    they may also record ``name + "_forecast"`` of shape (h,) or (h, K). The fit command
+    keeps both on the series' time axis in ``posterior.nc`` and draws ``<name>.png``: the
+    posterior median with 50 % and 90 % bands (one line per component), the forecast after
+    the last observation, and a horizontal line at ``reference``.
+
+    Attributes:
+        name: the deterministic site, e.g. ``"volatility"``, ``"R_t"``.
+        label: axis label and title, e.g. ``"conditional standard deviation"``.
+        reference: a value to mark (``1.0`` for a reproduction number), or ``None``.
+    """
+
+    name: str
+    label: str
+    reference: float | None = None
 
 
 class ReferencePosterior(NamedTuple):
@@ -126,6 +173,12 @@ class ModelFamily(NamedTuple):
         init_description: how chains start, in words, for ``run.json``.
         default_data: the bundled series fitted when no ``--data`` is given.
         posteriors: posteriordb name -> :class:`ReferencePosterior`.
+        check_series: (observed series, options) -> ``None`` when the family can fit the
+            series, else (0-based position of the first bad observation, or ``None`` when
+            the series as a whole is the problem; a phrase such as ``"-3 is not a count"``).
+            Length and missing values are checked apart (``too_short``, ``accepts_missing``);
+            ``None`` when the family has nothing more to check.
+        time_quantities: the :class:`TimeQuantity` values its models record.
         pointwise_log_likelihood: the name of a deterministic site of shape (T,) that the
             models record when fitting an observed y: log p(y_t | y_<t) per time step (0
             where a step is not part of the likelihood), or ``None``. The fit command
@@ -149,6 +202,9 @@ class ModelFamily(NamedTuple):
     init_description: str
     default_data: DataSource
     posteriors: Mapping[str, ReferencePosterior]
+    check_series: Callable[[np.ndarray, Mapping[str, Any]], tuple[int | None, str] | None] \
+        | None = None
+    time_quantities: tuple[TimeQuantity, ...] = ()
     pointwise_log_likelihood: str | None = None
 
     def default_options(self, variant: str) -> dict[str, Any]:

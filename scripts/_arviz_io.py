@@ -166,7 +166,7 @@ def bfmi_per_chain(idata: az.InferenceData) -> np.ndarray:
 def save_trace_plot(idata: az.InferenceData, path: Path, var_names: Sequence[str]) -> None:
     """Marginal densities and traces of ``var_names``, one row per parameter, as PNG."""
     with _quiet():
-        axes = az.plot_trace(idata, var_names=list(var_names), compact=True, legend=False)
+        axes = az.plot_trace(idata, var_names=list(var_names), compact=True, legend=True)
     figure = np.ravel(axes)[0].get_figure()
     figure.tight_layout()
     figure.savefig(path, dpi=100)
@@ -181,12 +181,15 @@ def save_ppc_plot(
     time_label: str,
     seed: int,
     num_pp_samples: int = 100,
+    one_step: str | None = None,
 ) -> None:
     """Posterior predictive check of ``observed`` as PNG, two panels.
 
     Left: ArviZ's density overlay (observed values against ``num_pp_samples`` replicated
     series, chosen with ``seed``). Right: the observed series over time against the median and
-    the 50% and 90% bands of the replicated series, which shows *when* the model misses.
+    the 50% and 90% bands of the one-step-ahead predictions (the posterior predictive
+    variable ``one_step``, each value predicted from the data before it) when the family
+    draws them, else of the replicated series; it shows *when* the model misses.
     """
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
     total = draw_count(idata)
@@ -208,26 +211,74 @@ def save_ppc_plot(
         pad = 0.05 * (high - low)
         left.set_xlim(low - pad, high + pad)
 
-    replicated = idata.posterior_predictive[observed]
+    replicated = idata.posterior_predictive[observed if one_step is None else one_step]
     time_dim = replicated.dims[-1]
     times = replicated[time_dim].to_numpy()
     if not (np.issubdtype(times.dtype, np.number) or np.issubdtype(times.dtype, np.datetime64)):
         times = np.arange(times.shape[0])  # text labels: plot by position
     draws = replicated.stack(sample=("chain", "draw")).transpose("sample", time_dim).to_numpy()
     q05, q25, q50, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
-    right.fill_between(times, q05, q95, color="C0", alpha=0.2, label="90% predictive")
-    right.fill_between(times, q25, q75, color="C0", alpha=0.35, label="50% predictive")
-    right.plot(times, q50, color="C0", linewidth=1, label="predictive median")
+    what = "one-step-ahead" if one_step is not None else "predictive"
+    right.fill_between(times, q05, q95, color="C0", alpha=0.2, label=f"90% {what}")
+    right.fill_between(times, q25, q75, color="C0", alpha=0.35, label=f"50% {what}")
+    right.plot(times, q50, color="C0", linewidth=1, label=f"{what} median")
     right.plot(times, observed_values, color="k", linewidth=1, label="observed")
     right.set_xlabel(time_label)
     right.set_ylabel(observed)
-    right.set_title("over time")
+    right.set_title("one-step-ahead predictions over time" if one_step is not None
+                    else "replicated series over time")
     right.legend(loc="best", fontsize="small")
     if np.issubdtype(times.dtype, np.datetime64):
         right.tick_params(axis="x", labelrotation=30)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def forecast_times(times: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The observed time axis and ``horizon`` steps after it, for plotting.
+
+    Numbers continue by their typical step (the median difference); dates continue by whole
+    months when the series is monthly, quarterly or yearly (first days of months), else by
+    their median spacing. Text labels have no arithmetic: both axes are then positions, and
+    the third value is ``False``.
+
+    Example:
+        >>> past, future, real = forecast_times(np.array([1990, 1991, 1992]), 2)
+        >>> future.tolist(), real
+        ([1993, 1994], True)
+        >>> dates = np.array(["2020-01-01", "2020-04-01", "2020-07-01"], dtype="datetime64[D]")
+        >>> [str(day) for day in forecast_times(dates, 2)[1]]
+        ['2020-10-01', '2021-01-01']
+    """
+    count = times.shape[0]
+    steps = np.arange(1, horizon + 1)
+    if np.issubdtype(times.dtype, np.number) and count >= 2:
+        step = np.median(np.diff(times))
+        if np.issubdtype(times.dtype, np.integer) and step == round(step):
+            step = int(step)  # years stay integers
+        if step > 0:
+            return times, times[-1] + step * steps, True
+    if np.issubdtype(times.dtype, np.datetime64) and count >= 2:
+        months = times.astype("datetime64[M]")
+        if np.all(months.astype(times.dtype) == times):  # all on the first of a month
+            step_months = int(np.median(np.diff(months).astype(int)))
+            if step_months > 0:
+                future = months[-1] + step_months * steps
+                return times, future.astype(times.dtype), True
+        step = np.median(np.diff(times).astype("timedelta64[s]").astype(np.int64))
+        if step > 0:
+            future = times[-1].astype("datetime64[s]") + (step * steps).astype("timedelta64[s]")
+            return times, future.astype(times.dtype), True
+    return np.arange(count), np.arange(count, count + horizon), False
+
+
+def _bands(axis: Any, times: np.ndarray, draws: np.ndarray, color: str, what: str) -> None:
+    """Median line with 50 % and 90 % bands of ``draws`` (sample, time)."""
+    q05, q25, q50, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    axis.fill_between(times, q05, q95, color=color, alpha=0.2, label=f"90% {what}")
+    axis.fill_between(times, q25, q75, color=color, alpha=0.4, label=f"50% {what}")
+    axis.plot(times, q50, color=color, linewidth=1.3, label=f"{what} median")
 
 
 def save_forecast_plot(
@@ -237,29 +288,81 @@ def save_forecast_plot(
     observed: str,
     forecast: str,
     time_label: str,
+    min_history: int = 60,
 ) -> None:
-    """Forecast plot as PNG: the data, then the forecast median with 50% and 90% bands.
+    """Forecast plot as PNG: the last part of the data on its own time axis (the last
+    ``max(min_history, 4 h)`` observations), then the forecast median with 50 % and 90 %
+    bands on the same axis (:func:`forecast_times`).
 
-    The forecast draws are in the ``predictions`` group, shaped (chain, draw, horizon); the
-    steps are drawn after the last observation, one time unit apart.
+    The forecast draws are in the ``predictions`` group, shaped (chain, draw, horizon).
     """
-    observed_values = idata.observed_data[observed].to_numpy()
+    observed_data = idata.observed_data[observed]
+    observed_values = observed_data.to_numpy()
     draws = idata.predictions[forecast].stack(sample=("chain", "draw"))
     draws = draws.transpose("sample", ...).to_numpy()
     horizon = draws.shape[1]
-    times = np.arange(observed_values.shape[0])
-    ahead = np.arange(observed_values.shape[0], observed_values.shape[0] + horizon)
-    q05, q25, q50, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    times, ahead, real_axis = forecast_times(observed_data[observed_data.dims[0]].to_numpy(),
+                                             horizon)
+    shown = slice(max(0, observed_values.shape[0] - max(min_history, 4 * horizon)), None)
     figure, axis = plt.subplots(figsize=(10, 4))
-    axis.plot(times, observed_values, color="k", linewidth=1, label="observed")
-    axis.fill_between(ahead, q05, q95, color="C1", alpha=0.25, label="90% forecast band")
-    axis.fill_between(ahead, q25, q75, color="C1", alpha=0.45, label="50% forecast band")
-    axis.plot(ahead, q50, color="C1", linewidth=1.5, label="forecast median")
-    axis.axvline(observed_values.shape[0] - 0.5, color="grey", linewidth=0.8, linestyle=":")
-    axis.set_xlabel(f"{time_label} (position; forecasts follow the last observation)")
+    axis.plot(times[shown], observed_values[shown], color="k", linewidth=1, label="observed")
+    _bands(axis, ahead, draws, "C1", "forecast")
+    axis.axvline(times[-1], color="grey", linewidth=0.8, linestyle=":")
+    axis.set_xlabel(time_label if real_axis else f"{time_label} (position)")
     axis.set_ylabel(observed)
     axis.set_title(f"{horizon}-step posterior predictive forecast")
     axis.legend(loc="best", fontsize="small")
+    if np.issubdtype(ahead.dtype, np.datetime64):
+        axis.tick_params(axis="x", labelrotation=30)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def save_time_quantity_plot(
+    idata: az.InferenceData,
+    path: Path,
+    *,
+    name: str,
+    label: str,
+    reference: float | None,
+    time_label: str,
+) -> None:
+    """A quantity tracked over time (posterior group, dims (chain, draw, time[, component])) as
+    PNG: median with 50 % and 90 % bands per component, its forecast from the predictions group
+    (``name + "_forecast"``) after the last observation, and a line at ``reference``."""
+    values = idata.posterior[name]
+    time_dim = values.dims[2]
+    forecast_name = f"{name}_forecast"
+    future = None
+    if "predictions" in idata.groups() and forecast_name in idata.predictions:
+        future = idata.predictions[forecast_name]
+    horizon = 0 if future is None else future.shape[2]
+    times, ahead, real_axis = forecast_times(values[time_dim].to_numpy(), horizon)
+    components = values.dims[3:]
+    figure, axis = plt.subplots(figsize=(10, 4))
+    count = 1 if not components else values.shape[3]
+    for k in range(count):
+        select = {} if not components else {components[0]: k}
+        suffix = "" if not components else f" [{k}]"
+        draws = values.isel(select).stack(sample=("chain", "draw"))
+        _bands(axis, times, draws.transpose("sample", ...).to_numpy(), f"C{k}",
+               f"posterior{suffix}")
+        if future is not None:
+            ahead_draws = future.isel(select).stack(sample=("chain", "draw"))
+            _bands(axis, ahead, ahead_draws.transpose("sample", ...).to_numpy(), f"C{k}",
+                   f"forecast{suffix}")
+    if future is not None:
+        axis.axvline(times[-1], color="grey", linewidth=0.8, linestyle=":")
+    if reference is not None:
+        axis.axhline(reference, color="k", linewidth=0.8, linestyle="--",
+                     label=f"{reference:g}")
+    axis.set_xlabel(time_label if real_axis else f"{time_label} (position)")
+    axis.set_ylabel(label)
+    axis.set_title(label)
+    axis.legend(loc="best", fontsize="x-small", ncol=2)
+    if np.issubdtype(times.dtype, np.datetime64):
+        axis.tick_params(axis="x", labelrotation=30)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -67,6 +67,15 @@ def test_every_reference_parameter_of_every_modelled_posterior_has_a_row(validat
     assert record["families"] == {name: "arma" for name in REFERENCE_POSTERIORS}
 
 
+def test_our_sites_are_named_as_the_fit_command_names_them(validation):
+    # lags count from 1 everywhere (the fit command's summary prints phi[1] for lag 1;
+    # tests/test_fit_arma_script.py checks that side)
+    _, out = validation
+    named = {r["parameter"]: r["our_site"] for r in read_rows(out)
+             if r["posterior"] == "arma-arma11"}
+    assert named == {"mu": "intercept", "phi": "phi[1]", "theta": "theta[1]", "sigma": "sigma"}
+
+
 def test_each_z_is_the_formula_on_its_row_and_the_reference_is_the_shipped_one(validation):
     _, out = validation
     for row in read_rows(out):

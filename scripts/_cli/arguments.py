@@ -97,7 +97,16 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, default_data_help: st
         "--time-column",
         metavar="NAME",
         default=None,
-        help="column used as the time coordinate and plot axis (default: 0, 1, 2, ...)",
+        help="column used as the time coordinate and plot axis: integers, numbers, ISO dates "
+        "(2020-01-31, 2020-01), or quarters (1959Q2); other labels are kept as text and "
+        "plotted by position (default: 0, 1, 2, ...)",
+    )
+    data.add_argument(
+        "--sep",
+        metavar="CHAR",
+        default=None,
+        help="field separator of the CSV file, e.g. ';' or 'tab' (default: guessed from the "
+        "header line among ',', ';', tab and '|', and printed when it is not ',')",
     )
 
 

@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,15 @@ import numpy as np
 
 from _cli.errors import CliError
 
-#: Cell contents read as a missing value (compared after stripping, case-insensitively).
-MISSING_MARKERS = frozenset({"", "na", "nan", "n/a", "null"})
+#: Cell contents read as a missing value (compared after stripping, case-insensitively):
+#: empty, NA, NaN, N/A, null, and "." (FRED's and SAS's marker).
+MISSING_MARKERS = frozenset({"", "na", "nan", "n/a", "null", "."})
+
+#: The separators guessed from the header line, most usual first.
+SEPARATORS = (",", ";", "\t", "|")
+
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}([,.' ]\d{3})+([.,]\d+)?$")
+_QUARTER = re.compile(r"^(\d{4})[- ]?Q([1-4])$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,8 @@ class Series:
     sha256: str
     time: np.ndarray | None = None
     time_column: str | None = None
+    separator: str = ","
+    separator_guessed: bool = False
 
     @property
     def length(self) -> int:
@@ -76,6 +86,7 @@ def load_series(
     *,
     default_path: Path | None = None,
     default_column: str | None = None,
+    sep: str | None = None,
 ) -> Series:
     """Read one numeric column of a CSV file with a header row.
 
@@ -83,8 +94,9 @@ def load_series(
     defaults to ``default_column``). Raises :class:`CliError` naming the file and, where it
     applies, the line, column and value for: a missing or empty file, no header, an unknown
     column, ragged rows, a cell that is not a number, an infinite value, a bad time column.
-    Missing cells become NaN; whether the model can take them is the caller's question
-    (:func:`require_complete`).
+    Missing cells (:data:`MISSING_MARKERS`) become NaN; whether the model can take them is
+    the caller's question (:func:`require_complete`). ``sep`` is the field separator (``'tab'``
+    for a tab); ``None`` guesses it from the header line (:data:`SEPARATORS`).
     """
     if data is None:
         if default_path is None:
@@ -102,10 +114,11 @@ def load_series(
     if not text.strip():
         raise CliError(f"data file {source} is empty")
 
+    separator, guessed = _separator(text, sep)
     try:
         numbered_rows = [
             (line_number, row)
-            for line_number, row in _csv_rows_with_line_numbers(text)
+            for line_number, row in _csv_rows_with_line_numbers(text, separator)
             if any(cell.strip() for cell in row)  # blank lines carry no data
         ]
     except csv.Error as error:
@@ -149,9 +162,14 @@ def load_series(
         raise CliError(f"{source} has a header (line {header_line}) but no data rows")
     for line_number, row in body:
         if len(row) != len(header):
+            hint = ""
+            if separator == "," and len(row) > len(header) and any(
+                    cell.strip().isdigit() and len(cell.strip()) == 3 for cell in row[1:]):
+                hint = ("; if commas separate thousands (1,234), remove them or quote the "
+                        "cells, or use another --sep")
             raise CliError(
                 f"{source} line {line_number} has {len(row)} field(s); the header has "
-                f"{len(header)} ({available})"
+                f"{len(header)} ({available}){hint}"
             )
 
     value_index = header.index(column)
@@ -165,8 +183,15 @@ def load_series(
         try:
             number = float(cell)
         except ValueError:
+            hint = ""
+            if _THOUSANDS.match(cell):
+                hint = ("; it looks like a number with thousands separators: remove them "
+                        "(1234.5, with '.' as the decimal point)")
+            elif re.match(r"^[-+]?\d+,\d+$", cell):
+                hint = "; the decimal point must be '.', not ','"
             raise CliError(
                 f"{source} line {line_number}, column '{column}': '{cell}' is not a number"
+                f"{hint}"
             ) from None
         if not math.isfinite(number):
             raise CliError(
@@ -190,11 +215,29 @@ def load_series(
         sha256=sha256,
         time=time,
         time_column=time_column,
+        separator=separator,
+        separator_guessed=guessed,
     )
 
 
-def _csv_rows_with_line_numbers(text: str) -> list[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text))
+def _separator(text: str, sep: str | None) -> tuple[str, bool]:
+    """The field separator: ``sep`` as given ('tab' for a tab), or the one of
+    :data:`SEPARATORS` the header line holds most of (',' when it holds none), and whether
+    it was guessed."""
+    if sep is not None:
+        if sep.lower() in ("tab", "\\t"):
+            return "\t", False
+        if len(sep) != 1:
+            raise CliError(f"--sep must be one character (or 'tab'), got '{sep}'")
+        return sep, False
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {candidate: header.count(candidate) for candidate in SEPARATORS}
+    best = max(SEPARATORS, key=lambda candidate: counts[candidate])
+    return (best, best != ",") if counts[best] > 0 else (",", False)
+
+
+def _csv_rows_with_line_numbers(text: str, separator: str = ",") -> list[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text), delimiter=separator)
     rows = []
     for row in reader:
         # reader.line_num is the line the row ended on; rows with quoted newlines are rare
@@ -204,7 +247,8 @@ def _csv_rows_with_line_numbers(text: str) -> list[tuple[int, list[str]]]:
 
 
 def _time_coordinate(cells: list[tuple[int, str]], time_column: str, source: str) -> np.ndarray:
-    """Integers, floats, ISO dates or, failing those, the labels as strings."""
+    """Integers, floats, ISO dates, quarters ('1959Q2' -> 1959-04-01, the quarter's first
+    day) or, failing those, the labels as strings."""
     for line_number, cell in cells:
         if not cell:
             raise CliError(
@@ -224,6 +268,10 @@ def _time_coordinate(cells: list[tuple[int, str]], time_column: str, source: str
             return np.array([convert(text) for text in texts])
         except ValueError:
             pass
+    quarters = [_QUARTER.match(text) for text in texts]
+    if all(quarters):
+        return np.array([f"{match.group(1)}-{3 * int(match.group(2)) - 2:02d}-01"
+                         for match in quarters], dtype="datetime64[D]")
     try:
         return np.array(texts, dtype="datetime64")
     except ValueError:

@@ -67,7 +67,10 @@ def _argument_type(option: Option) -> Callable[[str], Any]:
             else int
     if option.type is float:
         return positive_float if option.minimum == 0 else _finite_float
-    raise TypeError(f"option {option.name}: type must be int or float, got {option.type}")
+    if option.type is str and option.choices:
+        return str
+    raise TypeError(f"option {option.name}: type must be int, float, or str with choices; got "
+                    f"{option.type}")
 
 
 def _flag(option: Option) -> str:
@@ -87,6 +90,7 @@ def add_family_arguments(parser: argparse.ArgumentParser, family: ModelFamily) -
             type=_argument_type(option),
             default=None,  # None: not given; family_options fills in the default
             metavar=option.metavar,
+            choices=option.choices,
             help=option.help + only,
         )
     group.add_argument(
@@ -129,8 +133,10 @@ def family_options(args: argparse.Namespace, family: ModelFamily,
                    variant: str) -> dict[str, Any]:
     """The model keywords of ``variant`` that the parsed flags set, defaults filled in
     (tuples where an option takes several); a flag given for a variant that does not take
-    it is a :class:`CliError`."""
+    it is a :class:`CliError`. Without ``--data``, the bundled series' own options (its
+    population size, say) stand in for flags that were not given."""
     options = {}
+    bundled = family.default_data.options if getattr(args, "data", None) is None else {}
     for option in family.options:
         given = getattr(args, option.name)
         if option.variants is not None and variant not in option.variants:
@@ -138,7 +144,8 @@ def family_options(args: argparse.Namespace, family: ModelFamily,
                 raise CliError(f"{_flag(option)} applies to --likelihood "
                                f"{' or '.join(option.variants)} only, not '{variant}'")
             continue
-        value = option.default if given is None else given
+        default = bundled.get(option.name, option.default)
+        value = default if given is None else given
         options[option.name] = tuple(value) if option.nargs and value is not None else value
     return options
 
@@ -187,6 +194,14 @@ def _check_input(series: Series, family: ModelFamily, variant: str, options: dic
             f"series too short for {label}: {series.length} observation(s) in column "
             f"'{series.column}' of {series.source}; {reason}"
         )
+    if family.check_series is not None:
+        problem = family.check_series(series.values, options)
+        if problem is not None:
+            position, reason = problem
+            where = (f"line {series.lines[position]}, " if position is not None
+                     else "")
+            raise CliError(f"{series.source} {where}column '{series.column}': {reason} "
+                           f"({label})")
 
 
 def fit(args: argparse.Namespace, family: ModelFamily) -> int:
@@ -201,13 +216,20 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
     label = family.label(options)
     if args.out is not None:
         check_output_folder(args.out, force=args.force)  # refuse before the long part
+    time_column = args.time_column
+    if args.data is None and time_column is None:
+        time_column = family.default_data.time_column
     series = load_series(
         args.data,
         args.column,
-        args.time_column,
+        time_column,
         default_path=family.default_data.path,
         default_column=family.default_data.column,
+        sep=args.sep,
     )
+    if series.separator_guessed:
+        print(f"read {series.source} with {series.separator!r} as the field separator "
+              "(guessed from its header; --sep sets it)")
     _check_input(series, family, variant, options, forecast)
     try:
         from_data = family.data_defaults(series.values, variant, options)
@@ -239,7 +261,8 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
                                      rng_key=mcmc_key, chain_method=setup.chain_method)
     model = family.variants[variant].model
 
-    def draw_from_posterior(site: str, key: Any, timing: str, **model_kwargs) -> np.ndarray:
+    def draw_from_posterior(sites: list[str], key: Any, timing: str,
+                            **model_kwargs) -> dict[str, np.ndarray]:
         from numpyro.infer import Predictive
 
         start = time.perf_counter()
@@ -247,29 +270,44 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
             model,
             posterior_samples=mcmc.get_samples(group_by_chain=True),
             batch_ndims=2,
-            return_sites=[site],
-        )(key, **options, **model_kwargs)[site]
+            return_sites=sites,
+        )(key, **options, **model_kwargs)
         timings.extra[timing] = time.perf_counter() - start
-        return np.asarray(draws)
+        return {site: np.asarray(value) for site, value in draws.items()}
 
     # replicated series: simulated afresh from each draw, not conditioned on y
-    replicated = draw_from_posterior("y", predictive_key, "posterior_predictive_s",
-                                     y=None, num_steps=series.length)
+    replicated = draw_from_posterior(["y"], predictive_key, "posterior_predictive_s",
+                                     y=None, num_steps=series.length)["y"]
+    posterior_predictive = {"y": replicated}
+    if family.variants[variant].one_step:  # one-step-ahead predictions, given the data
+        posterior_predictive["y_one_step"] = draw_from_posterior(
+            ["y_one_step"], jax.random.fold_in(predictive_key, 1), "one_step_s", y=y,
+            one_step_ahead=True)["y_one_step"]
+    tracked = [quantity for quantity in family.time_quantities
+               if quantity.name in mcmc.get_samples()]
     predictions = None
     if forecast:  # forecasts: conditioned on the observed y
-        predictions = {"y_forecast": draw_from_posterior(
-            "y_forecast", forecast_key, "forecast_s", y=y, forecast_horizon=forecast)}
+        wanted = ["y_forecast"] + [f"{quantity.name}_forecast" for quantity in tracked]
+        predictions = draw_from_posterior(wanted, forecast_key, "forecast_s", y=y,
+                                          forecast_horizon=forecast)
 
     coords, dims = family.coords_and_dims(options)
     coords["time"], dims["y"] = series.time_coordinate(), ["time"]
+    dims["y_one_step"] = ["time"]
     pointwise = family.pointwise_log_likelihood
     if pointwise:
         dims[pointwise] = ["time"]
     if forecast:
         coords["horizon"], dims["y_forecast"] = np.arange(1, forecast + 1), ["horizon"]
+    for quantity in tracked:  # (chain, draw, T) or (chain, draw, T, K)
+        component = [f"{quantity.name}_component"] if np.ndim(
+            mcmc.get_samples()[quantity.name]) == 3 else []
+        dims[quantity.name] = ["time", *component]
+        if predictions is not None and f"{quantity.name}_forecast" in predictions:
+            dims[f"{quantity.name}_forecast"] = ["horizon", *component]
     idata = _arviz_io.inference_data_from_mcmc(
         mcmc,
-        posterior_predictive={"y": replicated},
+        posterior_predictive=posterior_predictive,
         predictions=predictions,
         coords=coords,
         dims=dims,
@@ -303,6 +341,7 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
                 observed="y",
                 time_label=series.time_column or "time index",
                 seed=settings.seed,
+                one_step="y_one_step" if "y_one_step" in posterior_predictive else None,
             )
             if forecast:
                 _arviz_io.save_forecast_plot(
@@ -310,6 +349,15 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
                     output.path("forecast.png"),
                     observed="y",
                     forecast="y_forecast",
+                    time_label=series.time_column or "time index",
+                )
+            for quantity in tracked:
+                _arviz_io.save_time_quantity_plot(
+                    idata,
+                    output.path(f"{quantity.name}.png"),
+                    name=quantity.name,
+                    label=quantity.label,
+                    reference=quantity.reference,
                     time_label=series.time_column or "time index",
                 )
             timings.extra["total_s"] = time.perf_counter() - started
@@ -334,8 +382,9 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
             )
             write_json(output.path("run.json"), record)
             output.commit()
-        written = "posterior.nc, summary.csv, trace.png, ppc.png, "
-        written += "forecast.png, run.json" if forecast else "run.json"
+        written = ", ".join(["posterior.nc", "summary.csv", "trace.png", "ppc.png"]
+                            + (["forecast.png"] if forecast else [])
+                            + [f"{quantity.name}.png" for quantity in tracked] + ["run.json"])
         print(f"wrote {written} to {args.out}")
 
     diagnostics_gate(diagnostics, limits, allow_warnings=args.allow_warnings,

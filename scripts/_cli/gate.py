@@ -151,8 +151,8 @@ def diagnostics_gate(
 
 
 def summarise_and_diagnose(idata: Any, var_names: Sequence[str]) -> tuple[Any, Diagnostics]:
-    """Print the ArviZ summary of ``var_names``, the divergence count and the diagnostics
-    line; return the summary table and the :class:`Diagnostics` the gate judges."""
+    """Print the ArviZ summary of ``var_names`` and the diagnostics line (divergences
+    first); return the summary table and the :class:`Diagnostics` the gate judges."""
     import _arviz_io  # imported late: ArviZ takes seconds to import
 
     summary = _arviz_io.summary(idata, var_names)
@@ -163,6 +163,5 @@ def summarise_and_diagnose(idata: Any, var_names: Sequence[str]) -> tuple[Any, D
         bfmi_per_chain=_arviz_io.bfmi_per_chain(idata),
     )
     print(_arviz_io.format_summary(summary))
-    print(f"\nNumber of divergences: {diagnostics.divergences}")
-    print(diagnostics.report_line())
+    print(diagnostics.report_line())  # the divergence count is its first part, said once
     return summary, diagnostics

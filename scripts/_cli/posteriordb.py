@@ -37,14 +37,25 @@ TABLE_COLUMNS = ("posterior", "parameter", "our_site", "mean", "mcse", "ref_mean
                  "z")
 
 
-def site_label(site: str, index: int | None) -> str:
-    """Our summary's row name for a site element: ``phi[0]`` (index from 0), or ``sigma``.
+def site_label(site: str, index: int | None,
+               dims_and_coords: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None
+               ) -> str:
+    """Our summary's row name for a site element, as the fit command prints it: the
+    element's coordinate when the family gives the site one (``phi[1]`` for the first lag,
+    ARMA's lags counting from 1), else its index; ``sigma`` for a scalar site.
 
     Example:
-        >>> site_label("phi", 0), site_label("sigma", None)
-        ('phi[0]', 'sigma')
+        >>> coords = ({"ar_lag": [1, 2]}, {"phi": ["ar_lag"]})
+        >>> site_label("phi", 0, coords), site_label("phi", 0), site_label("sigma", None)
+        ('phi[1]', 'phi[0]', 'sigma')
     """
-    return site if index is None else f"{site}[{index}]"
+    if index is None:
+        return site
+    if dims_and_coords is not None:
+        coords, dims = dims_and_coords
+        if site in dims and dims[site]:
+            return f"{site}[{coords[dims[site][0]][index]}]"
+    return f"{site}[{index}]"
 
 
 def fit_reference(
@@ -82,6 +93,7 @@ def reference_rows(name: str, samples: Mapping[str, Any]) -> list[dict[str, Any]
     import _arviz_io  # imported late: ArviZ takes seconds to import
 
     spec = REFERENCE_POSTERIORS[name]
+    coordinates = posterior_families()[name].coords_and_dims(spec.options)
     reference = load_reference(name)
     draws = {ref: np.asarray(value)
              for ref, value in to_reference_names(name, samples).items()}
@@ -93,7 +105,7 @@ def reference_rows(name: str, samples: Mapping[str, Any]) -> list[dict[str, Any]
         {
             "posterior": name,
             "parameter": ref,
-            "our_site": site_label(*spec.parameters[ref]),
+            "our_site": site_label(*spec.parameters[ref], coordinates),
             "mean": means[ref],
             "mcse": mcses[ref],
             "ref_mean": reference[ref]["mean"],
