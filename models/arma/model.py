@@ -293,8 +293,25 @@ def arma_exact_model(
         stationary: constrain phi to stationarity and theta to invertibility.
         forecast_horizon: h; 0 for none. Use it with ``Predictive``, not during inference
             (NUTS would otherwise sample the forecast as a latent variable).
-        mu_loc, mu_scale, sigma_scale: prior settings; ``None`` (default): from the data.
+        mu_loc, mu_scale, sigma_scale: prior settings; ``None`` (default): from the data
+            (the differenced data when ``difference`` or ``seasonal_order`` difference it).
         coefficient_scale: prior scale of the unconstrained coefficients.
+        difference: d, the non-seasonal differences (ARIMA(p, d, q)); ``mu`` is then the
+            mean of the differenced series.
+        seasonal_order: (P, D, Q, s) or ``None``: seasonal AR order, seasonal
+            differences, seasonal MA order, period (s >= 2). Adds the sites
+            ``seasonal_phi`` (P,) and ``seasonal_theta`` (Q,), stationary and invertible.
+        exog: regressors, shape (T, k): regression with (S)ARIMA errors, site ``beta`` (k,)
+            ``~ Normal(0, beta_scale)``.
+        future_exog: the regressors' next h values, (h, k); needed to forecast with exog.
+        beta_scale: prior sd of beta, scalar or (k,); ``None``: ``2.5 sd(w) / sd(x_j)``
+            (:func:`beta_prior_scales`).
+
+    With differencing, seasonal terms or exog the series' law is
+    :class:`models.arma.sarima.SARIMA` (statsmodels' ``SARIMAX(..., trend="c")``);
+    otherwise :class:`~models.arma.distribution.ARMA` as before. With an observed ``y`` the
+    model also records the deterministic site ``pointwise_log_likelihood`` (T,):
+    log p(y_t | y_<t) from the filter, 0 at gaps and in the first d + sD steps (for LOO).
 
     Example:
         >>> import jax
