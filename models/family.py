@@ -53,6 +53,8 @@ class Variant(NamedTuple):
             then draws the site ``y_one_step``, shape (T,): each value from its one-step-ahead
             predictive law given the observations before it (the posterior predictive check
             plots these over the data; persistent series simulated from scratch say little).
+        covariates: whether the model takes the family's regressors
+            (:attr:`ModelFamily.covariates`).
     """
 
     model: Callable[..., None]
@@ -60,6 +62,7 @@ class Variant(NamedTuple):
     accepts_missing: bool
     forecasts: bool
     one_step: bool = False
+    covariates: bool = False
 
 
 class Option(NamedTuple):
@@ -184,6 +187,11 @@ class ModelFamily(NamedTuple):
             where a step is not part of the likelihood), or ``None``. The fit command
             stores it as the ``log_likelihood`` group of ``posterior.nc`` (variable ``y``)
             for LOO and ``scripts/compare.py``.
+        covariates: the model keyword that takes regressors, shape (T, k) (ARMA:
+            ``exog``), or ``None``. The fit command then offers ``--exog COLUMN ...``
+            (columns of the data file, complete) and ``--future-exog CSV`` (the same
+            columns' next H values, needed with ``--forecast H``), and passes them as that
+            keyword and as ``future_`` + keyword to the variants whose ``covariates`` is set.
     """
 
     name: str
@@ -206,6 +214,7 @@ class ModelFamily(NamedTuple):
         | None = None
     time_quantities: tuple[TimeQuantity, ...] = ()
     pointwise_log_likelihood: str | None = None
+    covariates: str | None = None
 
     def default_options(self, variant: str) -> dict[str, Any]:
         """The options a fit of ``variant`` uses when no flag is given.

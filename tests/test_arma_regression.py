@@ -116,7 +116,8 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-SERIES = "t,y\n" + "".join(f"{i},{np.sin(i / 2) + 0.1 * i}\n" for i in range(1, 21))
+SERIES = "t,y,x\n" + "".join(f"{i},{np.sin(i / 2) + 0.1 * i},{np.cos(i)}\n"
+                              for i in range(1, 21))
 
 
 @pytest.mark.parametrize(
@@ -130,12 +131,25 @@ SERIES = "t,y\n" + "".join(f"{i},{np.sin(i / 2) + 0.1 * i}\n" for i in range(1, 
      (["--order", "0", "0", "--seasonal-order", "0", "2", "0", "12"],
       ["series too short for SARIMA(0,0,0)(0,2,0)12"]),
      (["--likelihood", "conditional", "--difference", "1"],
-      ["--difference applies to --likelihood exact only"])],
-    ids=["period-1", "d-leaves-one", "d-too-large", "D-too-large", "conditional"],
+      ["--difference applies to --likelihood exact only"]),
+     (["--exog", "x", "nope"], ["nope"]),
+     (["--exog", "x", "--forecast", "3"],
+      ["--forecast 3 with --exog needs --future-exog CSV: the next 3 values of x"]),
+     (["--exog", "x", "--forecast", "3", "--future-exog", "SHORT"],
+      ["column 'x' has 2 row(s); --forecast 3 needs 3"]),
+     (["--future-exog", "SHORT"], ["--future-exog needs --exog"]),
+     (["--exog", "x", "--likelihood", "conditional"],
+      ["--exog applies to --likelihood exact only"])],
+    ids=["period-1", "d-leaves-one", "d-too-large", "D-too-large", "conditional",
+         "unknown-exog-column", "missing-future-exog", "short-future-exog",
+         "future-without-exog", "exog-conditional"],
 )
 def test_bad_sarima_flags_give_one_line_and_write_nothing(tmp_path, flags, fragments):
     data = tmp_path / "series.csv"
     data.write_text(SERIES)
+    short = tmp_path / "future.csv"
+    short.write_text("x\n0.5\n0.7\n")
+    flags = [str(short) if flag == "SHORT" else flag for flag in flags]
     before = _files(tmp_path)
     process = run_script_in_process("fit.py", "arma", "--data", str(data), "--column", "y",
                                     *flags, "--out", str(tmp_path / "out"))

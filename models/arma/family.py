@@ -22,6 +22,7 @@ from models.arma.model import (
     POINTWISE_SITE,
     arma_exact_model,
     arma_model,
+    beta_prior_scales,
     data_scaled_priors,
     model_spec,
 )
@@ -46,6 +47,7 @@ VARIANTS = {
         "priors, mu = process mean; missing values allowed (default)",
         accepts_missing=True,
         forecasts=True,
+        covariates=True,
     ),
     "conditional": Variant(
         model=arma_fast_model,
@@ -131,15 +133,20 @@ def _data_defaults(y: np.ndarray, variant: str, options: Mapping[str, Any]) -> d
     if variant != "exact":
         return {}
     spec = _spec(options)  # a ValueError (seasonal period < 2, ...) becomes one error line
+    defaults: dict[str, Any] = {}
+    if options.get("exog") is not None and options.get("beta_scale") is None:
+        defaults["beta_scale"] = tuple(float(v) for v in
+                                       beta_prior_scales(y, options["exog"], spec))
     if all(options.get(name) is not None for name in PRIOR_OPTIONS):
-        return {}
+        return defaults
     differenced = difference_series(y, spec)
     if np.sum(~np.isnan(differenced)) < 2:
         raise ValueError(f"differencing (d = {spec.d}, D = {spec.D}, s = {spec.s}) leaves "
                          f"{np.sum(~np.isnan(differenced))} observed value(s) of {len(y)}: "
                          "d or D is larger than the series allows")
     priors = data_scaled_priors(differenced)._asdict()
-    return {name: priors[name] for name in PRIOR_OPTIONS if options.get(name) is None}
+    return {**{name: priors[name] for name in PRIOR_OPTIONS if options.get(name) is None},
+            **defaults}
 
 
 FAMILY = ModelFamily(
@@ -180,6 +187,7 @@ FAMILY = ModelFamily(
         description="the bundled arma11 series (the data of posteriordb's arma11)",
     ),
     pointwise_log_likelihood=POINTWISE_SITE,
+    covariates="exog",
     posteriors={
         "arma-arma11": ReferencePosterior(
             name="arma-arma11",
