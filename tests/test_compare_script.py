@@ -35,8 +35,8 @@ def grid(tmp_path_factory):
     data.write_text("y\n" + "".join(f"{value:.6f}\n" for value in y))
     y = np.loadtxt(data, skiprows=1)  # the series as fitted: 6 decimals
     process = run_script("compare.py", "--grid", "1,0", "0,1", "1,1", "2,1", "--data",
-                         str(data), "--column", "y", "--chains", "2", "--warmup", "200",
-                         "--samples", "200", "--csv", str(folder / "table.csv"), "--save",
+                         str(data), "--column", "y", "--chains", "2", "--warmup", "150",
+                         "--samples", "150", "--csv", str(folder / "table.csv"), "--save",
                          str(folder / "runs"), timeout=1200)
     assert process.returncode == 0, process.stdout + process.stderr
     table = pd.read_csv(folder / "table.csv", index_col="model")
