@@ -53,6 +53,8 @@ class Variant(NamedTuple):
             then draws the site ``y_one_step``, shape (T,): each value from its one-step-ahead
             predictive law given the observations before it (the posterior predictive check
             plots these over the data; persistent series simulated from scratch say little).
+        covariates: whether the model takes the family's regressors
+            (:attr:`ModelFamily.covariates`).
     """
 
     model: Callable[..., None]
@@ -60,6 +62,7 @@ class Variant(NamedTuple):
     accepts_missing: bool
     forecasts: bool
     one_step: bool = False
+    covariates: bool = False
 
 
 class Option(NamedTuple):
@@ -179,6 +182,16 @@ class ModelFamily(NamedTuple):
             Length and missing values are checked apart (``too_short``, ``accepts_missing``);
             ``None`` when the family has nothing more to check.
         time_quantities: the :class:`TimeQuantity` values its models record.
+        pointwise_log_likelihood: the name of a deterministic site of shape (T,) that the
+            models record when fitting an observed y: log p(y_t | y_<t) per time step (0
+            where a step is not part of the likelihood), or ``None``. The fit command
+            stores it as the ``log_likelihood`` group of ``posterior.nc`` (variable ``y``)
+            for LOO and ``scripts/compare.py``.
+        covariates: the model keyword that takes regressors, shape (T, k) (ARMA:
+            ``exog``), or ``None``. The fit command then offers ``--exog COLUMN ...``
+            (columns of the data file, complete) and ``--future-exog CSV`` (the same
+            columns' next H values, needed with ``--forecast H``), and passes them as that
+            keyword and as ``future_`` + keyword to the variants whose ``covariates`` is set.
     """
 
     name: str
@@ -200,14 +213,17 @@ class ModelFamily(NamedTuple):
     check_series: Callable[[np.ndarray, Mapping[str, Any]], tuple[int | None, str] | None] \
         | None = None
     time_quantities: tuple[TimeQuantity, ...] = ()
+    pointwise_log_likelihood: str | None = None
+    covariates: str | None = None
 
     def default_options(self, variant: str) -> dict[str, Any]:
         """The options a fit of ``variant`` uses when no flag is given.
 
         Example:
             >>> from models.registry import FAMILIES
-            >>> print(FAMILIES["arma"].default_options("exact"))
-            {'order': (1, 1), 'mu_loc': None, 'mu_scale': None, 'sigma_scale': None}
+            >>> options = FAMILIES["arma"].default_options("exact")
+            >>> print(options["order"], options["difference"], options["mu_loc"])
+            (1, 1) 0 None
             >>> print(FAMILIES["arma"].default_options("conditional"))
             {'order': (1, 1)}
         """

@@ -406,3 +406,41 @@ def missing_sample_stats(idata: az.InferenceData, names: Sequence[str]) -> list[
 def posterior_variables(idata: az.InferenceData) -> list[str]:
     """Names of the posterior's variables, in file order."""
     return list(idata.posterior.data_vars)
+
+
+# --- Model comparison: the pointwise log-likelihood group, LOO and compare -------------------
+
+
+def add_pointwise_log_likelihood(
+    idata: az.InferenceData, site: str, observed: str = "y", dim: str = "time"
+) -> int:
+    """Move the posterior variable ``site`` (chain, draw, T) into the ``log_likelihood``
+    group as ``observed``, keeping only the time steps that were scored.
+
+    ``site`` holds log p(y_t | y_<t) per draw; a step that is not part of the likelihood
+    (a gap, or the first d + sD steps of a differenced model) is 0 in every draw and is
+    dropped, so LOO counts only real observations. Returns the number of steps kept.
+    """
+    values = idata.posterior[site]
+    idata.posterior = idata.posterior.drop_vars(site)
+    scored = (values != 0).any(dim=("chain", "draw"))
+    kept = values.isel({dim: np.flatnonzero(scored.values)})
+    idata.add_groups({"log_likelihood": kept.to_dataset(name=observed)})
+    return int(scored.sum())
+
+
+def loo(idata: az.InferenceData) -> Any:
+    """ArviZ's PSIS-LOO of a run with a ``log_likelihood`` group (ELPDData: ``elpd_loo``,
+    ``se``, ``p_loo``, ``pareto_k``); ArviZ's Pareto-k warning is passed on, not hidden."""
+    return az.loo(idata, pointwise=True)
+
+
+def compare_runs(runs: Mapping[str, az.InferenceData]) -> pd.DataFrame:
+    """ArviZ's ``compare`` (PSIS-LOO, stacking weights) of named runs, best first: columns
+    rank, elpd_loo, p_loo, elpd_diff, weight, se, dse, warning, scale."""
+    return az.compare(dict(runs), ic="loo")
+
+
+def has_log_likelihood(idata: az.InferenceData) -> bool:
+    """Whether ``idata`` has a pointwise ``log_likelihood`` group."""
+    return "log_likelihood" in idata.groups()

@@ -14,6 +14,10 @@ One concept per module:
 * :mod:`models.arma.transforms` — partial autocorrelations <-> stationary AR / invertible
   MA, as NumPyro constraints, transforms and priors.
 * :mod:`models.arma.forecast` — forecasts at fixed parameters.
+* :mod:`models.arma.sarima` — seasonal ARIMA(p, d, q)(P, D, Q)_s with regressors: the
+  state-space form with differencing in the state (statsmodels' ``SARIMAX`` layout), its
+  exact likelihood, pointwise one-step densities, forecasts and the ``SARIMA``
+  distribution.
 * :mod:`models.arma.model` — the NumPyro models (priors and sites).
 * :mod:`models.arma.family` — the family contract (:data:`FAMILY`).
 """
@@ -37,6 +41,14 @@ from models.arma.exact import arma_exact_loglik, arma_state_space, arma_system
 from models.arma.family import FAMILY
 from models.arma.forecast import ARMAForecast, arma_forecast, arma_forecast_distribution
 from models.arma.model import arma_exact_model, arma_model, sample_coefficients
+from models.arma.sarima import (
+    SARIMA,
+    SARIMASpec,
+    expand_seasonal,
+    sarima_forecast,
+    sarima_loglik,
+    sarima_state_space,
+)
 from models.arma.transforms import (
     PACFToInvertibleMA,
     PACFToStationaryAR,
@@ -56,6 +68,8 @@ __all__ = [
     "FastConditionalARMA",
     "PACFToInvertibleMA",
     "PACFToStationaryAR",
+    "SARIMA",
+    "SARIMASpec",
     "arma_conditional_loglik",
     "arma_exact_loglik",
     "arma_exact_model",
@@ -70,11 +84,15 @@ __all__ = [
     "arma_system",
     "coefficients_to_pacf",
     "conditional_path",
+    "expand_seasonal",
     "fast_model",
     "invertible_ma",
     "invertible_ma_prior",
     "pacf_to_coefficients",
     "sample_coefficients",
+    "sarima_forecast",
+    "sarima_loglik",
+    "sarima_state_space",
     "simulate_arma",
     "simulate_stationary_arma",
     "stationary_ar",

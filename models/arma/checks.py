@@ -6,7 +6,7 @@ that names the argument, the shape it has and the shape it needs: a user who pas
 """
 
 import jax.numpy as jnp
-from jax import Array
+from jax import Array, lax
 from jax.typing import ArrayLike
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "check_coefficients",
     "check_conditional_args",
     "check_model_series",
+    "is_stationary",
 ]
 
 
@@ -116,3 +117,29 @@ def check_model_series(
     if y.ndim != 1:
         raise ValueError(f"{model_name}: y must have shape (T,), got {y.shape}")
     return y, y.shape[0]
+
+
+def is_stationary(phi: ArrayLike) -> Array:
+    """Whether every root of ``1 - sum_i phi_i z^i`` lies outside the unit circle, as a
+    boolean array; forward only (the gradient is stopped: it decides which branch runs, it
+    is not differentiated).
+
+    Args:
+        phi: shape (p,); p = 0 is stationary.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> print(is_stationary(jnp.array([0.5, 0.3])), is_stationary(jnp.array([1.2])))
+        True False
+    """
+    from models.arma.transforms import coefficients_to_pacf  # transforms import no checks
+
+    phi = jnp.asarray(phi)
+    if phi.ndim != 1:
+        raise ValueError(f"is_stationary: phi must have shape (p,), got {phi.shape}")
+    if phi.shape[0] == 0:
+        return jnp.array(True)
+    # The step-down recursion: stationary iff every partial autocorrelation is in (-1, 1)
+    # (NaN, from a division by 1 - r^2 = 0, compares False). Pure JAX: runs on any device.
+    pacf = coefficients_to_pacf(lax.stop_gradient(phi))
+    return jnp.all(jnp.abs(pacf) < 1.0)

@@ -22,6 +22,7 @@ from jax import Array, lax
 from jax.typing import ArrayLike
 from numpyro.distributions import constraints
 
+from models.arma.checks import is_stationary
 from models.arma.conditional import arma_conditional_loglik, conditional_path
 from models.arma.exact import arma_exact_loglik, arma_system
 from patterns import solve_discrete_lyapunov
@@ -115,6 +116,14 @@ class ARMA(dist.Distribution):
             draws from the law ``log_prob`` scores, in both cases.
         method: the exact filter's ``method`` (``"fast"``, ``"sequential"``, ``"parallel"``).
 
+    Raises:
+        ValueError: when ``mu`` has a trailing axis of length T that the other parameters
+            do not have (``mu = a + b * x``): that would silently be a batch of T series, not
+            a time-varying mean; regress with :class:`models.arma.sarima.SARIMA` instead.
+
+    ``log_prob`` of the exact law is ``-inf`` (not NaN, and with a finite gradient) when
+    ``phi`` is outside the stationary region; the conditional law is defined for any phi.
+
     Example:
         >>> import jax
         >>> import jax.numpy as jnp
@@ -158,6 +167,14 @@ class ARMA(dist.Distribution):
         if phi.ndim < 1 or theta.ndim < 1:
             raise ValueError(f"ARMA: phi and theta need shape (..., p) and (..., q), got "
                              f"{phi.shape} and {theta.shape}")
+        others = max(phi.ndim - 1, theta.ndim - 1, sigma.ndim)
+        if mu.ndim > others and mu.shape[-1] == int(num_steps):
+            raise ValueError(
+                f"ARMA: mu has shape {mu.shape}, one value per time step (T = {num_steps}), "
+                f"but mu is the process mean of each series: a shape ending in {num_steps} "
+                f"would silently make a batch of {num_steps} series. For a time-varying mean "
+                "(regression with ARMA errors) score the residuals, ARMA(0, ...).log_prob(y - "
+                "mean), or use models.arma.SARIMA(..., exog=X, beta=b)")
         dtype = jnp.result_type(float, mu, phi, theta, sigma)
         self.mu, self.phi, self.theta, self.sigma = (
             a.astype(dtype) for a in (mu, phi, theta, sigma)
@@ -203,7 +220,12 @@ class ARMA(dist.Distribution):
                              "values (NaN in the series); use likelihood='exact'")
         if self.likelihood == "exact":
             def loglik(y, mu, phi, theta, sigma):
-                return arma_exact_loglik(y, mu, phi, theta, sigma, method=self.method)
+                # Outside the stationary region the law does not exist: -inf, and a
+                # harmless stand-in (phi = 0) is filtered so no NaN reaches the gradient.
+                stationary = is_stationary(phi)
+                value = arma_exact_loglik(y, mu, jnp.where(stationary, phi, 0.0), theta,
+                                          sigma, method=self.method)
+                return jnp.where(stationary, value, -jnp.inf)
         else:
             def loglik(y, mu, phi, theta, sigma):
                 intercept, initial_y = _conditional_start(mu, phi)

@@ -18,7 +18,15 @@ import numpy as np
 from numpyro.infer import init_to_uniform
 
 from models.arma.conditional_fast import arma_fast_model
-from models.arma.model import arma_exact_model, arma_model, data_scaled_priors
+from models.arma.model import (
+    POINTWISE_SITE,
+    arma_exact_model,
+    arma_model,
+    beta_prior_scales,
+    data_scaled_priors,
+    model_spec,
+)
+from models.arma.sarima import difference_series
 from models.family import DataSource, ModelFamily, Option, ReferencePosterior, Variant
 
 __all__ = ["FAMILY", "INIT_RADIUS"]
@@ -39,6 +47,7 @@ VARIANTS = {
         "priors, mu = process mean; missing values allowed (default)",
         accepts_missing=True,
         forecasts=True,
+        covariates=True,
     ),
     "conditional": Variant(
         model=arma_fast_model,
@@ -58,15 +67,29 @@ VARIANTS = {
 }
 
 
+def _spec(options: Mapping[str, Any]):
+    return model_spec(options["order"], options.get("difference") or 0,
+                      options.get("seasonal_order"))
+
+
 def _label(options: Mapping[str, Any]) -> str:
     p, q = options["order"]
-    return f"ARMA({p},{q})"
+    d = options.get("difference") or 0
+    seasonal = options.get("seasonal_order")
+    if not d and not seasonal:
+        return f"ARMA({p},{q})"
+    label = f"ARIMA({p},{d},{q})"
+    if seasonal:
+        P, D, Q, s = seasonal
+        label = f"S{label}({P},{D},{Q}){s}"
+    return label
 
 
 def _coords_and_dims(
     options: Mapping[str, Any],
 ) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
-    """``ar_lag`` and ``ma_lag`` numbered from 1, for the sites phi and theta."""
+    """``ar_lag`` and ``ma_lag`` numbered from 1, for the sites phi and theta; the seasonal
+    lags s, 2s, ... for seasonal_phi and seasonal_theta."""
     p, q = options["order"]
     coords: dict[str, np.ndarray] = {}
     dims: dict[str, list[str]] = {}
@@ -74,12 +97,30 @@ def _coords_and_dims(
         coords["ar_lag"], dims["phi"] = np.arange(1, p + 1), ["ar_lag"]
     if q > 0:
         coords["ma_lag"], dims["theta"] = np.arange(1, q + 1), ["ma_lag"]
+    seasonal = options.get("seasonal_order")
+    if seasonal:
+        P, _, Q, s = seasonal
+        if P > 0:
+            coords["seasonal_ar_lag"] = s * np.arange(1, P + 1)
+            dims["seasonal_phi"] = ["seasonal_ar_lag"]
+        if Q > 0:
+            coords["seasonal_ma_lag"] = s * np.arange(1, Q + 1)
+            dims["seasonal_theta"] = ["seasonal_ma_lag"]
     return coords, dims
 
 
 def _too_short(length: int, options: Mapping[str, Any]) -> str | None:
     p, q = options["order"]
-    return f"need more than p + q = {p + q}" if length <= p + q else None
+    d = options.get("difference") or 0
+    seasonal = options.get("seasonal_order")
+    if not d and not seasonal:
+        return f"need more than p + q = {p + q}" if length <= p + q else None
+    P, D, Q, s = seasonal or (0, 0, 0, 0)
+    needed = d + s * D + p + q + s * (P + Q)
+    if length <= needed:
+        return (f"need more than d + sD + p + q + s(P + Q) = {needed} (the differences "
+                "leave too few values for the ARMA part)")
+    return None
 
 
 #: The exact model's prior settings; left unset, they come from the series.
@@ -89,10 +130,23 @@ PRIOR_OPTIONS = ("mu_loc", "mu_scale", "sigma_scale")
 def _data_defaults(y: np.ndarray, variant: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """The exact model's unset priors on the series' scale (:func:`data_scaled_priors`);
     the conditional variants keep posteriordb's fixed priors."""
-    if variant != "exact" or all(options.get(name) is not None for name in PRIOR_OPTIONS):
+    if variant != "exact":
         return {}
-    priors = data_scaled_priors(y)._asdict()
-    return {name: priors[name] for name in PRIOR_OPTIONS if options.get(name) is None}
+    spec = _spec(options)  # a ValueError (seasonal period < 2, ...) becomes one error line
+    defaults: dict[str, Any] = {}
+    if options.get("exog") is not None and options.get("beta_scale") is None:
+        defaults["beta_scale"] = tuple(float(v) for v in
+                                       beta_prior_scales(y, options["exog"], spec))
+    if all(options.get(name) is not None for name in PRIOR_OPTIONS):
+        return defaults
+    differenced = difference_series(y, spec)
+    if np.sum(~np.isnan(differenced)) < 2:
+        raise ValueError(f"differencing (d = {spec.d}, D = {spec.D}, s = {spec.s}) leaves "
+                         f"{np.sum(~np.isnan(differenced))} observed value(s) of {len(y)}: "
+                         "d or D is larger than the series allows")
+    priors = data_scaled_priors(differenced)._asdict()
+    return {**{name: priors[name] for name in PRIOR_OPTIONS if options.get(name) is None},
+            **defaults}
 
 
 FAMILY = ModelFamily(
@@ -103,6 +157,13 @@ FAMILY = ModelFamily(
     options=(
         Option("order", "AR order p and MA order q (default: 1 1)", default=(1, 1), nargs=2,
                minimum=0, metavar=("P", "Q")),
+        Option("difference", "d: difference the series d times (ARIMA(p, d, q)); mu is then "
+               "the mean of the differenced series, a drift (default: 0)", default=0,
+               minimum=0, metavar="D", variants=("exact",)),
+        Option("seasonal_order", "seasonal AR order, seasonal differences, seasonal MA "
+               "order and period, e.g. 0 1 1 12 for the airline model (default: none)",
+               default=None, nargs=4, minimum=0, metavar=("P", "D", "Q", "S"),
+               variants=("exact",)),
         Option("mu_loc", "prior mean of the process mean mu (default: the series' mean)",
                default=None, type=float, metavar="M", variants=("exact",)),
         Option("mu_scale", "prior sd of mu (default: 10 x the series' sd)", default=None,
@@ -112,7 +173,8 @@ FAMILY = ModelFamily(
     ),
     # both parameterisations: the exact model's mu (process mean), the conditional
     # models' intercept; a fit reports whichever its model has
-    parameters=("mu", "intercept", "phi", "theta", "sigma"),
+    parameters=("mu", "intercept", "phi", "theta", "seasonal_phi", "seasonal_theta", "beta",
+                "sigma"),
     label=_label,
     coords_and_dims=_coords_and_dims,
     too_short=_too_short,
@@ -124,6 +186,8 @@ FAMILY = ModelFamily(
         column="y",
         description="the bundled arma11 series (the data of posteriordb's arma11)",
     ),
+    pointwise_log_likelihood=POINTWISE_SITE,
+    covariates="exog",
     posteriors={
         "arma-arma11": ReferencePosterior(
             name="arma-arma11",

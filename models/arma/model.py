@@ -31,10 +31,14 @@ from models.arma.checks import check_model_series
 from models.arma.conditional import ConditionalARMA
 from models.arma.distribution import ARMA, Likelihood
 from models.arma.forecast import arma_forecast_distribution
+from models.arma.sarima import SARIMA, SARIMASpec, check_spec, difference_series, sarima_loglik
 from models.arma.transforms import invertible_ma_prior, stationary_ar_prior
 
 __all__ = [
     "ARMAPriors",
+    "POINTWISE_SITE",
+    "beta_prior_scales",
+    "model_spec",
     "arma_exact_model",
     "arma_model",
     "data_scaled_priors",
@@ -200,6 +204,51 @@ def _resolve_priors(y: Array | None, mu_loc: float | None, mu_scale: float | Non
                          for name, value in given.items()})
 
 
+#: The deterministic site of the exact model that holds log p(y_t | y_<t), shape (T,): the
+#: one-step-ahead predictive log-densities from the filter (0 at gaps and in the first
+#: d + sD steps), for LOO and model comparison.
+POINTWISE_SITE = "pointwise_log_likelihood"
+
+#: rstanarm's scale for regression coefficients, in units of sd(y) / sd(x_j).
+BETA_SCALE_IN_SDS = 2.5
+
+
+def model_spec(order: tuple[int, int], difference: int = 0,
+               seasonal_order: tuple[int, int, int, int] | None = None) -> SARIMASpec:
+    """The :class:`~models.arma.sarima.SARIMASpec` of the exact model's keywords.
+
+    Example:
+        >>> print(tuple(model_spec((0, 1), 1, (0, 1, 1, 12))))
+        (0, 1, 1, 0, 1, 1, 12)
+    """
+    p, q = order
+    P, D, Q, s = seasonal_order if seasonal_order is not None else (0, 0, 0, 0)
+    return check_spec(SARIMASpec(p, difference, q, P, D, Q, s), "arma_exact_model")
+
+
+def beta_prior_scales(y: ArrayLike, exog: ArrayLike, spec: SARIMASpec) -> np.ndarray:
+    """Prior sds of the regression coefficients on the data's scale (rstanarm's autoscaling):
+    2.5 sd(w) / sd(x_j), with w and x_j differenced as the model differences them.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.arange(10.0)[:, None]
+        >>> print(beta_prior_scales(3 * x[:, 0], x, model_spec((1, 0))))
+        [7.5]
+    """
+    w = difference_series(np.asarray(y, dtype=np.float64), spec)
+    x = np.stack([difference_series(np.asarray(column, dtype=np.float64), spec)
+                  for column in np.asarray(exog, dtype=np.float64).T], axis=1)
+    sd_y = np.nanstd(w, ddof=1)
+    sd_x = np.nanstd(x, axis=0, ddof=1)
+    if not np.isfinite(sd_y) or sd_y <= 0 or np.any(~np.isfinite(sd_x)) or np.any(sd_x <= 0):
+        raise ValueError(
+            "beta_prior_scales: the series and every exog column (after differencing) must "
+            f"vary to set the regression priors from them (sd(y) = {sd_y:g}, sd(exog) = "
+            f"{np.round(sd_x, 6).tolist()}); give beta_scale instead")
+    return BETA_SCALE_IN_SDS * sd_y / sd_x
+
+
 def arma_exact_model(
     y: ArrayLike | None = None,
     *,
@@ -212,6 +261,11 @@ def arma_exact_model(
     mu_scale: float | None = None,
     sigma_scale: float | None = None,
     coefficient_scale: float = 2.0,
+    difference: int = 0,
+    seasonal_order: tuple[int, int, int, int] | None = None,
+    exog: ArrayLike | None = None,
+    future_exog: ArrayLike | None = None,
+    beta_scale: ArrayLike | None = None,
 ) -> None:
     """NumPyro model: ARMA(p, q) with the exact likelihood, stationary and invertible.
 
@@ -239,8 +293,25 @@ def arma_exact_model(
         stationary: constrain phi to stationarity and theta to invertibility.
         forecast_horizon: h; 0 for none. Use it with ``Predictive``, not during inference
             (NUTS would otherwise sample the forecast as a latent variable).
-        mu_loc, mu_scale, sigma_scale: prior settings; ``None`` (default): from the data.
+        mu_loc, mu_scale, sigma_scale: prior settings; ``None`` (default): from the data
+            (the differenced data when ``difference`` or ``seasonal_order`` difference it).
         coefficient_scale: prior scale of the unconstrained coefficients.
+        difference: d, the non-seasonal differences (ARIMA(p, d, q)); ``mu`` is then the
+            mean of the differenced series.
+        seasonal_order: (P, D, Q, s) or ``None``: seasonal AR order, seasonal
+            differences, seasonal MA order, period (s >= 2). Adds the sites
+            ``seasonal_phi`` (P,) and ``seasonal_theta`` (Q,), stationary and invertible.
+        exog: regressors, shape (T, k): regression with (S)ARIMA errors, site ``beta`` (k,)
+            ``~ Normal(0, beta_scale)``.
+        future_exog: the regressors' next h values, (h, k); needed to forecast with exog.
+        beta_scale: prior sd of beta, scalar or (k,); ``None``: ``2.5 sd(w) / sd(x_j)``
+            (:func:`beta_prior_scales`).
+
+    With differencing, seasonal terms or exog the series' law is
+    :class:`models.arma.sarima.SARIMA` (statsmodels' ``SARIMAX(..., trend="c")``);
+    otherwise :class:`~models.arma.distribution.ARMA` as before. With an observed ``y`` the
+    model also records the deterministic site ``pointwise_log_likelihood`` (T,):
+    log p(y_t | y_<t) from the filter, 0 at gaps and in the first d + sD steps (for LOO).
 
     Example:
         >>> import jax
@@ -253,7 +324,14 @@ def arma_exact_model(
     """
     p, q = order
     y, num_steps = check_model_series("arma_exact_model", y, num_steps, order)
-    priors = _resolve_priors(y, mu_loc, mu_scale, sigma_scale)
+    spec = model_spec(order, difference, seasonal_order)
+    plain = spec.diffuse_states == 0 and not spec.seasonal and exog is None
+    prior_series = None
+    if y is not None and not isinstance(y, jax.core.Tracer):
+        prior_series = y if spec.diffuse_states == 0 else difference_series(np.asarray(y), spec)
+    elif y is not None:
+        prior_series = y
+    priors = _resolve_priors(prior_series, mu_loc, mu_scale, sigma_scale)
     mu = numpyro.sample("mu", dist.Normal(priors.mu_loc, priors.mu_scale))
 
     def coefficient_prior(size: int, constrained: Callable[[int], dist.Distribution]):
@@ -262,12 +340,50 @@ def arma_exact_model(
 
     phi = sample_coefficients("phi", p, coefficient_prior(p, stationary_ar_prior))
     theta = sample_coefficients("theta", q, coefficient_prior(q, invertible_ma_prior))
-    sigma = numpyro.sample("sigma", dist.HalfCauchy(priors.sigma_scale))
-    series = numpyro.sample(
-        "y", ARMA(mu, phi, theta, sigma, num_steps=num_steps, likelihood=likelihood), obs=y
-    )
-    if forecast_horizon > 0:
-        numpyro.sample(
-            "y_forecast",
-            arma_forecast_distribution(series, mu, phi, theta, sigma, forecast_horizon),
+    if plain:
+        sigma = numpyro.sample("sigma", dist.HalfCauchy(priors.sigma_scale))
+        series = numpyro.sample(
+            "y", ARMA(mu, phi, theta, sigma, num_steps=num_steps, likelihood=likelihood), obs=y
         )
+        if y is not None and likelihood == "exact":
+            numpyro.deterministic(POINTWISE_SITE, sarima_loglik(
+                series, spec, mu, phi, theta, sigma, pointwise=True))
+        if forecast_horizon > 0:
+            numpyro.sample(
+                "y_forecast",
+                arma_forecast_distribution(series, mu, phi, theta, sigma, forecast_horizon),
+            )
+        return
+
+    if likelihood != "exact":
+        raise ValueError("arma_exact_model: differencing, seasonal terms and exog need the "
+                         f"exact likelihood, got likelihood={likelihood!r}")
+    seasonal_phi = sample_coefficients(
+        "seasonal_phi", spec.P, coefficient_prior(spec.P, stationary_ar_prior))
+    seasonal_theta = sample_coefficients(
+        "seasonal_theta", spec.Q, coefficient_prior(spec.Q, invertible_ma_prior))
+    beta = None
+    if exog is not None:
+        exog = jnp.asarray(exog)
+        if exog.ndim != 2 or exog.shape[0] != num_steps:
+            raise ValueError(f"arma_exact_model: exog must have shape (T, k) = ({num_steps}, k),"
+                             f" got {exog.shape}")
+        if beta_scale is None:
+            if y is None or isinstance(y, jax.core.Tracer):
+                raise ValueError("arma_exact_model: beta_scale must be given when there is "
+                                 "no observed series to set it from")
+            beta_scale = beta_prior_scales(y, exog, spec)
+        scales = jnp.broadcast_to(jnp.asarray(beta_scale, exog.dtype), exog.shape[1:])
+        beta = numpyro.sample("beta", dist.Normal(0.0, scales).to_event(1))
+    sigma = numpyro.sample("sigma", dist.HalfCauchy(priors.sigma_scale))
+    law = SARIMA(mu, phi, theta, seasonal_phi, seasonal_theta, sigma, spec=spec,
+                 num_steps=num_steps, exog=exog, beta=beta)
+    series = numpyro.sample("y", law, obs=y)
+    if y is not None:
+        numpyro.deterministic(POINTWISE_SITE, law.pointwise_log_prob(series))
+    if forecast_horizon > 0:
+        if exog is not None and future_exog is None:
+            raise ValueError(f"arma_exact_model: forecasts of a model with exog need "
+                             f"future_exog, shape (h, k) = ({forecast_horizon}, "
+                             f"{exog.shape[1]})")
+        numpyro.sample("y_forecast", law.forecast(series, forecast_horizon, future_exog))

@@ -100,6 +100,16 @@ def add_family_arguments(parser: argparse.ArgumentParser, family: ModelFamily) -
         help="; ".join(f"{name}: {variant.description}"
                        for name, variant in family.variants.items()),
     )
+    if family.covariates is not None:
+        taking = [name for name, variant in family.variants.items() if variant.covariates]
+        group.add_argument(
+            "--exog", nargs="+", default=None, metavar="COLUMN",
+            help=f"regressors: these columns of the data file (complete) as the model's "
+            f"'{family.covariates}' (--likelihood {' or '.join(taking)}); default none")
+        group.add_argument(
+            "--future-exog", default=None, metavar="CSV",
+            help="with --exog and --forecast H: a CSV file with the same columns holding "
+            "their next H values (its first H rows are used)")
     forecasting = [name for name, variant in family.variants.items() if variant.forecasts]
     group.add_argument(
         "--forecast",
@@ -204,6 +214,61 @@ def _check_input(series: Series, family: ModelFamily, variant: str, options: dic
                            f"({label})")
 
 
+def _format_setting(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(f"{item:.4g}" for item in value) + ")"
+    return f"{value:.4g}"
+
+
+def load_covariates(args: argparse.Namespace, family: ModelFamily, variant: str,
+                    series: Series, forecast: int) -> dict[str, np.ndarray]:
+    """The family's regressor keyword(s) from ``--exog`` and ``--future-exog``, or ``{}``:
+    ``{keyword: (T, k)}`` and, with ``--forecast H``, ``{"future_" + keyword: (H, k)}``.
+    Every problem is a :class:`CliError` (one line)."""
+    keyword = family.covariates
+    columns = getattr(args, "exog", None)
+    future = getattr(args, "future_exog", None)
+    if keyword is None or (not columns and future is None):
+        return {}
+    if not columns:
+        raise CliError("--future-exog needs --exog COLUMN ...: the regressor columns")
+    if not family.variants[variant].covariates:
+        taking = [name for name, v in family.variants.items() if v.covariates]
+        raise CliError(f"--exog applies to --likelihood {' or '.join(taking)} only, not "
+                       f"'{variant}'")
+    if args.data == "-" or future == "-":
+        raise CliError("--exog reads the data file once per column: give files, not '-' "
+                       "(stdin)")
+    if series.column in columns:
+        raise CliError(f"--exog: '{series.column}' is the series being fitted, not a regressor")
+
+    def read(path: str | None, column: str, what: str) -> np.ndarray:
+        values = load_series(path, column, None, default_path=family.default_data.path,
+                             default_column=family.default_data.column, sep=args.sep)
+        require_complete(values, what)
+        return values.values
+
+    covariates = {keyword: np.column_stack(
+        [read(args.data, column, f"the regressor --exog {column}") for column in columns])}
+    if len(covariates[keyword]) != series.length:
+        raise CliError(f"--exog: the regressors have {len(covariates[keyword])} rows, the "
+                       f"series {series.length}")
+    if forecast:
+        if future is None:
+            raise CliError(f"--forecast {forecast} with --exog needs --future-exog CSV: the "
+                           f"next {forecast} values of {', '.join(columns)}")
+        rows = [read(future, column, f"the future regressor {column}") for column in columns]
+        short = [(column, len(r)) for column, r in zip(columns, rows, strict=True)
+                 if len(r) < forecast]
+        if short:
+            raise CliError(f"--future-exog {future}: column '{short[0][0]}' has "
+                           f"{short[0][1]} row(s); --forecast {forecast} needs {forecast}")
+        covariates["future_" + keyword] = np.column_stack([r[:forecast] for r in rows])
+    elif future is not None:
+        raise CliError("--future-exog is only used with --forecast H")
+    return covariates
+
+
 def fit(args: argparse.Namespace, family: ModelFamily) -> int:
     """Validate the input, fit, print the summary, write the outputs, apply the gate."""
     import jax
@@ -231,8 +296,9 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
         print(f"read {series.source} with {series.separator!r} as the field separator "
               "(guessed from its header; --sep sets it)")
     _check_input(series, family, variant, options, forecast)
+    covariates = load_covariates(args, family, variant, series, forecast)
     try:
-        from_data = family.data_defaults(series.values, variant, options)
+        from_data = family.data_defaults(series.values, variant, {**options, **covariates})
     except ValueError as error:
         raise CliError(f"column '{series.column}' of {series.source}: {error}") from None
     options.update(from_data)
@@ -252,12 +318,13 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
         flush=True,
     )
     if from_data:
-        print("set from the data: " + ", ".join(f"{name} = {value:.4g}"
+        print("set from the data: " + ", ".join(f"{name} = {_format_setting(value)}"
                                                  for name, value in from_data.items()))
     mcmc_key, predictive_key, forecast_key = jax.random.split(
         jax.random.PRNGKey(settings.seed), 3)
     y = jax.numpy.asarray(series.values)
-    mcmc, timings = sample_posterior(family, variant, options, y, settings=settings,
+    mcmc, timings = sample_posterior(family, variant, {**options, **covariates}, y,
+                                     settings=settings,
                                      rng_key=mcmc_key, chain_method=setup.chain_method)
     model = family.variants[variant].model
 
@@ -271,7 +338,7 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
             posterior_samples=mcmc.get_samples(group_by_chain=True),
             batch_ndims=2,
             return_sites=sites,
-        )(key, **options, **model_kwargs)
+        )(key, **options, **covariates, **model_kwargs)
         timings.extra[timing] = time.perf_counter() - start
         return {site: np.asarray(value) for site, value in draws.items()}
 
@@ -294,6 +361,9 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
     coords, dims = family.coords_and_dims(options)
     coords["time"], dims["y"] = series.time_coordinate(), ["time"]
     dims["y_one_step"] = ["time"]
+    pointwise = family.pointwise_log_likelihood
+    if pointwise:
+        dims[pointwise] = ["time"]
     if forecast:
         coords["horizon"], dims["y_forecast"] = np.arange(1, forecast + 1), ["horizon"]
     for quantity in tracked:  # (chain, draw, T) or (chain, draw, T, K)
@@ -317,6 +387,8 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
             "time_column": series.time_column or "",
         },
     )
+    if pointwise and pointwise in idata.posterior:  # one-step densities, for LOO
+        _arviz_io.add_pointwise_log_likelihood(idata, pointwise, observed="y", dim="time")
     var_names = [name for name in family.parameters if name in idata.posterior]
     summary, diagnostics = summarise_and_diagnose(idata, var_names)
     print(
@@ -373,6 +445,7 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
                     "forecast_horizon": forecast,
                     "init": family.init_description,
                     "set_from_data": sorted(from_data),
+                    **({"exog": list(args.exog)} if covariates else {}),
                 }},
             )
             write_json(output.path("run.json"), record)
