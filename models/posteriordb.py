@@ -48,7 +48,7 @@ def bundled_posteriors() -> dict[str, ModelFamily | None]:
         arK-arK arma
         arma-arma11 arma
         garch-garch11 garch
-        hmm_example-hmm_example -
+        hmm_example-hmm_example hmm
     """
     folder = resources.files("models") / "data" / "posteriordb"
     families = posterior_families()

@@ -422,7 +422,10 @@ def add_pointwise_log_likelihood(
     dropped, so LOO counts only real observations. Returns the number of steps kept.
     """
     values = idata.posterior[site]
-    idata.posterior = idata.posterior.drop_vars(site)
+    posterior = idata.posterior.drop_vars(site)
+    if dim in posterior.coords and not any(dim in var.dims for var in posterior.data_vars.values()):
+        posterior = posterior.drop_dims(dim)  # the time axis served only this variable
+    idata.posterior = posterior
     scored = (values != 0).any(dim=("chain", "draw"))
     kept = values.isel({dim: np.flatnonzero(scored.values)})
     idata.add_groups({"log_likelihood": kept.to_dataset(name=observed)})
