@@ -9,8 +9,9 @@
 * The posterior of the regression coefficients covers the truth (90 % intervals, three
   simulated series, short chains).
 * Bad model input: forecasts of a regression without future exog, a seasonal period < 2,
-  more differencing than the series allows: one clear error line from the fit command,
-  nothing written.
+  more differencing than the series allows, an unknown regressor column, forecasts of the
+  conditional likelihood (with exog, which it now takes): one clear error line from the
+  fit command, nothing written.
 """
 
 import os
@@ -159,11 +160,12 @@ SERIES = "t,y,x\n" + "".join(f"{i},{np.sin(i / 2) + 0.1 * i},{np.cos(i)}\n"
      (["--exog", "x", "--forecast", "3", "--future-exog", "SHORT"],
       ["column 'x' has 2 row(s); --forecast 3 needs 3"]),
      (["--future-exog", "SHORT"], ["--future-exog needs --exog"]),
-     (["--exog", "x", "--likelihood", "conditional"],
-      ["--exog applies to --likelihood exact only"])],
+     (["--exog", "x", "--likelihood", "conditional", "--forecast", "3", "--future-exog",
+       "SHORT"], ["--forecast 3 needs --likelihood exact"]),
+     (["--exog", "y"], ["'y' is the series being fitted, not a regressor"])],
     ids=["period-1", "d-leaves-one", "d-too-large", "D-too-large", "conditional",
          "unknown-exog-column", "missing-future-exog", "short-future-exog",
-         "future-without-exog", "exog-conditional"],
+         "future-without-exog", "exog-conditional-forecast", "exog-is-the-series"],
 )
 def test_bad_sarima_flags_give_one_line_and_write_nothing(tmp_path, flags, fragments):
     data = tmp_path / "series.csv"

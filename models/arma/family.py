@@ -53,9 +53,11 @@ VARIANTS = {
         model=arma_fast_model,
         description="conditional likelihood (pre-sample y = intercept, pre-sample errors = 0),"
         " the posteriordb arma11 posterior; computed by the fast path (AR part vectorised, "
-        "MA recursion in one scan that carries its own gradient)",
+        "MA recursion in one scan that carries its own gradient); with --exog, of the errors "
+        "y - exog beta",
         accepts_missing=False,
         forecasts=False,
+        covariates=True,
     ),
     "conditional-reference": Variant(
         model=arma_model,
@@ -63,6 +65,7 @@ VARIANTS = {
         "models.arma.conditional (the reference the fast path is tested against; slower)",
         accepts_missing=False,
         forecasts=False,
+        covariates=True,
     ),
 }
 
@@ -129,9 +132,13 @@ PRIOR_OPTIONS = ("mu_loc", "mu_scale", "sigma_scale")
 
 def _data_defaults(y: np.ndarray, variant: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """The exact model's unset priors on the series' scale (:func:`data_scaled_priors`);
-    the conditional variants keep posteriordb's fixed priors."""
+    the conditional variants keep posteriordb's fixed priors, except the regression
+    coefficients' (:func:`beta_prior_scales`, when exog is given)."""
     if variant != "exact":
-        return {}
+        if options.get("exog") is None or options.get("beta_scale") is not None:
+            return {}
+        return {"beta_scale": tuple(float(v) for v in beta_prior_scales(
+            y, options["exog"], model_spec(options["order"])))}
     spec = _spec(options)  # a ValueError (seasonal period < 2, ...) becomes one error line
     defaults: dict[str, Any] = {}
     if options.get("exog") is not None and options.get("beta_scale") is None:

@@ -76,6 +76,8 @@ def arma_model(
     phi_scale: float = 2.0,
     theta_scale: float = 2.0,
     sigma_scale: float = 2.5,
+    exog: ArrayLike | None = None,
+    beta_scale: ArrayLike | None = None,
 ) -> None:
     """NumPyro model: conditional ARMA(p, q) with weakly informative priors.
 
@@ -89,9 +91,13 @@ def arma_model(
     * ``order=(5, 0), condition_on_first=True, phi_scale=10``: posteriordb ``arK`` (the first
       p observations are conditioned on, not modelled).
 
+    * ``exog`` (T, k): regression with ARMA errors, ``y_t = x_t' beta + z_t`` with z the
+      conditional ARMA above (pre-sample z = the intercept, or ``z[:p]`` with
+      ``condition_on_first``), site ``beta`` (k,) ``~ Normal(0, beta_scale)``.
+
     Sites: ``intercept`` (the constant c of the recursion, not the process mean), ``phi``
-    (p,) and ``theta`` (q,) when p, q > 0, ``sigma``, and the observed
-    ``y`` of shape (T,) (or (T - p,) with ``condition_on_first``).
+    (p,) and ``theta`` (q,) when p, q > 0, ``beta`` (k,) with ``exog``, ``sigma``, and the
+    observed ``y`` of shape (T,) (or (T - p,) with ``condition_on_first``).
 
     Args:
         y: the series, shape (T,); ``None`` to simulate (then ``num_steps`` is needed).
@@ -101,13 +107,21 @@ def arma_model(
         forecast_horizon: must be 0: forecasts need the exact model
             (:func:`arma_exact_model`); the argument is here for the family convention.
         intercept_scale, phi_scale, theta_scale, sigma_scale: prior scales.
+        exog: regressors, shape (T, k), or ``None``.
+        beta_scale: prior sd of beta, scalar or (k,); ``None``: ``2.5 sd(y) / sd(x_j)``
+            from the observed series (:func:`beta_prior_scales`; needs ``y``).
 
     Example:
         >>> import jax
+        >>> import jax.numpy as jnp
         >>> from numpyro.infer import Predictive
         >>> prior = Predictive(arma_model, num_samples=2)(jax.random.PRNGKey(2), num_steps=5)
         >>> print(prior["y"].shape, prior["phi"].shape, prior["theta"].shape)
         (2, 5) (2, 1) (2, 1)
+        >>> prior = Predictive(arma_model, num_samples=2)(
+        ...     jax.random.PRNGKey(2), num_steps=5, exog=jnp.ones((5, 3)), beta_scale=1.0)
+        >>> print(prior["y"].shape, prior["beta"].shape)
+        (2, 5) (2, 3)
     """
     p, q = order
     if forecast_horizon:
@@ -123,15 +137,32 @@ def arma_model(
     theta = sample_coefficients(
         "theta", q, lambda: dist.Normal(0.0, theta_scale).expand([q]).to_event(1)
     )
+    beta = None
+    if exog is not None:
+        exog = jnp.asarray(exog)
+        if exog.ndim != 2 or exog.shape[0] != num_steps or exog.shape[1] < 1:
+            raise ValueError(f"arma_model: exog must have shape (T, k) = ({num_steps}, k), "
+                             f"k >= 1, got {exog.shape}")
+        if beta_scale is None:
+            if y is None or isinstance(y, jax.core.Tracer):
+                raise ValueError("arma_model: beta_scale must be given when there is no "
+                                 "observed series to set it from")
+            beta_scale = beta_prior_scales(y, exog, model_spec(order))
+        scales = jnp.broadcast_to(jnp.asarray(beta_scale, exog.dtype), exog.shape[1:])
+        beta = numpyro.sample("beta", dist.Normal(0.0, scales).to_event(1))
     sigma = numpyro.sample("sigma", dist.HalfCauchy(sigma_scale))
     initial_y: Any = None
     obs = y
     if condition_on_first:
         initial_y, obs = y[:p], y[p:]
+        if exog is not None:  # the first p errors z = y - exog @ beta are conditioned on
+            initial_y = initial_y - exog[:p] @ beta
+            exog = exog[p:]
         num_steps = num_steps - p
     numpyro.sample(
         "y",
-        ConditionalARMA(intercept, phi, theta, sigma, num_steps=num_steps, initial_y=initial_y),
+        ConditionalARMA(intercept, phi, theta, sigma, num_steps=num_steps, initial_y=initial_y,
+                        exog=exog, beta=beta),
         obs=obs,
     )
 
