@@ -47,6 +47,7 @@ VARIANTS = {
         "priors, mu = process mean; missing values allowed (default)",
         accepts_missing=True,
         forecasts=True,
+        one_step=True,
         covariates=True,
     ),
     "conditional": Variant(
@@ -57,6 +58,7 @@ VARIANTS = {
         "y - exog beta",
         accepts_missing=False,
         forecasts=False,
+        one_step=True,
         covariates=True,
     ),
     "conditional-reference": Variant(
@@ -65,6 +67,7 @@ VARIANTS = {
         "models.arma.conditional (the reference the fast path is tested against; slower)",
         accepts_missing=False,
         forecasts=False,
+        one_step=True,
         covariates=True,
     ),
 }
