@@ -95,7 +95,14 @@ def _coords_and_dims(
     options: Mapping[str, Any],
 ) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
     """``ar_lag`` and ``ma_lag`` numbered from 1, for the sites phi and theta; the seasonal
-    lags s, 2s, ... for seasonal_phi and seasonal_theta."""
+    lags s, 2s, ... for seasonal_phi and seasonal_theta; with ``exog`` (T, k) in the options,
+    ``exog_column`` 1..k for beta (the fit command names them by the ``--exog`` columns).
+
+    Example:
+        >>> coords, dims = _coords_and_dims({"order": (2, 0), "exog": np.zeros((5, 2))})
+        >>> print(coords["ar_lag"], dims["beta"], coords["exog_column"])
+        [1 2] ['exog_column'] [1 2]
+    """
     p, q = options["order"]
     coords: dict[str, np.ndarray] = {}
     dims: dict[str, list[str]] = {}
@@ -112,6 +119,10 @@ def _coords_and_dims(
         if Q > 0:
             coords["seasonal_ma_lag"] = s * np.arange(1, Q + 1)
             dims["seasonal_theta"] = ["seasonal_ma_lag"]
+    exog = options.get("exog")
+    if exog is not None:
+        coords["exog_column"] = np.arange(1, np.shape(exog)[1] + 1)
+        dims["beta"] = ["exog_column"]
     return coords, dims
 
 
