@@ -172,8 +172,8 @@ def test_posterior_recovers_the_coefficients(x64):
 
     T, beta_true = 80, np.array([1.5, -0.8])
     model = partial(arma_fast_model, order=(1, 1), beta_scale=5.0)
-    mcmc = MCMC(NUTS(model, init_strategy=FAMILY.init_strategy()), num_warmup=150,
-                num_samples=200, num_chains=1, progress_bar=False, jit_model_args=True)
+    mcmc = MCMC(NUTS(model, init_strategy=FAMILY.init_strategy()), num_warmup=100,
+                num_samples=150, num_chains=1, progress_bar=False, jit_model_args=True)
     covered = []
     for seed in range(3):
         rng = np.random.default_rng(300 + seed)
