@@ -9,15 +9,26 @@
   ``scripts/bench_parallel_scan.py``'s JSON (or, when ``--bench-json`` is not given, timed
   here by the same code, ``scripts/_bench_parallel.py``).
 
+With ``--arma`` it draws instead the ARMA family's fit plots for ``docs/arma-plots.md``, by
+running the fit command (``scripts/fit.py arma``) on the bundled quarterly US inflation
+series (``models/data/us_macro_quarterly.csv``, 1959Q1-2007Q3, with unemployment as a
+regressor and its next 8 quarters for the forecast): ``arma-trace.png``, ``arma-ppc.png``,
+``arma-forecast.png``.
+
     python scripts/make_doc_figures.py
     python scripts/make_doc_figures.py --bench-json docs/figures/bench_parallel_scan_cpu.json
     python scripts/make_doc_figures.py --quick --out /tmp/figures   # small, for a smoke test
+    python scripts/make_doc_figures.py --arma                      # the ARMA plots
+    python scripts/make_doc_figures.py --arma --quick --out /tmp/f --fit-out /tmp/fit
 """
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -159,6 +170,66 @@ def figure_sequential_vs_parallel(out_dir: Path, report: dict) -> Path:
 # ------------------------------------------------------------------ main
 
 
+# ------------------------------------------------------------------ ARMA plots (--arma)
+
+#: The bundled dated series the ARMA plots are drawn from, and how it is split: the last
+#: ARMA_HORIZON quarters' regressor values are the forecast's future exog.
+MACRO_SERIES = REPO / "models" / "data" / "us_macro_quarterly.csv"
+ARMA_HORIZON = 8
+#: The fit the docs show (--quick: a few draws, for a smoke test).
+ARMA_FIT = ("--column", "infl", "--time-column", "quarter", "--order", "2", "1",
+            "--exog", "unemp", "--forecast", str(ARMA_HORIZON), "--seed", "1")
+ARMA_DRAWS = {False: ("--chains", "2", "--warmup", "1000", "--samples", "1000"),
+              True: ("--chains", "1", "--warmup", "40", "--samples", "40", "--allow-warnings")}
+ARMA_FIGURES = {"trace.png": "arma-trace.png", "ppc.png": "arma-ppc.png",
+                "forecast.png": "arma-forecast.png"}
+
+
+def arma_figures(out_dir: Path, quick: bool, fit_out: Path | None) -> list[Path]:
+    """Fit ARMA(2,1) with unemployment as regressor to quarterly US inflation through
+    ``scripts/fit.py`` (a fresh process, as a user runs it) and copy its plots to
+    ``out_dir``; the fit's folder is kept at ``fit_out`` when given."""
+    lines = MACRO_SERIES.read_text(encoding="utf-8").splitlines()
+    header, rows = lines[0], lines[1:]
+    column = header.split(",").index("unemp")
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        (work / "series.csv").write_text("\n".join([header, *rows[:-ARMA_HORIZON]]) + "\n")
+        (work / "future.csv").write_text("\n".join(
+            ["unemp", *(row.split(",")[column] for row in rows[-ARMA_HORIZON:])]) + "\n")
+        fit_dir = fit_out if fit_out is not None else work / "fit"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        command = [sys.executable, str(REPO / "scripts" / "fit.py"), "arma", "--data",
+                   str(work / "series.csv"), "--future-exog", str(work / "future.csv"),
+                   *ARMA_FIT, *ARMA_DRAWS[quick], "--out", str(fit_dir), "--force"]
+        completed = subprocess.run(command, capture_output=True, text=True, env=env,
+                                   check=False)
+        print(completed.stdout, end="")
+        if completed.returncode != 0:
+            raise SystemExit(f"the ARMA fit failed ({completed.returncode}): "
+                             f"{completed.stderr.strip()}")
+        written = []
+        for name, target in ARMA_FIGURES.items():
+            written.append(_small_png(fit_dir / name, out_dir / target))
+            print(f"wrote {written[-1]} ({written[-1].stat().st_size // 1024} KB)")
+    return written
+
+
+def _small_png(source: Path, target: Path, width: int = 900, colors: int = 64) -> Path:
+    """Copy a plot as a small PNG for the docs: at most ``width`` pixels wide, a palette of
+    ``colors`` (the plots are flat colours; the fit command's own PNGs are 1200 px RGBA)."""
+    from PIL import Image  # matplotlib's own dependency
+
+    with Image.open(source) as image:
+        image = image.convert("RGB")
+        if image.width > width:
+            image = image.resize((width, round(image.height * width / image.width)),
+                                 Image.Resampling.LANCZOS)
+        image.quantize(colors=colors).save(target, optimize=True)
+    return target
+
+
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path)
@@ -177,12 +248,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "without it the benchmark runs here")
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, for a smoke test; the figures are not the guide's")
+    parser.add_argument("--arma", action="store_true",
+                        help="draw the ARMA family's fit plots (docs/arma-plots.md) instead")
+    parser.add_argument("--fit-out", type=Path,
+                        help="with --arma: keep the fit command's output folder here")
     return parser.parse_args(argv)
 
 
 def main(args: argparse.Namespace) -> int:
     """Draw every figure as ``args`` say; return the exit status."""
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.arma:
+        arma_figures(args.out, args.quick, args.fit_out)
+        return 0
     figure_smoother_vs_moving_average(args.out)
     loop_sizes = (10, 20) if args.quick else (25, 50, 100, 200, 400)
     print("compile time, loop vs scan:")

@@ -9,8 +9,9 @@
 * The posterior of the regression coefficients covers the truth (90 % intervals, three
   simulated series, short chains).
 * Bad model input: forecasts of a regression without future exog, a seasonal period < 2,
-  more differencing than the series allows: one clear error line from the fit command,
-  nothing written.
+  more differencing than the series allows, an unknown regressor column, forecasts of the
+  conditional likelihood (with exog, which it now takes): one clear error line from the
+  fit command, nothing written.
 """
 
 import os
@@ -153,24 +154,31 @@ SERIES = "t,y,x\n" + "".join(f"{i},{np.sin(i / 2) + 0.1 * i},{np.cos(i)}\n"
       ["series too short for SARIMA(0,0,0)(0,2,0)12"]),
      (["--likelihood", "conditional", "--difference", "1"],
       ["--difference applies to --likelihood exact only"]),
-     (["--exog", "x", "nope"], ["nope"]),
+     (["--exog", "x", "nope"], ["--exog 'nope' is not a column of", "available columns: t, y, x"]),
+     (["--exog", "x", "--forecast", "3", "--future-exog", "SHORT_Z"],
+      ["--future-exog 'x' is not a column of", "available columns: z"]),
+     (["--mu-loc", "normal(50,20)"], ["argument --mu-loc: must be a number, got 'normal(50,20)'"]),
      (["--exog", "x", "--forecast", "3"],
       ["--forecast 3 with --exog needs --future-exog CSV: the next 3 values of x"]),
      (["--exog", "x", "--forecast", "3", "--future-exog", "SHORT"],
       ["column 'x' has 2 row(s); --forecast 3 needs 3"]),
      (["--future-exog", "SHORT"], ["--future-exog needs --exog"]),
-     (["--exog", "x", "--likelihood", "conditional"],
-      ["--exog applies to --likelihood exact only"])],
+     (["--exog", "x", "--likelihood", "conditional", "--forecast", "3", "--future-exog",
+       "SHORT"], ["--forecast 3 needs --likelihood exact"]),
+     (["--exog", "y"], ["'y' is the series being fitted, not a regressor"])],
     ids=["period-1", "d-leaves-one", "d-too-large", "D-too-large", "conditional",
-         "unknown-exog-column", "missing-future-exog", "short-future-exog",
-         "future-without-exog", "exog-conditional"],
+         "unknown-exog-column", "future-exog-lacks-the-column", "prior-that-does-not-parse",
+         "missing-future-exog", "short-future-exog",
+         "future-without-exog", "exog-conditional-forecast", "exog-is-the-series"],
 )
 def test_bad_sarima_flags_give_one_line_and_write_nothing(tmp_path, flags, fragments):
     data = tmp_path / "series.csv"
     data.write_text(SERIES)
     short = tmp_path / "future.csv"
     short.write_text("x\n0.5\n0.7\n")
-    flags = [str(short) if flag == "SHORT" else flag for flag in flags]
+    other = tmp_path / "future_z.csv"
+    other.write_text("z\n0.5\n0.7\n0.9\n")
+    flags = [{"SHORT": str(short), "SHORT_Z": str(other)}.get(flag, flag) for flag in flags]
     before = _files(tmp_path)
     process = run_script_in_process("fit.py", "arma", "--data", str(data), "--column", "y",
                                     *flags, "--out", str(tmp_path / "out"))

@@ -218,6 +218,14 @@ def simulate_arma(
     return conditional_path(shocks, intercept, phi, theta, initial_y)
 
 
+def _add(values: Array, offset: Array | float) -> Array:
+    """``values + offset`` broadcast explicitly (rank promotion may be set to raise)."""
+    if isinstance(offset, float):
+        return values
+    shape = jnp.broadcast_shapes(values.shape, offset.shape)
+    return jnp.broadcast_to(values, shape) + jnp.broadcast_to(offset, shape)
+
+
 class ConditionalARMA(dist.Distribution):
     """A whole ARMA(p, q) series under the conditional likelihood, as one NumPyro distribution.
 
@@ -227,6 +235,12 @@ class ConditionalARMA(dist.Distribution):
     ``phi``, ``theta`` and ``initial_y`` beyond their last), as for any NumPyro distribution,
     so a hierarchical model can score many series in one site.
 
+    With regressors (``exog`` (T, k) and ``beta`` batch_shape + (k,)) it is the law of a
+    regression with ARMA errors: ``z = y - exog @ beta`` follows the conditional ARMA
+    recursion above (pre-sample z = the intercept, or ``initial_y``, which then holds the
+    pre-sample *errors* z), so ``log_prob(y)`` scores ``y - exog @ beta`` and ``sample``
+    adds ``exog @ beta`` to a simulated z.
+
     Args:
         intercept: c, shape batch_shape.
         phi: shape batch_shape + (p,).
@@ -235,6 +249,8 @@ class ConditionalARMA(dist.Distribution):
         num_steps: length T of the modelled series (the event shape is (T,)).
         initial_y: the p observations before the series, shape batch_shape + (p,), or
             ``None`` (the intercept).
+        exog: regressors, shape (T, k), or ``None``.
+        beta: their coefficients, shape batch_shape + (k,); given with ``exog`` only.
 
     Example:
         >>> import jax.numpy as jnp
@@ -245,6 +261,11 @@ class ConditionalARMA(dist.Distribution):
         ...                         1.0, num_steps=3)
         >>> print(batch.batch_shape, batch.log_prob(jnp.array([1.0, 2.0, 0.5])).shape)
         (2,) (2,)
+        >>> exog = jnp.array([[1.0], [0.0], [2.0]])  # y - exog @ beta is the series above
+        >>> regression = ConditionalARMA(0.0, jnp.array([0.5]), jnp.array([1.0]), 1.0,
+        ...                              num_steps=3, exog=exog, beta=jnp.array([0.5]))
+        >>> print(f"{float(regression.log_prob(jnp.array([1.5, 2.0, 1.5]))):.4f}")
+        -3.8818
     """
 
     arg_constraints = {
@@ -254,7 +275,7 @@ class ConditionalARMA(dist.Distribution):
         "sigma": constraints.positive,
     }
     support = constraints.real_vector
-    pytree_data_fields = ("intercept", "phi", "theta", "sigma", "initial_y")
+    pytree_data_fields = ("intercept", "phi", "theta", "sigma", "initial_y", "exog", "beta")
     pytree_aux_fields = ("num_steps",)
 
     def __init__(
@@ -266,6 +287,8 @@ class ConditionalARMA(dist.Distribution):
         *,
         num_steps: int,
         initial_y: ArrayLike | None = None,
+        exog: ArrayLike | None = None,
+        beta: ArrayLike | None = None,
         validate_args: bool | None = None,
     ) -> None:
         intercept, phi, theta, sigma = (jnp.asarray(a) for a in (intercept, phi, theta, sigma))
@@ -279,10 +302,24 @@ class ConditionalARMA(dist.Distribution):
                 raise ValueError(f"{type(self).__name__}: initial_y must end in p = "
                                  f"{phi.shape[-1]}, got shape {initial_y.shape}")
             shapes.append(initial_y.shape[:-1])
+        if (exog is None) != (beta is None):
+            raise ValueError(f"{type(self).__name__}: give exog and beta together (got exog "
+                             f"{'None' if exog is None else 'an array'}, beta "
+                             f"{'None' if beta is None else 'an array'})")
+        if exog is not None:
+            exog, beta = jnp.asarray(exog), jnp.asarray(beta)
+            if (exog.ndim != 2 or exog.shape[0] != int(num_steps) or beta.ndim < 1
+                    or beta.shape[-1] != exog.shape[1]):
+                raise ValueError(f"{type(self).__name__}: exog must have shape (T, k) = "
+                                 f"({int(num_steps)}, k) and beta (..., k), got exog "
+                                 f"{exog.shape} and beta {beta.shape}")
+            shapes.append(beta.shape[:-1])
         dtype = jnp.result_type(float, intercept, phi, theta, sigma)
         self.intercept, self.phi, self.theta, self.sigma = (
             a.astype(dtype) for a in (intercept, phi, theta, sigma))
         self.initial_y = None if initial_y is None else initial_y.astype(dtype)
+        self.exog = None if exog is None else exog.astype(dtype)
+        self.beta = None if beta is None else beta.astype(dtype)
         self.num_steps = int(num_steps)
         super().__init__(batch_shape=jnp.broadcast_shapes(*shapes),
                          event_shape=(self.num_steps,), validate_args=validate_args)
@@ -300,6 +337,13 @@ class ConditionalARMA(dist.Distribution):
             params.append(jnp.broadcast_to(self.initial_y, batch_shape + self.phi.shape[-1:]))
         return tuple(params)
 
+    def regression(self) -> Array | float:
+        """``exog @ beta``, shape batch_shape + (T,) (0.0 without regressors): the part of
+        the series that is not ARMA."""
+        if self.exog is None:
+            return 0.0
+        return jnp.einsum("tk,...k->...t", self.exog, self.beta)
+
     def sample(self, key: Array, sample_shape: tuple[int, ...] = ()) -> Array:
         shape = tuple(sample_shape) + self.batch_shape
         keys = jax.random.split(key, math.prod(shape))
@@ -314,7 +358,7 @@ class ConditionalARMA(dist.Distribution):
             flat = [a.reshape((math.prod(shape),) + a.shape[len(shape):])
                     for a in self._parameters(shape)]
             draws = jax.vmap(one_path)(keys, *flat)
-        return draws.reshape(shape + self.event_shape)
+        return _add(draws.reshape(shape + self.event_shape), self.regression())
 
     # subclasses swap in another implementation of the same density
     _loglik = staticmethod(arma_conditional_loglik)
@@ -326,6 +370,7 @@ class ConditionalARMA(dist.Distribution):
                 f"{type(self).__name__}.log_prob: value must end in the event shape "
                 f"{self.event_shape}, got {value.shape}"
             )
+        value = _add(value, -self.regression())  # the ARMA errors z = y - exog @ beta
         if value.ndim == 1 and not self.batch_shape:  # one series: no vectorising wrapper
             return self._loglik(value, self.intercept, self.phi, self.theta, self.sigma,
                                 initial_y=self.initial_y)

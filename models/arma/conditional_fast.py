@@ -428,7 +428,8 @@ class _UseFastLikelihood(Messenger):
         fn = msg.get("fn")
         if msg["type"] == "sample" and type(fn) is ConditionalARMA:
             msg["fn"] = FastConditionalARMA(fn.intercept, fn.phi, fn.theta, fn.sigma,
-                                            num_steps=fn.num_steps, initial_y=fn.initial_y)
+                                            num_steps=fn.num_steps, initial_y=fn.initial_y,
+                                            exog=fn.exog, beta=fn.beta)
 
 
 def arma_fast_model(y: ArrayLike | None = None, **kwargs: Any) -> None:

@@ -47,15 +47,19 @@ VARIANTS = {
         "priors, mu = process mean; missing values allowed (default)",
         accepts_missing=True,
         forecasts=True,
+        one_step=True,
         covariates=True,
     ),
     "conditional": Variant(
         model=arma_fast_model,
         description="conditional likelihood (pre-sample y = intercept, pre-sample errors = 0),"
         " the posteriordb arma11 posterior; computed by the fast path (AR part vectorised, "
-        "MA recursion in one scan that carries its own gradient)",
+        "MA recursion in one scan that carries its own gradient); with --exog, of the errors "
+        "y - exog beta",
         accepts_missing=False,
         forecasts=False,
+        one_step=True,
+        covariates=True,
     ),
     "conditional-reference": Variant(
         model=arma_model,
@@ -63,6 +67,8 @@ VARIANTS = {
         "models.arma.conditional (the reference the fast path is tested against; slower)",
         accepts_missing=False,
         forecasts=False,
+        one_step=True,
+        covariates=True,
     ),
 }
 
@@ -89,7 +95,14 @@ def _coords_and_dims(
     options: Mapping[str, Any],
 ) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
     """``ar_lag`` and ``ma_lag`` numbered from 1, for the sites phi and theta; the seasonal
-    lags s, 2s, ... for seasonal_phi and seasonal_theta."""
+    lags s, 2s, ... for seasonal_phi and seasonal_theta; with ``exog`` (T, k) in the options,
+    ``exog_column`` 1..k for beta (the fit command names them by the ``--exog`` columns).
+
+    Example:
+        >>> coords, dims = _coords_and_dims({"order": (2, 0), "exog": np.zeros((5, 2))})
+        >>> print(coords["ar_lag"], dims["beta"], coords["exog_column"])
+        [1 2] ['exog_column'] [1 2]
+    """
     p, q = options["order"]
     coords: dict[str, np.ndarray] = {}
     dims: dict[str, list[str]] = {}
@@ -106,6 +119,10 @@ def _coords_and_dims(
         if Q > 0:
             coords["seasonal_ma_lag"] = s * np.arange(1, Q + 1)
             dims["seasonal_theta"] = ["seasonal_ma_lag"]
+    exog = options.get("exog")
+    if exog is not None:
+        coords["exog_column"] = np.arange(1, np.shape(exog)[1] + 1)
+        dims["beta"] = ["exog_column"]
     return coords, dims
 
 
@@ -129,9 +146,13 @@ PRIOR_OPTIONS = ("mu_loc", "mu_scale", "sigma_scale")
 
 def _data_defaults(y: np.ndarray, variant: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """The exact model's unset priors on the series' scale (:func:`data_scaled_priors`);
-    the conditional variants keep posteriordb's fixed priors."""
+    the conditional variants keep posteriordb's fixed priors, except the regression
+    coefficients' (:func:`beta_prior_scales`, when exog is given)."""
     if variant != "exact":
-        return {}
+        if options.get("exog") is None or options.get("beta_scale") is not None:
+            return {}
+        return {"beta_scale": tuple(float(v) for v in beta_prior_scales(
+            y, options["exog"], model_spec(options["order"])))}
     spec = _spec(options)  # a ValueError (seasonal period < 2, ...) becomes one error line
     defaults: dict[str, Any] = {}
     if options.get("exog") is not None and options.get("beta_scale") is None:

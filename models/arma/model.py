@@ -28,10 +28,17 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from models.arma.checks import check_model_series
-from models.arma.conditional import ConditionalARMA
+from models.arma.conditional import ConditionalARMA, arma_residuals
 from models.arma.distribution import ARMA, Likelihood
 from models.arma.forecast import arma_forecast_distribution
-from models.arma.sarima import SARIMA, SARIMASpec, check_spec, difference_series, sarima_loglik
+from models.arma.sarima import (
+    SARIMA,
+    SARIMASpec,
+    check_spec,
+    difference_series,
+    sarima_loglik,
+    sarima_one_step,
+)
 from models.arma.transforms import invertible_ma_prior, stationary_ar_prior
 
 __all__ = [
@@ -42,6 +49,7 @@ __all__ = [
     "arma_exact_model",
     "arma_model",
     "data_scaled_priors",
+    "one_step_draws",
     "sample_coefficients",
 ]
 
@@ -76,6 +84,9 @@ def arma_model(
     phi_scale: float = 2.0,
     theta_scale: float = 2.0,
     sigma_scale: float = 2.5,
+    exog: ArrayLike | None = None,
+    beta_scale: ArrayLike | None = None,
+    one_step_ahead: bool = False,
 ) -> None:
     """NumPyro model: conditional ARMA(p, q) with weakly informative priors.
 
@@ -89,9 +100,13 @@ def arma_model(
     * ``order=(5, 0), condition_on_first=True, phi_scale=10``: posteriordb ``arK`` (the first
       p observations are conditioned on, not modelled).
 
+    * ``exog`` (T, k): regression with ARMA errors, ``y_t = x_t' beta + z_t`` with z the
+      conditional ARMA above (pre-sample z = the intercept, or ``z[:p]`` with
+      ``condition_on_first``), site ``beta`` (k,) ``~ Normal(0, beta_scale)``.
+
     Sites: ``intercept`` (the constant c of the recursion, not the process mean), ``phi``
-    (p,) and ``theta`` (q,) when p, q > 0, ``sigma``, and the observed
-    ``y`` of shape (T,) (or (T - p,) with ``condition_on_first``).
+    (p,) and ``theta`` (q,) when p, q > 0, ``beta`` (k,) with ``exog``, ``sigma``, and the
+    observed ``y`` of shape (T,) (or (T - p,) with ``condition_on_first``).
 
     Args:
         y: the series, shape (T,); ``None`` to simulate (then ``num_steps`` is needed).
@@ -101,13 +116,25 @@ def arma_model(
         forecast_horizon: must be 0: forecasts need the exact model
             (:func:`arma_exact_model`); the argument is here for the family convention.
         intercept_scale, phi_scale, theta_scale, sigma_scale: prior scales.
+        exog: regressors, shape (T, k), or ``None``.
+        beta_scale: prior sd of beta, scalar or (k,); ``None``: ``2.5 sd(y) / sd(x_j)``
+            from the observed series (:func:`beta_prior_scales`; needs ``y``).
+        one_step_ahead: with an observed ``y``, also draw ``y_one_step`` (T,): each value
+            from its one-step-ahead law given the values before it, ``Normal(y_t - e_t,
+            sigma)`` (e_t the recursion's error, so ``y_t - e_t`` is its prediction); NaN
+            at the first p steps with ``condition_on_first`` (not predicted).
 
     Example:
         >>> import jax
+        >>> import jax.numpy as jnp
         >>> from numpyro.infer import Predictive
         >>> prior = Predictive(arma_model, num_samples=2)(jax.random.PRNGKey(2), num_steps=5)
         >>> print(prior["y"].shape, prior["phi"].shape, prior["theta"].shape)
         (2, 5) (2, 1) (2, 1)
+        >>> prior = Predictive(arma_model, num_samples=2)(
+        ...     jax.random.PRNGKey(2), num_steps=5, exog=jnp.ones((5, 3)), beta_scale=1.0)
+        >>> print(prior["y"].shape, prior["beta"].shape)
+        (2, 5) (2, 3)
     """
     p, q = order
     if forecast_horizon:
@@ -123,17 +150,39 @@ def arma_model(
     theta = sample_coefficients(
         "theta", q, lambda: dist.Normal(0.0, theta_scale).expand([q]).to_event(1)
     )
+    beta = None
+    if exog is not None:
+        exog = jnp.asarray(exog)
+        if exog.ndim != 2 or exog.shape[0] != num_steps or exog.shape[1] < 1:
+            raise ValueError(f"arma_model: exog must have shape (T, k) = ({num_steps}, k), "
+                             f"k >= 1, got {exog.shape}")
+        if beta_scale is None:
+            if y is None or isinstance(y, jax.core.Tracer):
+                raise ValueError("arma_model: beta_scale must be given when there is no "
+                                 "observed series to set it from")
+            beta_scale = beta_prior_scales(y, exog, model_spec(order))
+        scales = jnp.broadcast_to(jnp.asarray(beta_scale, exog.dtype), exog.shape[1:])
+        beta = numpyro.sample("beta", dist.Normal(0.0, scales).to_event(1))
     sigma = numpyro.sample("sigma", dist.HalfCauchy(sigma_scale))
     initial_y: Any = None
     obs = y
     if condition_on_first:
         initial_y, obs = y[:p], y[p:]
+        if exog is not None:  # the first p errors z = y - exog @ beta are conditioned on
+            initial_y = initial_y - exog[:p] @ beta
+            exog = exog[p:]
         num_steps = num_steps - p
-    numpyro.sample(
-        "y",
-        ConditionalARMA(intercept, phi, theta, sigma, num_steps=num_steps, initial_y=initial_y),
-        obs=obs,
-    )
+    law = ConditionalARMA(intercept, phi, theta, sigma, num_steps=num_steps,
+                          initial_y=initial_y, exog=exog, beta=beta)
+    numpyro.sample("y", law, obs=obs)
+    if one_step_ahead:
+        if y is None:
+            raise ValueError("arma_model: one_step_ahead needs the observed y")
+        predicted = obs - arma_residuals(_add_offset(obs, -law.regression()), intercept, phi,
+                                         theta, initial_y=initial_y)
+        skipped = y.shape[0] - obs.shape[0]
+        one_step_draws(jnp.concatenate([jnp.zeros(skipped, obs.dtype), predicted]),
+                       jnp.broadcast_to(sigma, y.shape), jnp.arange(y.shape[0]) >= skipped)
 
 
 class ARMAPriors(NamedTuple):
@@ -266,6 +315,7 @@ def arma_exact_model(
     exog: ArrayLike | None = None,
     future_exog: ArrayLike | None = None,
     beta_scale: ArrayLike | None = None,
+    one_step_ahead: bool = False,
 ) -> None:
     """NumPyro model: ARMA(p, q) with the exact likelihood, stationary and invertible.
 
@@ -306,6 +356,11 @@ def arma_exact_model(
         future_exog: the regressors' next h values, (h, k); needed to forecast with exog.
         beta_scale: prior sd of beta, scalar or (k,); ``None``: ``2.5 sd(w) / sd(x_j)``
             (:func:`beta_prior_scales`).
+        one_step_ahead: with an observed ``y``, also draw ``y_one_step`` (T,): each value
+            from its one-step-ahead predictive law given the observations before it, the
+            Kalman filter's ``Normal(Z a_t + x_t' beta, F_t)``
+            (:func:`models.arma.sarima.sarima_one_step`; defined at gaps too); NaN in the
+            first d + sD steps (not predictions: the diffuse start).
 
     With differencing, seasonal terms or exog the series' law is
     :class:`models.arma.sarima.SARIMA` (statsmodels' ``SARIMAX(..., trend="c")``);
@@ -348,6 +403,8 @@ def arma_exact_model(
         if y is not None and likelihood == "exact":
             numpyro.deterministic(POINTWISE_SITE, sarima_loglik(
                 series, spec, mu, phi, theta, sigma, pointwise=True))
+        if one_step_ahead:
+            _one_step_site(y, spec, likelihood, mu, phi, theta, sigma)
         if forecast_horizon > 0:
             numpyro.sample(
                 "y_forecast",
@@ -381,9 +438,53 @@ def arma_exact_model(
     series = numpyro.sample("y", law, obs=y)
     if y is not None:
         numpyro.deterministic(POINTWISE_SITE, law.pointwise_log_prob(series))
+    if one_step_ahead:
+        _one_step_site(y, spec, likelihood, mu, phi, theta, sigma, seasonal_phi=seasonal_phi,
+                       seasonal_theta=seasonal_theta, exog=exog, beta=beta)
     if forecast_horizon > 0:
         if exog is not None and future_exog is None:
             raise ValueError(f"arma_exact_model: forecasts of a model with exog need "
                              f"future_exog, shape (h, k) = ({forecast_horizon}, "
                              f"{exog.shape[1]})")
         numpyro.sample("y_forecast", law.forecast(series, forecast_horizon, future_exog))
+
+
+def _one_step_site(y: Array | None, spec: SARIMASpec, likelihood: str, mu: Array, phi: Array,
+                   theta: Array, sigma: Array, **kwargs: Any) -> None:
+    """The exact model's ``y_one_step`` site: the filter's one-step-ahead laws."""
+    if y is None:
+        raise ValueError("arma_exact_model: one_step_ahead needs the observed y")
+    if likelihood != "exact":
+        raise ValueError("arma_exact_model: one_step_ahead needs likelihood='exact' (the "
+                         "conditional models draw their own)")
+    mean, variance = sarima_one_step(y, spec, mu, phi, theta, sigma, **kwargs)
+    predicted = jnp.arange(y.shape[0]) >= spec.diffuse_states
+    one_step_draws(mean, jnp.sqrt(jnp.where(predicted, variance, 1.0)), predicted)
+
+
+def _add_offset(values: Array, offset: Array | float) -> Array:
+    return values if isinstance(offset, float) else values + offset
+
+
+#: The standard normal draws behind ``y_one_step`` (a sample site of their own, so that
+#: ``y_one_step`` can be NaN where a step is not predicted).
+ONE_STEP_SHOCK_SITE = "y_one_step_shock"
+
+
+def one_step_draws(mean: Array, sd: Array, predicted: Array) -> Array:
+    """Record ``y_one_step`` (T,): ``mean + sd * shock``, one standard normal shock per step
+    (the sample site ``y_one_step_shock``), NaN where ``predicted`` is False. Meant for
+    ``Predictive`` after inference (``one_step_ahead=True``).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from numpyro import handlers
+        >>> with handlers.seed(rng_seed=0):
+        ...     draws = one_step_draws(jnp.zeros(3), jnp.ones(3), jnp.array([False, True, True]))
+        >>> print(bool(jnp.isnan(draws[0])), draws.shape)
+        True (3,)
+    """
+    shock = numpyro.sample(ONE_STEP_SHOCK_SITE,
+                           dist.Normal(jnp.zeros_like(mean), 1.0).to_event(1))
+    return numpyro.deterministic("y_one_step",
+                                 jnp.where(predicted, mean + sd * shock, jnp.nan))

@@ -63,6 +63,7 @@ __all__ = [
     "sarima_forecast",
     "sarima_filter",
     "sarima_loglik",
+    "sarima_one_step",
     "sarima_state_space",
 ]
 
@@ -333,8 +334,14 @@ def sarima_filter(u: ArrayLike, ssm: SARIMAStateSpace) -> tuple[Array, Array, Ar
 @partial(jax.jit, static_argnames=("ssm_burn",))
 def _filter_jit(u, design, transition, selection, intercept, sigma2, initial_mean,
                 initial_cov, ssm_burn):
-    ssm = SARIMAStateSpace(design, transition, selection, intercept, sigma2, initial_mean,
-                           initial_cov, ssm_burn)
+    pointwise, _, _, a, P = _filter_scan(u, SARIMAStateSpace(
+        design, transition, selection, intercept, sigma2, initial_mean, initial_cov, ssm_burn))
+    return pointwise, a, P
+
+
+def _filter_scan(u: Array, ssm: SARIMAStateSpace):
+    """The Kalman scan: (pointwise log-densities (T,), one-step predictive means Z a_t (T,)
+    and variances F_t (T,), and the predicted state of step T + 1, mean and covariance)."""
     Z, Tm, R = ssm.design, ssm.transition, ssm.selection
     Q = ssm.sigma2 * jnp.outer(R, R)
     observed = ~jnp.isnan(u)
@@ -354,11 +361,72 @@ def _filter_jit(u, design, transition, selection, intercept, sigma2, initial_mea
         a_next = Tm @ a_f + ssm.intercept
         P_next = Tm @ P_f @ Tm.T + Q
         term = -0.5 * (LOG_2PI + jnp.log(safe_F) + v**2 / safe_F)
-        return (a_next, 0.5 * (P_next + P_next.T)), jnp.where(counted_t, term, 0.0)
+        return (a_next, 0.5 * (P_next + P_next.T)), (jnp.where(counted_t, term, 0.0), Z @ a, F)
 
-    (a, P), pointwise = lax.scan(step, (ssm.initial_mean, ssm.initial_cov),
-                                 (values, observed, counted))
-    return pointwise, a, P
+    (a, P), (pointwise, means, variances) = lax.scan(
+        step, (ssm.initial_mean, ssm.initial_cov), (values, observed, counted))
+    return pointwise, means, variances, a, P
+
+
+@partial(jax.jit, static_argnums=(0,))
+def _one_step(spec, u, mu, phi, theta, seasonal_phi, seasonal_theta, sigma):
+    ssm = _state_space_arrays(spec, mu, phi, theta, seasonal_phi, seasonal_theta, sigma)
+    _, means, variances, _, _ = _filter_scan(u, ssm)
+    return means, variances
+
+
+def sarima_one_step(
+    y: ArrayLike,
+    spec: SARIMASpec,
+    mu: ArrayLike,
+    phi: ArrayLike,
+    theta: ArrayLike,
+    sigma: ArrayLike,
+    *,
+    seasonal_phi: ArrayLike | None = None,
+    seasonal_theta: ArrayLike | None = None,
+    exog: ArrayLike | None = None,
+    beta: ArrayLike | None = None,
+) -> tuple[Array, Array]:
+    """One-step-ahead predictive means and variances of y_t given y_<t, from the filter.
+
+    Equal to statsmodels' ``SARIMAX(...).filter(params).filter_results.forecasts[0]`` and
+    ``forecasts_error_cov[0, 0]`` (the regression ``x_t' beta`` added to the mean). The
+    prediction at a gap is defined as at any other step (the filter only skips the update
+    after it); in the first d + sD steps the variance holds the approximately diffuse start
+    (about 10^6): those steps are not predictions.
+
+    Args:
+        y, spec, mu, phi, theta, sigma, seasonal_phi, seasonal_theta, exog, beta: as in
+            :func:`sarima_loglik`.
+
+    Returns:
+        (mean, variance), each shape (T,).
+
+    Example:
+        A random walk predicts the last observed value; the variance grows by sigma^2 per
+        missing step.
+
+        >>> import jax
+        >>> import jax.numpy as jnp
+        >>> with jax.enable_x64(True):
+        ...     mean, variance = sarima_one_step(jnp.array([5.0, 6.0, jnp.nan, 6.5]),
+        ...                                      SARIMASpec(0, 1, 0), 0.0, jnp.zeros(0),
+        ...                                      jnp.zeros(0), 1.0)
+        >>> print(mean[1:], variance[1:])
+        [5. 6. 6.] [1. 1. 2.]
+    """
+    spec = check_spec(spec, "sarima_one_step")
+    seasonal_phi, seasonal_theta, phi, theta = _coefficients(
+        spec, seasonal_phi, seasonal_theta, phi, theta, "sarima_one_step")
+    u = regression_residuals(y, exog, beta, "sarima_one_step")
+    if u.ndim != 1:
+        raise ValueError(f"sarima_one_step: y must have shape (T,), got {u.shape}")
+    means, variances = _one_step(spec, u, jnp.asarray(mu), phi, theta, seasonal_phi,
+                                 seasonal_theta, jnp.asarray(sigma))
+    if exog is not None:
+        means = means + jnp.asarray(exog) @ jnp.asarray(beta)
+    return means, variances
 
 
 def _filter(u: Array, ssm: SARIMAStateSpace) -> tuple[Array, Array, Array]:

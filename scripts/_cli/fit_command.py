@@ -224,7 +224,9 @@ def load_covariates(args: argparse.Namespace, family: ModelFamily, variant: str,
                     series: Series, forecast: int) -> dict[str, np.ndarray]:
     """The family's regressor keyword(s) from ``--exog`` and ``--future-exog``, or ``{}``:
     ``{keyword: (T, k)}`` and, with ``--forecast H``, ``{"future_" + keyword: (H, k)}``.
-    Every problem is a :class:`CliError` (one line)."""
+    Every problem is a :class:`CliError` (one line). The family's ``coords_and_dims`` sees
+    them too; a coordinate it names ``keyword + "_column"`` (its coefficients' dim) gets the
+    column names."""
     keyword = family.covariates
     columns = getattr(args, "exog", None)
     future = getattr(args, "future_exog", None)
@@ -242,14 +244,20 @@ def load_covariates(args: argparse.Namespace, family: ModelFamily, variant: str,
     if series.column in columns:
         raise CliError(f"--exog: '{series.column}' is the series being fitted, not a regressor")
 
-    def read(path: str | None, column: str, what: str) -> np.ndarray:
-        values = load_series(path, column, None, default_path=family.default_data.path,
-                             default_column=family.default_data.column, sep=args.sep)
+    def read(path: str | None, column: str, what: str, flag: str) -> np.ndarray:
+        try:
+            values = load_series(path, column, None, default_path=family.default_data.path,
+                                 default_column=family.default_data.column, sep=args.sep)
+        except CliError as error:  # an unknown column is the regressor flag's, not --column's
+            unknown = f"--column '{column}' is not a column"
+            raise CliError(str(error).replace(unknown, f"{flag} '{column}' is not a column", 1)
+                           ) from None
         require_complete(values, what)
         return values.values
 
     covariates = {keyword: np.column_stack(
-        [read(args.data, column, f"the regressor --exog {column}") for column in columns])}
+        [read(args.data, column, f"the regressor --exog {column}", "--exog")
+         for column in columns])}
     if len(covariates[keyword]) != series.length:
         raise CliError(f"--exog: the regressors have {len(covariates[keyword])} rows, the "
                        f"series {series.length}")
@@ -257,7 +265,8 @@ def load_covariates(args: argparse.Namespace, family: ModelFamily, variant: str,
         if future is None:
             raise CliError(f"--forecast {forecast} with --exog needs --future-exog CSV: the "
                            f"next {forecast} values of {', '.join(columns)}")
-        rows = [read(future, column, f"the future regressor {column}") for column in columns]
+        rows = [read(future, column, f"the future regressor {column}", "--future-exog")
+                for column in columns]
         short = [(column, len(r)) for column, r in zip(columns, rows, strict=True)
                  if len(r) < forecast]
         if short:
@@ -358,7 +367,10 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
         predictions = draw_from_posterior(wanted, forecast_key, "forecast_s", y=y,
                                           forecast_horizon=forecast)
 
-    coords, dims = family.coords_and_dims(options)
+    coords, dims = family.coords_and_dims({**options, **covariates})
+    if covariates and f"{family.covariates}_column" in coords:
+        # the coefficients of the regressors, named by their columns (beta[unemp])
+        coords[f"{family.covariates}_column"] = np.asarray(args.exog)
     coords["time"], dims["y"] = series.time_coordinate(), ["time"]
     dims["y_one_step"] = ["time"]
     pointwise = family.pointwise_log_likelihood
