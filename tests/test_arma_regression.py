@@ -164,7 +164,7 @@ SERIES = "t,y,x\n" + "".join(f"{i},{np.sin(i / 2) + 0.1 * i},{np.cos(i)}\n"
       ["column 'x' has 2 row(s); --forecast 3 needs 3"]),
      (["--future-exog", "SHORT"], ["--future-exog needs --exog"]),
      (["--exog", "x", "--likelihood", "conditional", "--forecast", "3", "--future-exog",
-       "SHORT"], ["--forecast 3 needs --likelihood exact"]),
+       "SHORT"], ["column 'x' has 2 row(s); --forecast 3 needs 3"]),
      (["--exog", "y"], ["'y' is the series being fitted, not a regressor"])],
     ids=["period-1", "d-leaves-one", "d-too-large", "D-too-large", "conditional",
          "unknown-exog-column", "future-exog-lacks-the-column", "prior-that-does-not-parse",

@@ -83,9 +83,6 @@ CASES: dict[str, Case] = {
                            "--column", "y", "--likelihood", "conditional"), None,
         ["column 'y' of", "has 2 missing values (empty or NaN) at lines 3, 5",
          "the 'conditional' likelihood of ARMA(1,1) needs a complete series"]),
-    "forecast without the exact likelihood": lambda d: (
-        "fit_arma.py", fit(d, "--likelihood", "conditional", "--forecast", "5"), None,
-        ["--forecast 5 needs --likelihood exact"]),
     "repeated time": lambda d: (
         "fit_arma.py", fit(d, "--data", write(d, "t,y\n1,0.5\n2,0.6\n2,0.4\n4,0.7\n"),
                            "--column", "y", "--time-column", "t"), None,

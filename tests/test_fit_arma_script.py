@@ -291,10 +291,10 @@ def test_exact_likelihood_with_gaps_writes_forecasts_from_the_posterior(tmp_path
 
 @pytest.fixture(scope="module")
 def conditional_runs(tmp_path_factory):
-    """Three tiny conditional fits with one seed, shared by the two tests below: the first
-    two with a compilation cache (cold, then warm; the files in the cache after each), the
-    third without the cache and with the fast XLA:CPU option turned back off by the user's
-    XLA_FLAGS (when this jaxlib has such an option)."""
+    """Three tiny conditional fits with 3-step forecasts and one seed, shared by the two
+    tests below: the first two with a compilation cache (cold, then warm; the files in the
+    cache after each), the third without the cache and with the fast XLA:CPU option turned
+    back off by the user's XLA_FLAGS (when this jaxlib has such an option)."""
     import _cli
 
     root = tmp_path_factory.mktemp("conditional")
@@ -307,7 +307,8 @@ def conditional_runs(tmp_path_factory):
     ):
         out = root / name
         process = run_script("fit_arma.py", *TINY, "--seed", "2", "--likelihood", "conditional",
-                             *extra, "--out", str(out), "--allow-warnings", xla_flags=user_flags)
+                             "--forecast", "3", *extra, "--out", str(out), "--allow-warnings",
+                             xla_flags=user_flags)
         assert process.returncode == 0, process.stderr
         runs[name] = (out, sorted(p.name for p in cache.rglob("*") if p.is_file()))
     return runs, cache, flags
@@ -330,6 +331,13 @@ def test_compilation_cache_is_filled_and_reused_without_changing_the_draws(condi
     for out in (cold, warm):
         assert json.loads((out / "run.json").read_text())["compilation_cache"] == str(cache)
     same_posterior_draws(cold, warm)
+    # the conditional likelihood forecasts too: 3 steps per draw, the same with the cache
+    forecasts = [open_groups(out / "posterior.nc")["predictions"]["y_forecast"]
+                 for out in (cold, warm)]
+    assert forecasts[0].dims == ("chain", "draw", "horizon") and forecasts[0].shape[2] == 3
+    assert np.all(np.isfinite(forecasts[0].values))
+    assert np.array_equal(forecasts[0].values, forecasts[1].values)
+    assert (cold / "forecast.png").is_file()
 
 
 @pytest.mark.slow

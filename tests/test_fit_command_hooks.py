@@ -106,6 +106,14 @@ def test_a_choice_outside_the_list_is_refused(bundled):
     assert "invalid choice: 'cauchy'" in process.stderr and "'normal', 't'" in process.stderr
 
 
+def test_forecasts_are_refused_for_a_variant_without_them(bundled):
+    process = _in_process(bundled, "--likelihood", "iid-no-forecast", "--forecast", "3")
+    assert process.returncode != 0
+    assert process.stderr.strip().splitlines()[-1] == (
+        "error: --forecast 3 needs --likelihood iid (the 'iid-no-forecast' likelihood of "
+        "toy(normal) has no forecast distribution)"), process.stderr
+
+
 def test_the_family_series_check_names_the_line(bundled, tmp_path):
     data = tmp_path / "neg.csv"
     data.write_text("y\n1.0\n2.0\n-3.5\n4.0\n")

@@ -51,7 +51,10 @@ def make_family(data: Path) -> ModelFamily:
         name="toy",
         title="a toy iid family (tests only)",
         variants={"iid": Variant(toy_model, "independent draws", accepts_missing=False,
-                                 forecasts=True, one_step=True)},
+                                 forecasts=True, one_step=True),
+                  # the same model declared without forecasts: the command must refuse them
+                  "iid-no-forecast": Variant(toy_model, "independent draws, no forecasts",
+                                             accepts_missing=False, forecasts=False)},
         default_variant="iid",
         options=(
             Option("spread", "the observation law", "normal", type=str,

@@ -57,7 +57,7 @@ VARIANTS = {
         "MA recursion in one scan that carries its own gradient); with --exog, of the errors "
         "y - exog beta",
         accepts_missing=False,
-        forecasts=False,
+        forecasts=True,
         one_step=True,
         covariates=True,
     ),
@@ -66,7 +66,7 @@ VARIANTS = {
         description="the same conditional likelihood by the plain two-buffer scan of "
         "models.arma.conditional (the reference the fast path is tested against; slower)",
         accepts_missing=False,
-        forecasts=False,
+        forecasts=True,
         one_step=True,
         covariates=True,
     ),

@@ -29,6 +29,7 @@ from jax.typing import ArrayLike
 
 from models.arma.checks import check_model_series
 from models.arma.conditional import ConditionalARMA, arma_residuals
+from models.arma.conditional_forecast import conditional_arma_forecast
 from models.arma.distribution import ARMA, Likelihood
 from models.arma.forecast import arma_forecast_distribution
 from models.arma.sarima import (
@@ -87,6 +88,7 @@ def arma_model(
     exog: ArrayLike | None = None,
     beta_scale: ArrayLike | None = None,
     one_step_ahead: bool = False,
+    future_exog: ArrayLike | None = None,
 ) -> None:
     """NumPyro model: conditional ARMA(p, q) with weakly informative priors.
 
@@ -113,8 +115,10 @@ def arma_model(
         order: (p, q).
         num_steps: T when ``y`` is ``None``.
         condition_on_first: condition on ``y[:p]`` instead of starting from the intercept.
-        forecast_horizon: must be 0: forecasts need the exact model
-            (:func:`arma_exact_model`); the argument is here for the family convention.
+        forecast_horizon: h; with an observed ``y`` and h > 0, also draw ``y_forecast``
+            (h,): the recursion's next h values given y, jointly Gaussian
+            (:func:`models.arma.conditional_forecast.conditional_arma_forecast`). Use it
+            with ``Predictive``, not during inference.
         intercept_scale, phi_scale, theta_scale, sigma_scale: prior scales.
         exog: regressors, shape (T, k), or ``None``.
         beta_scale: prior sd of beta, scalar or (k,); ``None``: ``2.5 sd(y) / sd(x_j)``
@@ -123,6 +127,7 @@ def arma_model(
             from its one-step-ahead law given the values before it, ``Normal(y_t - e_t,
             sigma)`` (e_t the recursion's error, so ``y_t - e_t`` is its prediction); NaN
             at the first p steps with ``condition_on_first`` (not predicted).
+        future_exog: the regressors' next h values, (h, k); needed to forecast with exog.
 
     Example:
         >>> import jax
@@ -137,10 +142,15 @@ def arma_model(
         (2, 5) (2, 3)
     """
     p, q = order
-    if forecast_horizon:
-        raise ValueError("arma_model: forecasts need the exact likelihood (arma_exact_model); "
-                         f"got forecast_horizon={forecast_horizon}")
     y, num_steps = check_model_series("arma_model", y, num_steps, order)
+    if forecast_horizon and y is None:
+        raise ValueError("arma_model: forecast_horizon needs the observed y")
+    if forecast_horizon and exog is not None and (
+            future_exog is None or jnp.shape(future_exog) != (forecast_horizon,
+                                                               jnp.shape(exog)[1])):
+        raise ValueError(f"arma_model: forecasts of a model with exog need future_exog of "
+                         f"shape (h, k) = ({forecast_horizon}, {jnp.shape(exog)[1]}), got "
+                         f"{None if future_exog is None else jnp.shape(future_exog)}")
     if y is None and condition_on_first and p > 0:
         raise ValueError("arma_model: condition_on_first needs the observed y")
     if num_steps <= (p if condition_on_first else 0):
@@ -183,6 +193,13 @@ def arma_model(
         skipped = y.shape[0] - obs.shape[0]
         one_step_draws(jnp.concatenate([jnp.zeros(skipped, obs.dtype), predicted]),
                        jnp.broadcast_to(sigma, y.shape), jnp.arange(y.shape[0]) >= skipped)
+    if forecast_horizon > 0:
+        future = conditional_arma_forecast(_add_offset(obs, -law.regression()), intercept,
+                                           phi, theta, sigma, forecast_horizon,
+                                           initial_y=initial_y)
+        offset = 0.0 if beta is None else jnp.asarray(future_exog) @ beta
+        numpyro.sample("y_forecast", dist.MultivariateNormal(
+            future.mean + offset, scale_tril=jnp.linalg.cholesky(future.covariance)))
 
 
 class ARMAPriors(NamedTuple):
