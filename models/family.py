@@ -126,11 +126,17 @@ class TimeQuantity(NamedTuple):
         name: the deterministic site, e.g. ``"volatility"``, ``"R_t"``.
         label: axis label and title, e.g. ``"conditional standard deviation"``.
         reference: a value to mark (``1.0`` for a reproduction number), or ``None``.
+        class_probabilities: the quantity is (T, K), the probability of each of K classes
+            (hidden states) at each step; the fit command then also draws
+            ``<name>_series.png``: the observed series with each point coloured by its
+            most probable class (the per-step posterior mode), above the posterior mean
+            probabilities over time.
     """
 
     name: str
     label: str
     reference: float | None = None
+    class_probabilities: bool = False
 
 
 class ReferencePosterior(NamedTuple):

@@ -33,7 +33,8 @@ from patterns.hmm import (
     max_matmul,
 )
 
-__all__ = ["hmm_backward_sample", "hmm_filter", "hmm_smoother", "hmm_viterbi"]
+__all__ = ["hmm_backward_sample", "hmm_filter", "hmm_log_likelihood", "hmm_smoother",
+           "hmm_viterbi"]
 
 
 def _rescale(log_M: Array) -> tuple[Array, Array]:
@@ -115,6 +116,32 @@ def hmm_filter(
     pi, A, ll = check_hmm_args(initial_probs, transition_matrix, log_likelihoods, "hmm_filter")
     loglik, log_filt = _log_filter(jnp.log(pi), jnp.log(A), ll)
     return HMMFilterResult(loglik, jnp.exp(log_filt))
+
+
+def hmm_log_likelihood(
+    initial_probs: ArrayLike, transition_matrix: ArrayLike, log_likelihoods: ArrayLike
+) -> Array:
+    """log p(y_0..y_{T-1}) alone: :func:`hmm_filter`'s ``log_likelihood`` (the associative
+    scan in log space). Twin of :func:`patterns.hmm_sequential.hmm_log_likelihood`.
+
+    Args:
+        initial_probs: ``p(z_0)``, shape (K,).
+        transition_matrix: ``A[i, j] = p(z_t = j | z_{t-1} = i)``, shape (K, K).
+        log_likelihoods: ``log p(y_t | z_t = k)``, shape (T, K).
+
+    Returns:
+        the log-likelihood, shape ().
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> value = hmm_log_likelihood(jnp.array([0.5, 0.5]), jnp.eye(2),
+        ...                            jnp.log(jnp.array([[0.2, 0.1], [0.3, 0.3]])))
+        >>> print(round(float(value), 5))  # log(0.5 * 0.2 * 0.3 + 0.5 * 0.1 * 0.3)
+        -3.10109
+    """
+    pi, A, ll = check_hmm_args(initial_probs, transition_matrix, log_likelihoods,
+                               "hmm_log_likelihood")
+    return _log_filter(jnp.log(pi), jnp.log(A), ll)[0]
 
 
 def _log_backward(suffix_M: Array, like: Array) -> Array:

@@ -18,7 +18,8 @@ from jax.typing import ArrayLike
 
 from patterns.hmm import HMMFilterResult, HMMPosterior, check_hmm_args, inverse_cdf_index
 
-__all__ = ["hmm_backward_sample", "hmm_filter", "hmm_smoother", "hmm_viterbi"]
+__all__ = ["hmm_backward_sample", "hmm_filter", "hmm_log_likelihood", "hmm_smoother",
+           "hmm_viterbi"]
 
 
 @jax.jit
@@ -66,6 +67,60 @@ def hmm_filter(
     pi, A, ll = check_hmm_args(initial_probs, transition_matrix, log_likelihoods, "hmm_filter")
     loglik, log_filt = _log_filter(jnp.log(pi), jnp.log(A), ll)
     return HMMFilterResult(loglik, jnp.exp(log_filt))
+
+
+@jax.jit
+def _scaled_log_likelihood(pi: Array, A: Array, ll: Array) -> Array:
+    """log p(y) by the forward pass in probability space, rescaled at every step."""
+    top = jnp.max(ll, axis=1)
+    top = jnp.where(jnp.isfinite(top), top, 0.0)  # a row of -inf: e_t = 0, p(y_t) = 0
+    emissions = jnp.exp(ll - top[:, None])  # (T, K), largest entry 1 where any is > 0
+
+    def step(predicted, e_t):
+        joint = predicted * e_t
+        norm = jnp.sum(joint)
+        filtered = joint / jnp.where(norm > 0, norm, 1.0)
+        return filtered @ A, norm
+
+    _, norms = lax.scan(step, pi, emissions)
+    return jnp.sum(jnp.log(norms)) + jnp.sum(top)
+
+
+def hmm_log_likelihood(
+    initial_probs: ArrayLike, transition_matrix: ArrayLike, log_likelihoods: ArrayLike
+) -> Array:
+    """log p(y_0..y_{T-1}) alone, by the forward pass in probability space with a rescaling
+    at every step (Rabiner 1989's scaled forward algorithm): the fast path for a likelihood
+    inside NUTS.
+
+    The value is :func:`hmm_filter`'s ``log_likelihood``. The step is a K x K
+    matrix-vector product and one division, no logarithm or exponential (those are
+    vectorised over T outside the scan), which makes the scan and its gradient several
+    times cheaper than the log-space step on a CPU. Nothing underflows with T: the
+    predicted probabilities are renormalised at every step, and each step's emission
+    likelihoods are divided by their largest, so the normaliser of step t is at least the
+    predicted probability of the state that explains y_t best. (It underflows only if
+    that probability does, i.e. transition probabilities below 1e-308 in float64,
+    1e-38 in float32; :func:`hmm_filter` stays in log space throughout.)
+
+    Args:
+        initial_probs: ``p(z_0)``, shape (K,).
+        transition_matrix: ``A[i, j] = p(z_t = j | z_{t-1} = i)``, shape (K, K).
+        log_likelihoods: ``log p(y_t | z_t = k)``, shape (T, K).
+
+    Returns:
+        the log-likelihood, shape ().
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> value = hmm_log_likelihood(jnp.array([0.5, 0.5]), jnp.eye(2),
+        ...                            jnp.log(jnp.array([[0.2, 0.1], [0.3, 0.3]])))
+        >>> print(round(float(value), 5))  # log(0.5 * 0.2 * 0.3 + 0.5 * 0.1 * 0.3)
+        -3.10109
+    """
+    pi, A, ll = check_hmm_args(initial_probs, transition_matrix, log_likelihoods,
+                               "hmm_log_likelihood")
+    return _scaled_log_likelihood(pi, A, ll)
 
 
 @jax.jit

@@ -20,6 +20,7 @@ from patterns.gaussian import masked_mvn_logpdf
 from patterns.hmm_parallel import (
     hmm_backward_sample,
     hmm_filter,
+    hmm_log_likelihood,
     hmm_smoother,
     hmm_viterbi,
 )
@@ -34,6 +35,7 @@ from patterns.linear_gaussian import (
 __all__ = [
     "hmm_backward_sample",
     "hmm_filter",
+    "hmm_log_likelihood",
     "hmm_smoother",
     "hmm_viterbi",
     "kalman_filter",

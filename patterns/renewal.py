@@ -11,8 +11,9 @@ a fixed-length buffer of the last ``L`` infections, newest first, updated with `
 :func:`patterns.updates.push_lag`. Three kernels:
 
 * :func:`discretise_gamma_interval` -- EpiEstim's discretisation (``discr_si``) of a gamma
-  generation interval with a given mean and sd; :func:`check_interval` checks a
-  user-given one (sums to one, no mass at lag 0);
+  generation interval with a given mean and sd, and :func:`discretise_lognormal_interval`
+  the same discretisation of a log-normal one; :func:`check_interval` checks a user-given
+  one (sums to one, no mass at lag 0);
 * :func:`renewal_infections` -- the renewal scan (latent infections from R_t and a seed);
 * :func:`infection_pressure` -- ``Lambda_t = sum_{s>=1} g_s x_{t-s}`` of a given series by the
   same buffer scan (EpiEstim's "total infectiousness" of observed incidence);
@@ -20,12 +21,15 @@ a fixed-length buffer of the last ``L`` infections, newest first, updated with `
   per day mapped over the days with ``vmap``.
 """
 
+import math
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
+from jax.scipy.special import gammainc
 from jax.typing import ArrayLike
-from scipy.special import gammainc  # a data-preparation step, never traced
 
 from patterns.updates import push_lag
 
@@ -33,6 +37,7 @@ __all__ = [
     "causal_convolve",
     "check_interval",
     "discretise_gamma_interval",
+    "discretise_lognormal_interval",
     "infection_pressure",
     "renewal_infections",
 ]
@@ -72,21 +77,93 @@ def discretise_gamma_interval(mean: float, sd: float, max_lag: int,
         >>> print(w.shape, float(w[0]), round(float(w[1]), 4), round(float(w[2]), 4))
         (33,) 0.0 0.2332 0.3586
     """
-    if not mean > 1:
-        raise ValueError(f"discretise_gamma_interval: mean must be > 1 day, got {mean}")
-    if not sd > 0:
-        raise ValueError(f"discretise_gamma_interval: sd must be > 0, got {sd}")
-    if max_lag < 1:
-        raise ValueError(f"discretise_gamma_interval: max_lag must be >= 1, got {max_lag}")
+    _check_interval_moments("discretise_gamma_interval", mean, sd, max_lag)
     a = ((mean - 1.0) / sd) ** 2
     b = sd**2 / (mean - 1.0)
-    k = np.arange(max_lag + 1, dtype=np.float64)
 
     def cdf(x: np.ndarray, shape: float) -> np.ndarray:
-        return np.where(x > 0, gammainc(shape, np.maximum(x, 0.0) / b), 0.0)
+        # a data-preparation step, in float64, never traced; padded to a power of two (at
+        # least 256) so that JAX compiles its incomplete gamma once for most lengths
+        size = max(256, 1 << int(np.ceil(np.log2(x.size))))
+        padded = np.zeros(size)
+        padded[:x.size] = np.maximum(x, 0.0) / b
+        with jax.enable_x64(True):
+            values = np.asarray(gammainc(np.full(size, shape), padded))[:x.size]
+        return np.where(x > 0, values, 0.0)
 
-    w = (k * cdf(k, a) + (k - 2) * cdf(k - 2, a) - 2 * (k - 1) * cdf(k - 1, a)
-         + a * b * (2 * cdf(k - 1, a + 1) - cdf(k - 2, a + 1) - cdf(k, a + 1)))
+    # E[X; X <= x] = a b F_{a+1}(x) for a gamma X
+    return _triangle_discretisation(lambda x: cdf(x, a), lambda x: a * b * cdf(x, a + 1),
+                                    max_lag, normalise)
+
+
+def discretise_lognormal_interval(mean: float, sd: float, max_lag: int,
+                                  normalise: bool = True) -> np.ndarray:
+    """A log-normal generation interval discretised as EpiEstim discretises a gamma one
+    (:func:`discretise_gamma_interval`): 1 + a log-normal variable X with mean
+    ``mean - 1`` and sd ``sd``, its density integrated against the triangle kernel of
+    width two centred on each lag, so the discretised mean is ``mean``.
+
+    With ``G(x) = integral_0^x F(u) du = x F(x) - E[X; X <= x]`` the mass at lag k is the
+    second difference ``G(k) - 2 G(k-1) + G(k-2)``; for the log-normal,
+    ``F(x) = Phi((log x - m) / s)`` and ``E[X; X <= x] = exp(m + s^2 / 2)
+    Phi((log x - m - s^2) / s)``, with ``s^2 = log(1 + sd^2 / (mean - 1)^2)`` and
+    ``m = log(mean - 1) - s^2 / 2``.
+
+    Args:
+        mean: mean of the interval in days, > 1.
+        sd: standard deviation in days, > 0.
+        max_lag: the last lag kept (the mass beyond it is dropped).
+        normalise: divide by the total so the vector sums to one.
+
+    Returns:
+        float64 NumPy array, shape (max_lag + 1,), lag 0 first (0 there).
+
+    Example:
+        >>> w = discretise_lognormal_interval(2.6, 1.5, 400, normalise=False)
+        >>> print(float(w[0]), round(float(w[1]), 4), round(float(w.sum()), 9))
+        0.0 0.1646 1.0
+        >>> print(round(float(w @ range(401)), 6))  # the mean is kept
+        2.6
+    """
+    _check_interval_moments("discretise_lognormal_interval", mean, sd, max_lag)
+    s2 = math.log1p(sd**2 / (mean - 1.0) ** 2)
+    m, s = math.log(mean - 1.0) - s2 / 2, math.sqrt(s2)
+    normal_cdf = np.vectorize(lambda z: 0.5 * math.erfc(-z / math.sqrt(2.0)), otypes=[float])
+
+    def log_of(x: np.ndarray) -> np.ndarray:
+        return np.log(np.where(x > 0, x, 1.0))
+
+    def cdf(x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, normal_cdf((log_of(x) - m) / s), 0.0)
+
+    def partial_mean(x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, math.exp(m + s2 / 2) * normal_cdf((log_of(x) - m - s2) / s),
+                        0.0)
+
+    return _triangle_discretisation(cdf, partial_mean, max_lag, normalise)
+
+
+def _check_interval_moments(name: str, mean: float, sd: float, max_lag: int) -> None:
+    if not mean > 1:
+        raise ValueError(f"{name}: mean must be > 1 day, got {mean}")
+    if not sd > 0:
+        raise ValueError(f"{name}: sd must be > 0, got {sd}")
+    if max_lag < 1:
+        raise ValueError(f"{name}: max_lag must be >= 1, got {max_lag}")
+
+
+def _triangle_discretisation(cdf: Callable[[np.ndarray], np.ndarray],
+                             partial_mean: Callable[[np.ndarray], np.ndarray], max_lag: int,
+                             normalise: bool) -> np.ndarray:
+    """Masses at lags 0..max_lag of 1 + X, X >= 0 with ``cdf`` and ``partial_mean``
+    ``x -> E[X; X <= x]`` (both 0 for x <= 0): the second differences of
+    ``G(x) = x F(x) - E[X; X <= x]`` at k, k - 1, k - 2."""
+    k = np.arange(max_lag + 1, dtype=np.float64)
+
+    def integrated_cdf(x: np.ndarray) -> np.ndarray:
+        return x * cdf(x) - partial_mean(x)
+
+    w = integrated_cdf(k) - 2 * integrated_cdf(k - 1) + integrated_cdf(k - 2)
     w = np.maximum(w, 0.0)
     return w / np.sum(w) if normalise else w
 

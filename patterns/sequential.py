@@ -14,6 +14,7 @@ from patterns.gaussian import masked_mvn_logpdf
 from patterns.hmm_sequential import (
     hmm_backward_sample,
     hmm_filter,
+    hmm_log_likelihood,
     hmm_smoother,
     hmm_viterbi,
 )
@@ -28,6 +29,7 @@ from patterns.linear_gaussian import (
 __all__ = [
     "hmm_backward_sample",
     "hmm_filter",
+    "hmm_log_likelihood",
     "hmm_smoother",
     "hmm_viterbi",
     "kalman_filter",

@@ -368,6 +368,79 @@ def save_time_quantity_plot(
     plt.close(figure)
 
 
+def most_probable_class(probabilities: np.ndarray) -> np.ndarray:
+    """The per-step posterior mode of a class (hidden state): the argmax over the last axis
+    of ``probabilities`` (sample, time, K) averaged over the samples; shape (time,).
+
+    Example:
+        >>> p = np.array([[[0.9, 0.1], [0.4, 0.6]], [[0.7, 0.3], [0.2, 0.8]]])
+        >>> most_probable_class(p).tolist()
+        [0, 1]
+    """
+    return np.argmax(np.asarray(probabilities).mean(axis=0), axis=-1)
+
+
+def save_class_series_plot(
+    idata: az.InferenceData,
+    path: Path,
+    *,
+    name: str,
+    observed: str,
+    label: str,
+    time_label: str,
+) -> dict[str, Any]:
+    """The observed series coloured by its most probable class, above the class
+    probabilities over time, as PNG (two panels, one time axis).
+
+    ``name`` is a posterior variable (chain, draw, time, K): the probability of each of K
+    classes (hidden states) at each step given the data and the draw. Top: ``observed``
+    over time, each point in the colour ``C<k>`` of its most probable class
+    (:func:`most_probable_class`: the argmax of the posterior mean probability, the
+    per-step posterior mode). Bottom: the posterior mean probability of each class
+    (``C<k>`` lines, stacked to 1).
+
+    Returns what was drawn, for checks: ``classes`` (time,) the colour index of each point,
+    ``point_colors`` (time, 4) the RGBA colours as rendered, ``legend`` the class labels.
+    """
+    import matplotlib.colors as mcolors
+
+    values = idata.posterior[name]
+    time_dim = values.dims[2]
+    probabilities = values.stack(sample=("chain", "draw")).transpose(
+        "sample", time_dim, ...).to_numpy()
+    mean = probabilities.mean(axis=0)  # (time, K)
+    classes = most_probable_class(probabilities)
+    series = idata.observed_data[observed].to_numpy()
+    times, _, real_axis = forecast_times(values[time_dim].to_numpy(), 0)
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True,
+                                         gridspec_kw={"height_ratios": [3, 2]})
+    top.plot(times, series, color="0.75", linewidth=0.6, zorder=1)
+    palette = np.array([mcolors.to_rgba(f"C{k % 10}") for k in range(mean.shape[1])])
+    points = top.scatter(times, series, c=palette[classes], s=9, zorder=2)
+    legend = [f"state {k}" for k in range(mean.shape[1])]
+    for k in np.unique(classes):
+        top.scatter([], [], color=palette[k], s=9, label=f"{legend[k]}: most probable at "
+                    f"{int(np.sum(classes == k))} steps")
+    top.set_ylabel(observed)
+    top.set_title(f"{observed} coloured by its most probable state (posterior mode per step)")
+    top.legend(loc="best", fontsize="x-small")
+    bottom.stackplot(times, mean.T, colors=palette, alpha=0.8, labels=legend)
+    bottom.set_ylim(0, 1)
+    bottom.set_ylabel("probability")
+    bottom.set_title(f"{label} (posterior mean)")
+    bottom.set_xlabel(time_label if real_axis else f"{time_label} (position)")
+    bottom.legend(loc="upper right", fontsize="x-small")
+    if np.issubdtype(times.dtype, np.datetime64):
+        bottom.tick_params(axis="x", labelrotation=30)
+    figure.tight_layout()
+    figure.canvas.draw()
+    drawn = {"classes": classes, "point_colors": np.asarray(points.get_facecolors()),
+             "legend": legend}
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return drawn
+
+
 def write_netcdf(idata: az.InferenceData, path: Path) -> None:
     """Write ``idata`` as a netCDF-4 file (one group per InferenceData group)."""
     idata.to_netcdf(str(path))

@@ -39,6 +39,9 @@ def test_a_value_that_is_not_a_count_is_named_with_its_line(value, position):
     (("--delay", "0.5", "0.6"), ("--delay", "must sum to 1", "got 1.1")),
     (("--completeness", "0.5", "1.2"), ("--completeness", "(0, 1]")),
     (("--noise", "gaussian"), ("--noise", "invalid choice")),
+    (("--gi-distribution", "weibull"), ("--gi-distribution", "invalid choice")),
+    (("--gi-distribution", "lognormal", "--gi-mean", "0.8"),
+     ("--gi-mean", "must be > 1 day", "got 0.8")),
     (("--likelihood", "epiestim", "--delay", "0.5", "0.5"), ("--delay", "renewal only")),
     (("--likelihood", "epiestim", "--forecast", "3"), ("--forecast 3", "renewal")),
 ])

@@ -69,6 +69,8 @@ def test_filter_and_smoother_equal_enumeration_of_all_paths(x64, twin, num_state
 
     out = twin.hmm_smoother(pi, A, ll)
     np.testing.assert_allclose(float(out.log_likelihood), loglik, rtol=1e-12)
+    # the likelihood alone (sequential twin: scaled in probability space, the model's path)
+    np.testing.assert_allclose(float(twin.hmm_log_likelihood(pi, A, ll)), loglik, rtol=1e-12)
     np.testing.assert_allclose(out.filtered_probs, filtered, atol=1e-12)
     np.testing.assert_allclose(out.smoothed_probs, smoothed, atol=1e-12)
     # Viterbi: the argmax of the enumeration
@@ -89,10 +91,16 @@ def test_gradients_equal_enumeration_of_all_paths(x64, twin):
         A = jax.nn.softmax(logit_A, axis=1)
         return twin.hmm_filter(pi, A, ll).log_likelihood
 
+    def alone(logit_pi, logit_A, ll):
+        return twin.hmm_log_likelihood(jax.nn.softmax(logit_pi), jax.nn.softmax(logit_A, axis=1),
+                                       ll)
+
     got = jax.grad(ours, argnums=(0, 1, 2))(logit_pi, logit_A, ll)
     want = jax.grad(brute_loglik_jax, argnums=(0, 1, 2))(logit_pi, logit_A, ll, paths)
-    for g, w in zip(got, want, strict=True):
+    for g, g_alone, w in zip(got, jax.grad(alone, argnums=(0, 1, 2))(logit_pi, logit_A, ll),
+                             want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(g_alone, w, rtol=1e-10, atol=1e-12)
     # d log p(y) / d log p(y_t | z_t = k) is p(z_t = k | y): the smoother, a second check
     smoothed = twin.hmm_smoother(jax.nn.softmax(logit_pi), jax.nn.softmax(logit_A, axis=1),
                                  ll).smoothed_probs
@@ -148,6 +156,17 @@ def test_the_twins_agree_at_ten_thousand_steps_with_very_unequal_likelihoods(
     for g_seq, g_par in zip(loglik(sequential)(logit_pi, logit_A, ll),
                             loglik(parallel)(logit_pi, logit_A, ll), strict=True):
         np.testing.assert_allclose(g_par, g_seq, rtol=1e-8, atol=1e-8)
+
+    # the likelihood alone in probability space, rescaled per step (an unscaled probability
+    # filter would underflow here at the first step): the log-space value and gradients
+    def scaled(logit_pi, logit_A, ll):
+        return sequential.hmm_log_likelihood(jax.nn.softmax(logit_pi),
+                                             jax.nn.softmax(logit_A, axis=1), ll)
+
+    value, grads = jax.jit(jax.value_and_grad(scaled, argnums=(0, 1, 2)))(logit_pi, logit_A, ll)
+    np.testing.assert_allclose(float(value), float(seq.log_likelihood), rtol=1e-10)
+    for g, g_seq in zip(grads, loglik(sequential)(logit_pi, logit_A, ll), strict=True):
+        np.testing.assert_allclose(g, g_seq, rtol=1e-8, atol=1e-8)
 
 
 def test_no_underflow_at_a_hundred_thousand_steps_in_float32():
@@ -235,7 +254,7 @@ BAD_INPUTS = [
 def test_bad_input_is_a_clear_value_error(twin, make, message):
     pi, A, ll = make()
     for call in (lambda: twin.hmm_filter(pi, A, ll), lambda: twin.hmm_smoother(pi, A, ll),
-                 lambda: twin.hmm_viterbi(pi, A, ll),
+                 lambda: twin.hmm_viterbi(pi, A, ll), lambda: twin.hmm_log_likelihood(pi, A, ll),
                  lambda: twin.hmm_backward_sample(jax.random.PRNGKey(0), pi, A, ll)):
         with pytest.raises(ValueError, match=message):
             call()
@@ -249,4 +268,22 @@ def test_minus_infinity_likelihoods_are_allowed(x64):
     for twin in TWINS:
         out = twin.hmm_smoother(pi, A, ll)
         np.testing.assert_allclose(float(out.log_likelihood), np.log(0.5**8))
+        np.testing.assert_allclose(float(twin.hmm_log_likelihood(pi, A, ll)), np.log(0.5**8))
+        impossible = np.array(ll)
+        impossible[3] = -np.inf  # no state explains y_3: -inf, not NaN
+        assert float(twin.hmm_log_likelihood(pi, A, impossible)) == -np.inf
         np.testing.assert_allclose(np.asarray(out.smoothed_probs)[[0, 2]], [[1, 0], [0, 1]])
+
+
+
+def test_scaled_log_likelihood_in_float32_at_a_hundred_thousand_steps():
+    """float32, T = 10^5, likelihoods 50 nats apart: finite, float64's value to 1e-4."""
+    rng = np.random.default_rng(5)
+    pi, A, ll = random_hmm(rng, 2, 100_000, spread=50.0)
+    value = sequential.hmm_log_likelihood(pi.astype(np.float32), A.astype(np.float32),
+                                          ll.astype(np.float32))
+    assert value.dtype == jnp.float32 and np.isfinite(float(value))
+    with jax.enable_x64(True):
+        exact = float(sequential.hmm_filter(pi, A, ll).log_likelihood)
+    np.testing.assert_allclose(float(value), exact, rtol=1e-4)
+

@@ -130,8 +130,10 @@ def test_simulated_series_is_recovered(simulated_fit):
 def test_fit_command_writes_the_hmm_outputs(simulated_fit):
     process, out, idata, z = simulated_fit
     for name in ("posterior.nc", "summary.csv", "trace.png", "ppc.png", "forecast.png",
-                 "state_probs.png", "viterbi_path.png", "run.json"):
+                 "state_probs.png", "state_probs_series.png", "viterbi_path.png",
+                 "run.json"):
         assert (out / name).stat().st_size > 0, name
+    assert "state_probs_series.png" in process.stdout
     assert "GaussianHMM(K=2, initial=stationary)" in process.stdout
     assert idata.posterior["state_probs"].dims[2:] == ("time", "state_probs_component")
     np.testing.assert_allclose(idata.posterior["state_probs"].values.sum(-1), 1.0, atol=1e-9)

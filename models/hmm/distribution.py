@@ -2,7 +2,8 @@
 
 * :class:`GaussianHMM`: a whole series y_0..y_{T-1} of a K-state hidden Markov chain with
   Gaussian emissions, the states summed out by the forward algorithm
-  (:func:`patterns.sequential.hmm_filter` or its parallel twin); ``sample`` simulates the
+  (:func:`patterns.sequential.hmm_log_likelihood`, the scaled forward pass, or its
+  parallel twin); ``sample`` simulates the
   chain and then the observations.
 * :class:`OrderedNormal`: K means in increasing order with independent normal densities,
   the parameterisation that removes label switching (state 0 is the lowest mean).
@@ -119,7 +120,7 @@ class GaussianHMM(dist.Distribution):
     def log_prob(self, value):
         kernels = sequential if self.scan == "sequential" else parallel
         ll = emission_log_likelihoods(value, self.means, self.scales)
-        return kernels.hmm_filter(self.initial_probs, self.transition_matrix, ll).log_likelihood
+        return kernels.hmm_log_likelihood(self.initial_probs, self.transition_matrix, ll)
 
 
 class OrderedNormal(dist.Distribution):

@@ -133,7 +133,8 @@ FAMILY = ModelFamily(
     },
     check_series=_check_series,
     time_quantities=(
-        TimeQuantity("state_probs", "posterior state probabilities"),
+        TimeQuantity("state_probs", "posterior state probabilities",
+                     class_probabilities=True),
         TimeQuantity("viterbi_path", "most probable state path (Viterbi), per draw"),
     ),
 )

@@ -7,9 +7,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from patterns.renewal import check_interval, discretise_gamma_interval
+from patterns.renewal import (
+    check_interval,
+    discretise_gamma_interval,
+    discretise_lognormal_interval,
+)
 
 __all__ = [
+    "GI_DISTRIBUTIONS",
     "TAIL_MASS",
     "check_completeness",
     "check_delay",
@@ -42,12 +47,19 @@ def count_problem(values: np.ndarray) -> tuple[int | None, str] | None:
                       "integers")
 
 
+#: The continuous generation-interval laws, by name: each discretised as EpiEstim does.
+GI_DISTRIBUTIONS = {"gamma": discretise_gamma_interval,
+                    "lognormal": discretise_lognormal_interval}
+
+
 def resolve_interval(generation_interval: Sequence[float] | np.ndarray | None,
-                     gi_mean: float, gi_sd: float, gi_max_lag: int | None) -> np.ndarray:
+                     gi_mean: float, gi_sd: float, gi_max_lag: int | None,
+                     gi_distribution: str = "gamma") -> np.ndarray:
     """The discretised generation interval the models use: ``generation_interval`` as
     given (checked: 0 at lag 0, sums to one), or else EpiEstim's discretisation of a gamma
-    with mean ``gi_mean`` and sd ``gi_sd`` up to lag ``gi_max_lag`` (default: the first lag
-    where less than :data:`TAIL_MASS` is left), normalised to sum to one.
+    (or, with ``gi_distribution="lognormal"``, a log-normal) with mean ``gi_mean`` and sd
+    ``gi_sd`` up to lag ``gi_max_lag`` (default: the first lag where less than
+    :data:`TAIL_MASS` is left), normalised to sum to one.
 
     Example:
         >>> w = resolve_interval(None, 2.6, 1.5, None)
@@ -55,14 +67,25 @@ def resolve_interval(generation_interval: Sequence[float] | np.ndarray | None,
         (22,) 1.0 0.0
         >>> print(resolve_interval([0.0, 0.25, 0.75], 2.6, 1.5, None))
         [0.   0.25 0.75]
+        >>> w = resolve_interval(None, 2.6, 1.5, None, "lognormal")
+        >>> print(w.shape, round(float(w @ range(w.size)), 3))
+        (53,) 2.6
     """
     if generation_interval is not None:
         return check_interval(generation_interval, "generation_interval")
-    if gi_max_lag is None:
-        wide = discretise_gamma_interval(gi_mean, gi_sd, int(np.ceil(gi_mean + 40 * gi_sd)),
-                                         normalise=False)
+    if gi_distribution not in GI_DISTRIBUTIONS:
+        raise ValueError(f"gi_distribution: must be one of {sorted(GI_DISTRIBUTIONS)}, got "
+                         f"{gi_distribution!r}")
+    if not gi_mean > 1:
+        raise ValueError(f"gi_mean: the mean generation interval must be > 1 day, got {gi_mean}")
+    if not gi_sd > 0:
+        raise ValueError(f"gi_sd: the generation interval's sd must be > 0, got {gi_sd}")
+    discretise = GI_DISTRIBUTIONS[gi_distribution]
+    if gi_max_lag is None:  # the log-normal's tail is longer: search far enough for it
+        reach = gi_mean + (40 if gi_distribution == "gamma" else 400) * gi_sd
+        wide = discretise(gi_mean, gi_sd, int(np.ceil(reach)), normalise=False)
         gi_max_lag = max(1, int(np.argmax(np.cumsum(wide) >= 1 - TAIL_MASS)))
-    return discretise_gamma_interval(gi_mean, gi_sd, gi_max_lag)
+    return discretise(gi_mean, gi_sd, gi_max_lag)
 
 
 def check_delay(delay: Sequence[float] | np.ndarray) -> np.ndarray:

@@ -61,7 +61,8 @@ def _check_series(values: np.ndarray, options: Mapping[str, Any]
         return problem
     try:
         resolve_interval(options.get("generation_interval"), options.get("gi_mean", 2.6),
-                         options.get("gi_sd", 1.5), options.get("gi_max_lag"))
+                         options.get("gi_sd", 1.5), options.get("gi_max_lag"),
+                         options.get("gi_distribution", "gamma"))
         if options.get("delay") is not None:
             check_delay(options["delay"])
         check_completeness(options.get("completeness"), values.shape[0])
@@ -86,11 +87,14 @@ INTERVAL_OPTIONS = (
            "..., L (0 at lag 0, sums to 1; default with the bundled data: its serial "
            "interval, else a gamma from --gi-mean/--gi-sd)", default=None, type=float,
            nargs="+", metavar="W"),
-    Option("gi_mean", "mean of the gamma generation interval in days, discretised as "
+    Option("gi_distribution", "law of the generation interval given by --gi-mean/--gi-sd, "
+           "discretised as EpiEstim does (default: gamma)", default="gamma", type=str,
+           choices=("gamma", "lognormal")),
+    Option("gi_mean", "mean of the generation interval in days, discretised as "
            "EpiEstim does (default 2.6)", default=2.6, type=float, minimum=0, metavar="DAYS"),
-    Option("gi_sd", "sd of the gamma generation interval (default 1.5)", default=1.5,
+    Option("gi_sd", "sd of the generation interval (default 1.5)", default=1.5,
            type=float, minimum=0, metavar="DAYS"),
-    Option("gi_max_lag", "last lag of the discretised gamma interval (default: where less "
+    Option("gi_max_lag", "last lag of the discretised interval (default: where less "
            "than 1e-6 of the mass is left)", default=None, type=int, minimum=1,
            metavar="L"),
 )

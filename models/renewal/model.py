@@ -165,6 +165,7 @@ def epiestim_model(
     gi_mean: float = 2.6,
     gi_sd: float = 1.5,
     gi_max_lag: int | None = None,
+    gi_distribution: str = "gamma",
     window: int = 7,
     r_prior_mean: float = 5.0,
     r_prior_sd: float = 5.0,
@@ -193,7 +194,8 @@ def epiestim_model(
         raise ValueError("epiestim_model: no forecasts (use renewal_model); got "
                          f"forecast_horizon={forecast_horizon}")
     y, num_steps = _series("epiestim_model", y, num_steps)
-    interval = jnp.asarray(resolve_interval(generation_interval, gi_mean, gi_sd, gi_max_lag))
+    interval = jnp.asarray(resolve_interval(generation_interval, gi_mean, gi_sd, gi_max_lag,
+                                            gi_distribution))
     index = window_index(num_steps, window, first=1)
     shape, rate = gamma_shape_rate(r_prior_mean, r_prior_sd)
     r = numpyro.sample("R", dist.Gamma(shape, rate).expand([int(index[-1]) + 1]).to_event(1))
@@ -278,6 +280,7 @@ def renewal_model(
     gi_mean: float = 2.6,
     gi_sd: float = 1.5,
     gi_max_lag: int | None = None,
+    gi_distribution: str = "gamma",
     r_model: str = "random-walk",
     step: int = 7,
     window: int = 7,
@@ -297,6 +300,10 @@ def renewal_model(
       ``rw_sd ~ HalfNormal(rw_scale)``, ``R_start ~ LogNormal`` with mean ``r_prior_mean``
       and sd ``r_prior_sd``; ``r_model="windows"``: R constant over windows of ``window``
       days, each ``~ Gamma(mean r_prior_mean, sd r_prior_sd)``.
+    * The generation interval g: ``generation_interval`` as given, or a gamma
+      (``gi_distribution="gamma"``) or log-normal (``"lognormal"``) with mean ``gi_mean``
+      and sd ``gi_sd`` discretised as EpiEstim does, up to lag ``gi_max_lag``
+      (:func:`~models.renewal.checks.resolve_interval`).
     * Seeding: ``exp(log_seed)`` infections on each of the L days before the renewal starts
       (L the generation interval's last lag), ``log_seed ~ Normal(seed_loc, 1)``
       (default :func:`seed_location` of y). The renewal starts D days before day 0 (D the
@@ -336,7 +343,8 @@ def renewal_model(
                          f"{day_of_week!r}")
     if step < 1:
         raise ValueError(f"renewal_model: step must be >= 1 day, got {step}")
-    interval = jnp.asarray(resolve_interval(generation_interval, gi_mean, gi_sd, gi_max_lag))
+    interval = jnp.asarray(resolve_interval(generation_interval, gi_mean, gi_sd, gi_max_lag,
+                                            gi_distribution))
     delay_pmf = jnp.asarray(check_delay(delay))
     truncation = _truncation(completeness, num_steps)
     if seed_loc is None:

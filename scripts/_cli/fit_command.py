@@ -439,6 +439,15 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
                     reference=quantity.reference,
                     time_label=series.time_column or "time index",
                 )
+                if quantity.class_probabilities:
+                    _arviz_io.save_class_series_plot(
+                        idata,
+                        output.path(f"{quantity.name}_series.png"),
+                        name=quantity.name,
+                        observed="y",
+                        label=quantity.label,
+                        time_label=series.time_column or "time index",
+                    )
             timings.extra["total_s"] = time.perf_counter() - started
             record = run_record(
                 settings,
@@ -464,7 +473,9 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
             output.commit()
         written = ", ".join(["posterior.nc", "summary.csv", "trace.png", "ppc.png"]
                             + (["forecast.png"] if forecast else [])
-                            + [f"{quantity.name}.png" for quantity in tracked] + ["run.json"])
+                            + [f"{quantity.name}.png" for quantity in tracked]
+                            + [f"{quantity.name}_series.png" for quantity in tracked
+                               if quantity.class_probabilities] + ["run.json"])
         print(f"wrote {written} to {args.out}")
 
     diagnostics_gate(diagnostics, limits, allow_warnings=args.allow_warnings,
