@@ -3,9 +3,11 @@ sharded over the XLA host devices of one process, and sharded over two processes
 ``jax.distributed.initialize`` (CPU collectives, gloo).
 
 ``python tests/panel_worker.py single OUT.npz`` (run with
-``XLA_FLAGS=--xla_force_host_platform_device_count=2``) writes the unsharded and sharded
-results; ``python tests/panel_worker.py distributed OUT.npz PORT PROCESS_ID`` is one of two
-processes, and process 0 writes the global result.
+``XLA_FLAGS=--xla_force_host_platform_device_count=2``) writes the unsharded results
+(``jit`` of the ``vmap``), the sharded ones (``shard_map`` over a mesh of both devices) and
+the same ``shard_map`` program on a one-device mesh;
+``python tests/panel_worker.py distributed OUT.npz PORT PROCESS_ID`` is one of two processes,
+and process 0 writes the global result.
 """
 
 import sys
@@ -32,12 +34,14 @@ def panel() -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return y, params
 
 
-def results(mesh) -> dict[str, np.ndarray]:
-    """The fit's draws and statistics and the panel's potential energies and gradients."""
+def results(mesh, rows: slice = slice(None)) -> dict[str, np.ndarray]:
+    """The fit's draws and statistics and the panel's potential energies and gradients
+    (of the series ``rows``)."""
     from models.arma import FAMILY, arma_fast_model
     from models.panel import fit_independent, panel_model, panel_potential, shard_over_series
 
     y, params = panel()
+    y, params = y[rows], {name: value[rows] for name, value in params.items()}
     static = {"order": ORDER}
     fit = fit_independent(arma_fast_model, y, rng_key=jax.random.PRNGKey(3), num_warmup=WARMUP,
                           num_samples=SAMPLES, num_chains=CHAINS, static_kwargs=static,
@@ -67,8 +71,11 @@ def main() -> None:
     if mode == "single":
         assert len(jax.devices()) == 2, jax.devices()
         unsharded, sharded = results(None), results(series_mesh())
+        # the same shard_map program on one device: what the split may not change
+        one_device = results(series_mesh(jax.devices()[:1]))
         np.savez(path, **{f"unsharded_{k}": v for k, v in unsharded.items()},
-                 **{f"sharded_{k}": v for k, v in sharded.items()})
+                 **{f"sharded_{k}": v for k, v in sharded.items()},
+                 **{f"one_device_{k}": v for k, v in one_device.items()})
         return
     port, process_id = sys.argv[3], int(sys.argv[4])
     jax.distributed.initialize(coordinator_address=f"localhost:{port}", num_processes=2,
