@@ -358,6 +358,14 @@ def load_panel(
     order and shorter series are padded at the end. Wide format: the rows are the time axis.
     Gaps and padding are NaN; whether the model takes them is the caller's question.
     Problems are a :class:`CliError` naming the file, line, column or series.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "sales.csv"
+        >>> _ = path.write_text("store,sales\\na,1\\na,2\\nb,5\\n")
+        >>> panel = load_panel(str(path), column="sales", series_column="store")
+        >>> print(panel.names, panel.values.tolist(), panel.lengths.tolist())
+        ['a', 'b'] [[1.0, 2.0], [5.0, nan]] [2, 1]
     """
     if data == "-":
         raise CliError("a panel (--series-column or --columns) is read from a file, not '-'")

@@ -45,7 +45,14 @@ def add_panel_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def is_panel(args: argparse.Namespace) -> bool:
-    """Whether the command line asks for a panel fit."""
+    """Whether the command line asks for a panel fit.
+
+    Example:
+        >>> import argparse
+        >>> print(is_panel(argparse.Namespace(series_column="store", columns=None)),
+        ...       is_panel(argparse.Namespace(data="y.csv")))
+        True False
+    """
     return bool(getattr(args, "series_column", None) or getattr(args, "columns", None))
 
 
