@@ -4,8 +4,7 @@ sharded over the XLA host devices of one process, and sharded over two processes
 
 ``python tests/panel_worker.py single OUT.npz`` (run with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=2``) writes the unsharded results
-(``jit`` of the ``vmap``), the sharded ones (``shard_map`` over a mesh of both devices) and
-the same ``shard_map`` program on a one-device mesh;
+(``jit`` of the ``vmap``) and the sharded ones (``shard_map`` over a mesh of both devices);
 ``python tests/panel_worker.py distributed OUT.npz PORT PROCESS_ID`` is one of two processes,
 and process 0 writes the global result.
 """
@@ -71,11 +70,8 @@ def main() -> None:
     if mode == "single":
         assert len(jax.devices()) == 2, jax.devices()
         unsharded, sharded = results(None), results(series_mesh())
-        # the same shard_map program on one device: what the split may not change
-        one_device = results(series_mesh(jax.devices()[:1]))
         np.savez(path, **{f"unsharded_{k}": v for k, v in unsharded.items()},
-                 **{f"sharded_{k}": v for k, v in sharded.items()},
-                 **{f"one_device_{k}": v for k, v in one_device.items()})
+                 **{f"sharded_{k}": v for k, v in sharded.items()})
         return
     port, process_id = sys.argv[3], int(sys.argv[4])
     jax.distributed.initialize(coordinator_address=f"localhost:{port}", num_processes=2,
