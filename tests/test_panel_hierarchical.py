@@ -79,6 +79,8 @@ def test_population_intervals_cover_the_truth_without_divergences():
                     covered += 1
                 else:
                     misses.append((seed, name, round(low, 3), round(high, 3)))
+    print(f"population 90 % intervals covering the truth: {covered} of {total}; "
+          f"divergences: {divergences}; missed: {misses}")  # shown with pytest -s
     assert total == len(SEEDS) * 6
     # 24 intervals at 90 %: 21.6 expected; fewer than 18 has probability < 2 %
     assert covered >= 18, (covered, total, misses)
