@@ -182,9 +182,9 @@ def panel_potential(prepared: PanelModel, y: ArrayLike,
         ...     m = numpyro.sample("m", dist.Normal(0.0, 1.0))
         ...     numpyro.sample("y", dist.Normal(m, 1.0), obs=y)
         >>> ys = jnp.array([[0.0], [1.0]])
-        >>> potential = panel_potential(panel_model(model, ys), ys)
-        >>> print(potential({"m": jnp.zeros(2)}).round(4))  # log(2 pi) + y^2 / 2
-        [1.8379 2.3379]
+        >>> potential = panel_potential(panel_model(model, ys), ys)  # log(2 pi) + y^2 / 2
+        >>> print([round(float(v), 4) for v in potential({"m": jnp.zeros(2)})])
+        [1.8379, 2.3379]
     """
     series_kwargs = dict(series_kwargs or {})
     y, _ = _check_panel(y, series_kwargs)
