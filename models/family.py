@@ -198,6 +198,11 @@ class ModelFamily(NamedTuple):
             (columns of the data file, complete) and ``--future-exog CSV`` (the same
             columns' next H values, needed with ``--forecast H``), and passes them as that
             keyword and as ``future_`` + keyword to the variants whose ``covariates`` is set.
+        panel_ok: whether the fit command may fit many series of one file at once
+            (``--series-column`` or ``--columns``: S independent posteriors in one program,
+            :mod:`models.panel`): the models must trace with ``y`` traced and every
+            data-dependent keyword given (:attr:`data_defaults` returns numbers or tuples
+            of numbers, one set per series).
     """
 
     name: str
@@ -221,6 +226,7 @@ class ModelFamily(NamedTuple):
     time_quantities: tuple[TimeQuantity, ...] = ()
     pointwise_log_likelihood: str | None = None
     covariates: str | None = None
+    panel_ok: bool = False
 
     def default_options(self, variant: str) -> dict[str, Any]:
         """The options a fit of ``variant`` uses when no flag is given.

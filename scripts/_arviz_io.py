@@ -520,3 +520,68 @@ def compare_runs(runs: Mapping[str, az.InferenceData]) -> pd.DataFrame:
 def has_log_likelihood(idata: az.InferenceData) -> bool:
     """Whether ``idata`` has a pointwise ``log_likelihood`` group."""
     return "log_likelihood" in idata.groups()
+
+
+def inference_data_from_draws(
+    posterior: Mapping[str, np.ndarray],
+    *,
+    sample_stats: Mapping[str, np.ndarray],
+    observed_data: Mapping[str, np.ndarray],
+    predictions: Mapping[str, np.ndarray] | None = None,
+    coords: Mapping[str, Any] | None = None,
+    dims: Mapping[str, Sequence[str]] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> az.InferenceData:
+    """InferenceData from arrays shaped (chain, draw, ...): a panel fit's posterior (one
+    ``series`` dim among the dims), its sampler statistics, data and forecasts."""
+    idata = az.from_dict(
+        posterior=dict(posterior),
+        sample_stats=dict(sample_stats),
+        observed_data=dict(observed_data),
+        predictions=dict(predictions) if predictions else None,
+        coords=dict(coords) if coords else None,
+        dims={name: list(names) for name, names in dims.items()} if dims else None,
+        pred_dims=({name: list(dims[name]) for name in predictions if name in dims}
+                   if predictions and dims else None),
+    )
+    if attrs:
+        idata.posterior.attrs.update({key: _netcdf_attr(value) for key, value in attrs.items()})
+    return idata
+
+
+def save_panel_plot(path: Path, *, values: np.ndarray, times: np.ndarray,
+                    names: Sequence[str], forecasts: np.ndarray | None, time_label: str,
+                    shown: int = 6) -> None:
+    """The first ``shown`` series of a panel, one panel each: the data (S, T) and, when
+    ``forecasts`` (S, sample, H) are given, their median and 50 % / 90 % bands after the
+    last time."""
+    count = min(shown, values.shape[0])
+    figure, axes = plt.subplots(count, 1, figsize=(10, 2.2 * count), squeeze=False)
+    all_times, ahead, real_axis = forecast_times(
+        times, forecasts.shape[-1] if forecasts is not None else 1)
+    for s, axis in enumerate(axes[:, 0]):
+        axis.plot(all_times, values[s], color="k", linewidth=1, label="observed")
+        if forecasts is not None:
+            _bands(axis, ahead, forecasts[s], "C1", "forecast")
+        axis.set_title(f"series {names[s]}", fontsize="small")
+        if s == 0 and forecasts is not None:
+            axis.legend(loc="upper left", fontsize="x-small")
+    axes[-1, 0].set_xlabel(time_label if real_axis else f"{time_label} (position)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def save_means_plot(path: Path, means: Mapping[str, np.ndarray]) -> None:
+    """One histogram per parameter component of its posterior means over the series
+    (``means``: label -> (S,)), with the mean and sd over series in the title."""
+    count = len(means)
+    figure, axes = plt.subplots(1, count, figsize=(3.2 * count, 3), squeeze=False)
+    for axis, (label, values) in zip(axes[0], means.items(), strict=True):
+        axis.hist(values, bins=min(30, max(5, len(values) // 4)), color="C0", alpha=0.8)
+        axis.set_title(f"{label}: {np.mean(values):.3g} ± {np.std(values):.2g}",
+                       fontsize="small")
+        axis.set_xlabel("posterior mean per series")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)

@@ -209,6 +209,7 @@ FAMILY = ModelFamily(
     ),
     pointwise_log_likelihood=POINTWISE_SITE,
     covariates="exog",
+    panel_ok=True,
     posteriors={
         "arma-arma11": ReferencePosterior(
             name="arma-arma11",

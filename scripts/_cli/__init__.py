@@ -13,7 +13,10 @@ scripts write ``_cli.load_series``, ``_cli.CliError``, ...):
   options as named fields (the one place that reads those argparse attributes).
 * **Data** (:mod:`_cli.data`). :func:`load_series` reads one column of a CSV file with a header
   (or stdin for ``--data -``) and names the file, line, column and value of anything it cannot
-  use.
+  use; :func:`load_panel` reads many series of one file (long or wide format) into one
+  NaN-padded (S, T) array.
+* **Panels** (:mod:`_cli.panel`). ``fit.py FAMILY --series-column`` / ``--columns``: every
+  series' own posterior in one program (:mod:`models.panel`), the gate applied per series.
 * **Platform** (:mod:`_cli.platform`). :func:`configure_platform` sets the XLA host device count
   (one CPU device per chain, so chains run in parallel) and the platform *before* JAX starts a
   backend: XLA reads the device count once, when its CPU backend starts, and ignores it
@@ -47,7 +50,7 @@ from _cli.arguments import (
     positive_int,
     seed_int,
 )
-from _cli.data import MISSING_MARKERS, Series, load_series, require_complete
+from _cli.data import MISSING_MARKERS, Panel, Series, load_panel, load_series, require_complete
 from _cli.errors import (
     EXIT_BAD_INPUT,
     EXIT_DIAGNOSTICS,
@@ -98,6 +101,7 @@ __all__ = [
     "OutputFolder",
     "SamplerSettings",
     "SamplingTimings",
+    "Panel",
     "Series",
     "add_common_arguments",
     "add_data_arguments",
@@ -110,6 +114,7 @@ __all__ = [
     "diagnostics_gate",
     "fast_cpu_compile_flags",
     "json_number",
+    "load_panel",
     "load_series",
     "make_parser",
     "nonnegative_int",

@@ -294,3 +294,130 @@ def require_complete(series: Series, needed_by: str) -> None:
         f"column '{series.column}' of {series.source} has {missing.size} missing value{plural} "
         f"(empty or NaN) at line{plural} {shown}{more}; {needed_by} needs a complete series"
     )
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Several series of one CSV file on one time axis, as float64.
+
+    ``values`` has shape (S, T): series s is row s, NaN where it has no value (a missing
+    cell, or padding where series have unequal lengths). ``names`` are the S series' names
+    (the values of ``--series-column``, or the ``--columns``); ``observed`` counts each
+    series' non-missing values; ``time`` is the shared time axis (T,) or ``None``.
+    """
+
+    values: np.ndarray
+    names: list[str]
+    observed: np.ndarray
+    lengths: np.ndarray
+    source: str
+    sha256: str
+    column: str
+    time: np.ndarray | None = None
+    time_column: str | None = None
+
+    @property
+    def length(self) -> int:
+        return int(self.values.shape[1])
+
+    def time_coordinate(self) -> np.ndarray:
+        """The time column, or 0, 1, ..., T-1 when the file has none."""
+        return self.time if self.time is not None else np.arange(self.length)
+
+
+def _text_column(data: str, name: str, sep: str | None, option: str) -> list[str]:
+    """The cells of one column (stripped), in file order, rows as :func:`load_series` keeps
+    them; the column must exist."""
+    raw, source = _read_source(data)
+    text = raw.decode("utf-8-sig", errors="replace")
+    separator, _ = _separator(text, sep)
+    rows = [row for _, row in _csv_rows_with_line_numbers(text, separator)
+            if any(cell.strip() for cell in row)]
+    header = [cell.strip() for cell in rows[0]]
+    if name not in header:
+        raise CliError(f"{option} '{name}' is not a column of {source}; available columns: "
+                       f"{', '.join(header)}")
+    index = header.index(name)
+    return [row[index].strip() for row in rows[1:]]
+
+
+def load_panel(
+    data: str,
+    *,
+    column: str | None = None,
+    series_column: str | None = None,
+    columns: list[str] | None = None,
+    time_column: str | None = None,
+    sep: str | None = None,
+) -> Panel:
+    """Read several series from one CSV file: long format (``series_column`` names each
+    row's series, ``column`` holds the values) or wide format (``columns``, one per series).
+
+    Long format: with ``time_column`` the series are aligned on the sorted union of their
+    times (a series' time may not repeat); without it, each series' rows are its values in
+    order and shorter series are padded at the end. Wide format: the rows are the time axis.
+    Gaps and padding are NaN; whether the model takes them is the caller's question.
+    Problems are a :class:`CliError` naming the file, line, column or series.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "sales.csv"
+        >>> _ = path.write_text("store,sales\\na,1\\na,2\\nb,5\\n")
+        >>> panel = load_panel(str(path), column="sales", series_column="store")
+        >>> print(panel.names, panel.values.tolist(), panel.lengths.tolist())
+        ['a', 'b'] [[1.0, 2.0], [5.0, nan]] [2, 1]
+    """
+    if data == "-":
+        raise CliError("a panel (--series-column or --columns) is read from a file, not '-'")
+    if (series_column is None) == (columns is None):
+        raise CliError("give either --series-column NAME (long format) or --columns A B ... "
+                       "(wide format)")
+    if columns is not None:
+        duplicated = sorted({name for name in columns if columns.count(name) > 1})
+        if duplicated:
+            raise CliError(f"--columns names {', '.join(duplicated)} more than once")
+        parts = [load_series(data, name, time_column, sep=sep) for name in columns]
+        first = parts[0]
+        values = np.stack([part.values for part in parts])
+        return Panel(values, list(columns), np.sum(~np.isnan(values), axis=1),
+                     np.full(len(parts), values.shape[1]), first.source, first.sha256,
+                     "wide", first.time, time_column)
+    if column is None:
+        raise CliError("--series-column needs --column NAME: the column holding the values")
+    if column == series_column or time_column in (column, series_column):
+        raise CliError("--series-column, --column and --time-column must name different "
+                       "columns")
+    series = load_series(data, column, None, sep=sep)
+    labels = _text_column(data, series_column, sep, "--series-column")
+    for line, label in zip(series.lines, labels, strict=True):
+        if not label:
+            raise CliError(f"{series.source} line {line}: series column '{series_column}' "
+                           "is empty")
+    names = list(dict.fromkeys(labels))
+    label_array = np.array(labels)
+    if time_column is None:
+        rows = [np.flatnonzero(label_array == name) for name in names]
+        lengths = np.array([len(r) for r in rows])
+        values = np.full((len(names), lengths.max()), np.nan)
+        for s, r in enumerate(rows):
+            values[s, :len(r)] = series.values[r]
+        return Panel(values, names, np.sum(~np.isnan(values), axis=1), lengths,
+                     series.source, series.sha256, column)
+    times_text = _text_column(data, time_column, sep, "--time-column")
+    # numbers sort as numbers; ISO dates and quarters (1959Q2) sort as text
+    axis = sorted(set(times_text), key=float if all(_looks_numeric(t) for t in times_text)
+                  else str)
+    position = {t: i for i, t in enumerate(axis)}
+    values = np.full((len(names), len(axis)), np.nan)
+    seen: dict[tuple[str, str], int] = {}
+    for line, label, t, value in zip(series.lines, labels, times_text, series.values,
+                                     strict=True):
+        if (label, t) in seen:
+            raise CliError(f"{series.source} line {line}: series '{label}' repeats time "
+                           f"'{t}' (first at line {seen[label, t]})")
+        seen[label, t] = line
+        values[names.index(label), position[t]] = value
+    time = _time_coordinate([(0, t) for t in axis], time_column, series.source)
+    return Panel(values, names, np.sum(~np.isnan(values), axis=1),
+                 np.full(len(names), len(axis)), series.source, series.sha256, column, time,
+                 time_column)

@@ -40,6 +40,7 @@ from _cli.data import Series, load_series, require_complete
 from _cli.errors import EXIT_OK, CliError, run
 from _cli.gate import GateThresholds, diagnostics_gate, summarise_and_diagnose
 from _cli.outputs import OutputFolder, check_output_folder, write_json
+from _cli.panel import add_panel_arguments, fit_panel, is_panel
 from _cli.platform import configure_platform
 from _cli.record import run_record
 from _cli.sampling import SamplingTimings, run_nuts
@@ -130,6 +131,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser, family: ModelFamily) -> N
         default_data_help=f"default: {family.default_data.description}, column "
         f"'{family.default_data.column}'",
     )
+    if family.panel_ok:
+        add_panel_arguments(parser)
 
 
 def build_parser(family: ModelFamily, prog: str | None = None) -> argparse.ArgumentParser:
@@ -282,6 +285,8 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
     """Validate the input, fit, print the summary, write the outputs, apply the gate."""
     import jax
 
+    if is_panel(args):  # many series: S independent posteriors in one program
+        return fit_panel(args, family)
     started = time.perf_counter()
     settings = SamplerSettings.from_args(args)
     limits = GateThresholds.from_args(args)

@@ -1,0 +1,385 @@
+"""S independent posteriors in one compiled program: NumPyro's functional NUTS under ``vmap``.
+
+A panel is S series of equal length T, shape (S, T). Fitting each series on its own means S
+separate posteriors, each with its own step size and mass matrix: one joint NUTS run over
+all S x k parameters would share one step size, set by the hardest series. Here the NUTS
+kernel itself is vectorised over series (and over chains within a series):
+
+* the model's potential energy comes from :func:`numpyro.infer.util.initialize_model` with
+  ``dynamic_args=True``: a function of the model keywords (the series ``y`` and any
+  per-series keyword, such as priors set from that series) that returns the potential of
+  that series' posterior;
+* :func:`numpyro.infer.hmc.hmc` (``algo="NUTS"``) gives ``init_kernel`` and
+  ``sample_kernel`` that take those keywords; warm-up (dual averaging of the step size,
+  diagonal mass matrix, NumPyro's windows) and sampling are two ``lax.scan`` loops;
+* ``jax.vmap`` over chains, then over series, turns that into one program. A batch of
+  ``while_loop`` trees runs as long as its longest member, so a series whose trees are
+  deep costs the others time, never accuracy: every member keeps its own state.
+
+Starting points come from :func:`numpyro.infer.util.find_valid_initial_params` with the
+family's init strategy, one key per (series, chain). Everything is traced once, for the
+first series' shapes; the keywords of the other series only change values.
+
+Example:
+    >>> import jax, jax.numpy as jnp, numpyro, numpyro.distributions as dist
+    >>> def model(y=None, *, prior_scale=1.0):
+    ...     m = numpyro.sample("m", dist.Normal(0.0, prior_scale))
+    ...     numpyro.sample("y", dist.Normal(m, 1.0).expand([3]).to_event(1), obs=y)
+    >>> y = jnp.array([[-0.5, 0.0, 0.5], [9.5, 10.0, 10.5]])
+    >>> fit = fit_independent(model, y, rng_key=jax.random.PRNGKey(0), num_warmup=200,
+    ...                       num_samples=200, num_chains=2,
+    ...                       static_kwargs={"prior_scale": 100.0})
+    >>> print(fit.samples["m"].shape, fit.diverging.shape, fit.step_size.shape)
+    (2, 2, 200) (2, 2, 200) (2, 2)
+    >>> print(jnp.round(fit.samples["m"].mean(axis=(1, 2))).tolist())
+    [0.0, 10.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+from numpyro.infer.hmc import hmc
+from numpyro.infer.initialization import init_to_uniform
+from numpyro.infer.util import ParamInfo, find_valid_initial_params, initialize_model
+
+__all__ = ["NUTSSettings", "PanelFit", "PanelModel", "fit_independent", "panel_model",
+           "panel_potential", "predict_independent", "series_keys"]
+
+
+class NUTSSettings(NamedTuple):
+    """NUTS settings, NumPyro's ``NUTS`` defaults: every series adapts its own step size
+    (dual averaging towards ``target_accept_prob``) and its own diagonal mass matrix."""
+
+    target_accept_prob: float = 0.8
+    max_tree_depth: int = 10
+    dense_mass: bool = False
+    step_size: float = 1.0
+
+
+class PanelModel(NamedTuple):
+    """A model prepared for S series: what :func:`panel_model` returns.
+
+    Attributes:
+        model: the NumPyro model.
+        static_kwargs: keywords shared by every series (an order, a prior scale).
+        prototype: one unconstrained point, the parameter shapes of one series.
+        potential_gen: model keywords -> potential energy of that series' posterior
+            (a function of the unconstrained parameters).
+        postprocess_gen: model keywords -> unconstrained -> constrained sites (and
+            deterministic sites).
+        init_strategy: the NumPyro init strategy (a ``functools.partial``).
+    """
+
+    model: Callable[..., Any]
+    static_kwargs: Mapping[str, Any]
+    prototype: dict[str, Array]
+    potential_gen: Callable[..., Callable[[dict[str, Array]], Array]]
+    postprocess_gen: Callable[..., Callable[[dict[str, Array]], dict[str, Array]]]
+    init_strategy: Any
+
+
+class PanelFit(NamedTuple):
+    """S independent posteriors, C chains each, D draws per chain.
+
+    Attributes:
+        samples: site -> draws, shape (S, C, D, *site shape), constrained.
+        diverging: (S, C, D) booleans, the post-warm-up divergent transitions.
+        energy: (S, C, D) Hamiltonian at each draw (E-BFMI needs it).
+        potential_energy: (S, C, D).
+        num_steps: (S, C, D) leapfrog steps per draw.
+        accept_prob: (S, C, D) mean acceptance probability per draw.
+        step_size: (S, C) the adapted step size of every chain of every series.
+        inverse_mass_matrix: (S, C, k) its adapted diagonal (k unconstrained dimensions).
+        warmup_diverging: (S, C) divergent transitions during warm-up.
+    """
+
+    samples: dict[str, Array]
+    diverging: Array
+    energy: Array
+    potential_energy: Array
+    num_steps: Array
+    accept_prob: Array
+    step_size: Array
+    inverse_mass_matrix: Array
+    warmup_diverging: Array
+
+
+def _check_panel(y: ArrayLike, series_kwargs: Mapping[str, ArrayLike]) -> tuple[Array, int]:
+    y = jnp.asarray(y)
+    if y.ndim < 2 or y.shape[0] < 1:
+        raise ValueError(f"fit_independent: y must have shape (S, T) with S >= 1 series, got "
+                         f"shape {y.shape}")
+    num_series = y.shape[0]
+    for name, value in series_kwargs.items():
+        shape = jnp.shape(value)
+        if not shape or shape[0] != num_series:
+            raise ValueError(f"fit_independent: series_kwargs[{name!r}] must have a leading "
+                             f"axis of S = {num_series} (one value per series), got shape "
+                             f"{shape}")
+    return y, num_series
+
+
+def _one_series(arrays: dict[str, ArrayLike], index: int) -> dict[str, Array]:
+    return {name: jnp.asarray(value)[index] for name, value in arrays.items()}
+
+
+def panel_model(
+    model: Callable[..., Any],
+    y: ArrayLike,
+    *,
+    static_kwargs: Mapping[str, Any] | None = None,
+    series_kwargs: Mapping[str, ArrayLike] | None = None,
+    init_strategy: Any = None,
+    rng_key: Array | None = None,
+) -> PanelModel:
+    """Prepare ``model`` for S series: trace it once on the first series.
+
+    Args:
+        model: a NumPyro model ``model(y=..., **static_kwargs, **series_kwargs)``.
+        y: the panel, shape (S, T, ...); series 0 sets the shapes.
+        static_kwargs: keywords shared by all series.
+        series_kwargs: keyword -> array with a leading axis of S (one value per series).
+        init_strategy: NumPyro init strategy; default ``init_to_uniform``.
+        rng_key: key for the tracing run (no draw of it is kept); default ``PRNGKey(0)``.
+
+    Example:
+        >>> import jax.numpy as jnp, numpyro, numpyro.distributions as dist
+        >>> def model(y=None):
+        ...     m = numpyro.sample("m", dist.Normal(0.0, 10.0))
+        ...     numpyro.sample("y", dist.Normal(m, 1.0).expand([2]).to_event(1), obs=y)
+        >>> prepared = panel_model(model, jnp.zeros((5, 2)))
+        >>> print({name: value.shape for name, value in prepared.prototype.items()})
+        {'m': ()}
+    """
+    static_kwargs = dict(static_kwargs or {})
+    series_kwargs = dict(series_kwargs or {})
+    y, _ = _check_panel(y, series_kwargs)
+    init_strategy = init_strategy if init_strategy is not None else init_to_uniform()
+    key = rng_key if rng_key is not None else jax.random.PRNGKey(0)
+    info = initialize_model(
+        key, model, init_strategy=init_strategy, dynamic_args=True,
+        model_kwargs={"y": y[0], **static_kwargs, **_one_series(series_kwargs, 0)},
+    )
+    return PanelModel(model, static_kwargs, info.param_info.z, info.potential_fn,
+                      info.postprocess_fn, init_strategy)
+
+
+def panel_potential(prepared: PanelModel, y: ArrayLike,
+                    series_kwargs: Mapping[str, ArrayLike] | None = None
+                    ) -> Callable[[dict[str, Array]], Array]:
+    """The S potential energies (minus log densities, unconstrained scale) as one
+    vectorised function: ``params`` site -> (S, *site shape) -> (S,).
+
+    Example:
+        >>> import jax.numpy as jnp, numpyro, numpyro.distributions as dist
+        >>> def model(y=None):
+        ...     m = numpyro.sample("m", dist.Normal(0.0, 1.0))
+        ...     numpyro.sample("y", dist.Normal(m, 1.0), obs=y)
+        >>> ys = jnp.array([[0.0], [1.0]])
+        >>> potential = panel_potential(panel_model(model, ys), ys)  # log(2 pi) + y^2 / 2
+        >>> print([round(float(v), 4) for v in potential({"m": jnp.zeros(2)})])
+        [1.8379, 2.3379]
+    """
+    series_kwargs = dict(series_kwargs or {})
+    y, _ = _check_panel(y, series_kwargs)
+
+    def one(y_s: Array, kwargs_s: dict[str, Array], params: dict[str, Array]) -> Array:
+        return prepared.potential_gen(y=y_s, **prepared.static_kwargs, **kwargs_s)(params)
+
+    return lambda params: jax.vmap(one)(y, series_kwargs, params)
+
+
+def series_keys(rng_key: Array, num_series: int, num_chains: int) -> Array:
+    """One key per (series, chain), shape (S, C, 2): series s's keys are the same whatever
+    S is and however the series axis is split over devices or processes
+    (``fold_in(rng_key, s)``, then ``split`` into C).
+
+    Example:
+        >>> import jax
+        >>> keys = series_keys(jax.random.PRNGKey(0), 3, 2)
+        >>> print(keys.shape, bool((keys[2] == series_keys(jax.random.PRNGKey(0), 5, 2)[2]).all()))
+        (3, 2, 2) True
+    """
+    return jax.vmap(lambda s: jax.random.split(jax.random.fold_in(rng_key, s), num_chains))(
+        jnp.arange(num_series))
+
+
+def _chain_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
+                  settings: NUTSSettings, sites: tuple[str, ...] | None
+                  ) -> Callable[[Array, Array, dict[str, Array]], dict[str, Array]]:
+    """(key, y_s, kwargs_s) -> one chain's draws and statistics (traceable, vmappable)."""
+
+    def run(key: Array, y_s: Array, kwargs_s: dict[str, Array]) -> dict[str, Array]:
+        kwargs = {"y": y_s, **prepared.static_kwargs, **kwargs_s}
+        init_key, run_key = jax.random.split(key)
+        (z, pe, grad), _ = find_valid_initial_params(
+            init_key, prepared.model, init_strategy=prepared.init_strategy,
+            model_kwargs=kwargs, prototype_params=prepared.prototype)
+        init_kernel, sample_kernel = hmc(potential_fn_gen=prepared.potential_gen, algo="NUTS")
+        state = init_kernel(
+            ParamInfo(z, pe, grad), num_warmup, step_size=settings.step_size,
+            dense_mass=settings.dense_mass, target_accept_prob=settings.target_accept_prob,
+            trajectory_length=None, max_tree_depth=settings.max_tree_depth,
+            model_kwargs=kwargs, rng_key=run_key)
+
+        def step(state, _):
+            state = sample_kernel(state, model_kwargs=kwargs)
+            return state, {"z": state.z, "diverging": state.diverging, "energy": state.energy,
+                           "potential_energy": state.potential_energy,
+                           "num_steps": state.num_steps, "accept_prob": state.mean_accept_prob}
+
+        # warm-up and sampling in one scan: the kernel (and the model's gradient) is traced
+        # and compiled once, not twice; the warm-up part of the trace is dropped
+        state, trace = jax.lax.scan(step, state, None, length=num_warmup + num_samples)
+        warm_diverging = trace["diverging"][:num_warmup]
+        trace = jax.tree_util.tree_map(lambda value: value[num_warmup:], trace)
+        constrained = jax.vmap(prepared.postprocess_gen(**kwargs))(trace.pop("z"))
+        keep = sites if sites is not None else tuple(prepared.prototype)
+        trace["samples"] = {name: constrained[name] for name in keep}
+        trace["step_size"] = state.adapt_state.step_size
+        trace["inverse_mass_matrix"] = state.adapt_state.inverse_mass_matrix
+        trace["warmup_diverging"] = jnp.sum(warm_diverging)
+        return trace
+
+    return run
+
+
+def fit_independent(
+    model: Callable[..., Any],
+    y: ArrayLike,
+    *,
+    rng_key: Array,
+    num_warmup: int = 1000,
+    num_samples: int = 1000,
+    num_chains: int = 4,
+    static_kwargs: Mapping[str, Any] | None = None,
+    series_kwargs: Mapping[str, ArrayLike] | None = None,
+    init_strategy: Any = None,
+    settings: NUTSSettings | None = None,
+    sites: tuple[str, ...] | None = None,
+    mesh: Any = None,
+) -> PanelFit:
+    """Fit ``model`` to each of S series independently, all in one compiled program.
+
+    Series s is fitted as ``model(y=y[s], **static_kwargs, **{k: v[s] for k, v in
+    series_kwargs.items()})``, with ``num_chains`` NUTS chains, each adapting its own step
+    size and diagonal mass matrix over ``num_warmup`` iterations.
+
+    Args:
+        model: a NumPyro model taking the observed series as ``y``.
+        y: the panel, shape (S, T) (or (S, T, ...)); NaN where the model allows it.
+        rng_key: the key; chain c of series s uses ``series_keys(rng_key, S, C)[s, c]``.
+        num_warmup, num_samples, num_chains: per series.
+        static_kwargs: model keywords shared by every series (must not be traced: orders,
+            shapes).
+        series_kwargs: model keywords with one value per series, leading axis S (priors set
+            from each series).
+        init_strategy: NumPyro init strategy (a ``functools.partial`` such as
+            ``init_to_uniform(radius=0.5)``); default ``init_to_uniform()``.
+        settings: NUTS settings (:class:`NUTSSettings`).
+        sites: the sites kept in ``samples`` (sample or deterministic); default the latent
+            sample sites (deterministic sites of shape (T,) would cost S x C x D x T).
+        mesh: a ``jax.sharding.Mesh`` with one axis named ``"series"``: the series are split
+            over its devices (:mod:`models.panel.sharding`); S must be a multiple of its size.
+
+    Returns:
+        :class:`PanelFit`, leading axes (S, C).
+
+    The example is the module's.
+    """
+    static_kwargs = dict(static_kwargs or {})
+    series_kwargs = {name: jnp.asarray(value) for name, value in (series_kwargs or {}).items()}
+    y, num_series = _check_panel(y, series_kwargs)
+    for name, value in (("num_warmup", num_warmup), ("num_samples", num_samples),
+                        ("num_chains", num_chains)):
+        if not isinstance(value, int) or value < (0 if name == "num_warmup" else 1):
+            raise ValueError(f"fit_independent: {name} must be an integer >= "
+                             f"{0 if name == 'num_warmup' else 1}, got {value!r}")
+    prepared = panel_model(model, y, static_kwargs=static_kwargs, series_kwargs=series_kwargs,
+                           init_strategy=init_strategy)
+    if sites is not None:
+        unknown = sorted(set(sites) - set(prepared.postprocess_gen(
+            y=y[0], **static_kwargs, **_one_series(series_kwargs, 0))(prepared.prototype)))
+        if unknown:
+            raise ValueError(f"fit_independent: sites {unknown} are not sites of the model")
+    run_chain = _chain_runner(prepared, num_warmup, num_samples, settings or NUTSSettings(),
+                              sites)
+    run_series = jax.vmap(run_chain, in_axes=(0, None, None))  # chains of one series
+    run_panel = jax.vmap(run_series)  # series
+    keys = series_keys(rng_key, num_series, num_chains)
+    if mesh is not None:
+        from models.panel.sharding import shard_over_series
+
+        out = shard_over_series(run_panel, mesh)(keys, y, series_kwargs)
+    else:
+        out = jax.jit(run_panel)(keys, y, series_kwargs)
+    return PanelFit(out["samples"], out["diverging"], out["energy"], out["potential_energy"],
+                    out["num_steps"], out["accept_prob"], out["step_size"],
+                    out["inverse_mass_matrix"], out["warmup_diverging"])
+
+
+def predict_independent(
+    model: Callable[..., Any],
+    samples: Mapping[str, ArrayLike],
+    y: ArrayLike | None,
+    *,
+    rng_key: Array,
+    sites: tuple[str, ...],
+    static_kwargs: Mapping[str, Any] | None = None,
+    series_kwargs: Mapping[str, ArrayLike] | None = None,
+    **model_kwargs: Any,
+) -> dict[str, Array]:
+    """NumPyro's ``Predictive`` for every series at once: series s's draws (C, D, ...)
+    through ``model(y=y[s], **static_kwargs, **series_kwargs[s], **model_kwargs)``.
+
+    Args:
+        model: the model that was fitted.
+        samples: site -> (S, C, D, ...), e.g. :attr:`PanelFit.samples`.
+        y: the panel (S, T) to condition on (forecasts), or ``None`` (then pass
+            ``num_steps``: replicated series).
+        rng_key: the key; series s uses ``fold_in(rng_key, s)``.
+        sites: the sites returned, e.g. ``("y_forecast",)``.
+        static_kwargs, series_kwargs: as in :func:`fit_independent`.
+        model_kwargs: further keywords for every series (``forecast_horizon=h``).
+
+    Returns:
+        site -> (S, C, D, *site shape).
+
+    Example:
+        >>> import jax, jax.numpy as jnp, numpyro, numpyro.distributions as dist
+        >>> def model(y=None, *, forecast_horizon=0):
+        ...     m = numpyro.sample("m", dist.Normal(0.0, 10.0))
+        ...     numpyro.sample("y", dist.Normal(m, 1.0).expand([2]).to_event(1), obs=y)
+        ...     if forecast_horizon:
+        ...         numpyro.sample("y_forecast", dist.Normal(m, 1.0).expand([forecast_horizon]))
+        >>> draws = {"m": jnp.array([0.0, 100.0]).reshape(2, 1, 1) + jnp.zeros((2, 1, 50))}
+        >>> out = predict_independent(model, draws, jnp.zeros((2, 2)),
+        ...                           rng_key=jax.random.PRNGKey(1), sites=("y_forecast",),
+        ...                           forecast_horizon=3)
+        >>> print(out["y_forecast"].shape, jnp.round(out["y_forecast"].mean(axis=(1, 2, 3)), -1))
+        (2, 1, 50, 3) [  0. 100.]
+    """
+    from numpyro.infer import Predictive
+
+    static_kwargs = dict(static_kwargs or {})
+    series_kwargs = {name: jnp.asarray(value) for name, value in (series_kwargs or {}).items()}
+    samples = {name: jnp.asarray(value) for name, value in samples.items()}
+    num_series = next(iter(samples.values())).shape[0]
+
+    def one(key: Array, y_s: Array | None, kwargs_s: dict[str, Array],
+            draws: dict[str, Array]) -> dict[str, Array]:
+        return Predictive(model, posterior_samples=draws, batch_ndims=2,
+                          return_sites=list(sites))(
+            key, y=y_s, **static_kwargs, **kwargs_s, **model_kwargs)
+
+    keys = jax.vmap(lambda s: jax.random.fold_in(rng_key, s))(jnp.arange(num_series))
+    if y is None:
+        return jax.jit(jax.vmap(lambda k, kw, d: one(k, None, kw, d)))(keys, series_kwargs,
+                                                                       samples)
+    return jax.jit(jax.vmap(one))(keys, jnp.asarray(y), series_kwargs, samples)
