@@ -51,6 +51,8 @@ from patterns.linear_gaussian import LinearGaussianSSM, solve_discrete_lyapunov
 
 __all__ = [
     "arma_exact_loglik",
+    "arma_filter_state",
+    "arma_pointwise_loglik",
     "arma_state_space",
     "arma_system",
 ]
@@ -183,7 +185,7 @@ def _head_length_index(lengths: list[int], tol: float):
     return shared_index
 
 
-def _loglik_with_head(
+def _filter_with_head(
     deviations: Array,
     observed: Array,
     transition: Array,
@@ -191,8 +193,13 @@ def _loglik_with_head(
     P0: Array,
     length: int,
     order: tuple[int, int],
-) -> Array:
+    output: str = "loglik",
+):
     """Full filter (state and covariance) for the first ``length`` steps, steady state after.
+
+    ``output`` (static) says what to return: ``"loglik"`` (scalar), ``"pointwise"`` (the T
+    one-step-ahead log-densities, 0 at gaps) or ``"state"`` (the predicted state of step
+    T + 1: mean (r,) and covariance (r, r), what a forecast starts from).
 
     ``deviations`` is y - mu with zeros at the gaps, so nothing here ever touches a NaN:
     under ``vmap`` every branch of the ``lax.switch`` runs, and a NaN in a discarded branch
@@ -201,6 +208,7 @@ def _loglik_with_head(
     num_steps = deviations.shape[0]
     phi_padded = transition[:, 0]
     log_2pi = LOG_2PI
+    pointwise = output == "pointwise"
 
     def shift(x):  # Tm x = phi x_0 + (x_1, .., x_{r-1}, 0), without the matrix product
         return phi_padded * x[0] + jnp.append(x[1:], 0.0)
@@ -210,17 +218,17 @@ def _loglik_with_head(
         deviation, observed_t = inputs
         F = P[0, 0]
         innovation = deviation - a[0]
-        term = log_2pi + jnp.log(F) + innovation**2 / F
+        term = jnp.where(observed_t, -0.5 * (log_2pi + jnp.log(F) + innovation**2 / F), 0.0)
         a_filtered = a + jnp.where(observed_t, P[:, 0] / F * innovation, 0.0)
         P_next = _covariance_step(transition, noise_cov, P, observed_t)
-        loglik = loglik - 0.5 * jnp.where(observed_t, term, 0.0)
-        return (shift(a_filtered), P_next, loglik), None
+        return (shift(a_filtered), P_next, loglik + term), (term if pointwise else None)
 
     a0 = jnp.zeros(transition.shape[0], deviations.dtype)
     carry0 = (a0, P0, jnp.zeros((), deviations.dtype))
-    (a, _, loglik), _ = lax.scan(head_step, carry0, (deviations[:length], observed[:length]))
+    (a, P, loglik), head_terms = lax.scan(head_step, carry0,
+                                          (deviations[:length], observed[:length]))
     if length == num_steps:
-        return loglik
+        return {"loglik": loglik, "pointwise": head_terms, "state": (a, P)}[output]
 
     # Steady state: P = sigma^2 R R', F = sigma^2, gain R, and no gaps remain (by
     # construction). The filter is then the conditional residual recursion, except that the
@@ -239,14 +247,43 @@ def _loglik_with_head(
             [jnp.zeros(i, tail.dtype), tail[:-i]])
     carried = a[: min(a.shape[0], tail_steps)]
     ma_input = ar_part.at[: carried.shape[0]].add(-carried)
-    theta = noise_cov[1 : q + 1, 0] / sigma2
-    innovations = inverse_ma_filter(ma_input, theta, unroll=8)
-    return loglik - 0.5 * (
-        tail_steps * (log_2pi + jnp.log(sigma2)) + jnp.sum(innovations**2) / sigma2
-    )
+    loading = noise_cov[:, 0] / sigma2  # R = (1, theta_1, .., theta_{r-1})
+    innovations = inverse_ma_filter(ma_input, loading[1 : q + 1], unroll=8)
+    if output == "loglik":
+        return loglik - 0.5 * (
+            tail_steps * (log_2pi + jnp.log(sigma2)) + jnp.sum(innovations**2) / sigma2
+        )
+    if output == "pointwise":
+        tail_terms = -0.5 * (log_2pi + jnp.log(sigma2) + innovations**2 / sigma2)
+        return jnp.concatenate([head_terms, tail_terms])
+    return _steady_state_after(tail, innovations, a, phi_padded, loading), noise_cov
 
 
-def _fast_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, tol: float) -> Array:
+def _steady_state_after(tail: Array, innovations: Array, a_head: Array, phi_padded: Array,
+                        loading: Array) -> Array:
+    """Predicted state a_{T+1} (r,) at the end of the steady-state tail, from its last
+    values: a_{t+1}[i] = phi_{i+1} d_t + theta_{i+1} v_t + a_t[i+1], unrolled n times,
+
+        a_{T+1}[i] = sum_{k<n} (phi_{i+1+k} d_{T-k} + theta_{i+1+k} v_{T-k}) + a_{T+1-n}[i+n]
+
+    with n = min(r - i, tail length): the last term is the head's state (zero once
+    i + n = r). Static shapes, at most r^2 products: no pass over the series."""
+    r, tail_steps = a_head.shape[0], tail.shape[0]
+    theta_padded = jnp.append(loading[1:], 0.0)  # theta_{j+1} at index j
+    entries = []
+    for i in range(r):
+        n = min(r - i, tail_steps)
+        entry = a_head[i + n] if i + n < r else jnp.zeros((), tail.dtype)
+        for k in range(n):
+            entry = (entry + phi_padded[i + k] * tail[tail_steps - 1 - k]
+                     + theta_padded[i + k] * innovations[tail_steps - 1 - k])
+        entries.append(entry)
+    return jnp.stack(entries)
+
+
+def _fast_filter(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, tol: float,
+                 output: str = "loglik"):
+    """The fast path (module docstring); ``output`` as in :func:`_filter_with_head`."""
     transition, loading = arma_system(phi, theta)
     noise_cov = sigma**2 * jnp.outer(loading, loading)
     P0 = solve_discrete_lyapunov(transition, noise_cov)
@@ -265,13 +302,80 @@ def _fast_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, to
     order = (phi.shape[0], theta.shape[0])
     return lax.switch(
         branch,
-        [jax.checkpoint(partial(_loglik_with_head, length=n, order=order)) for n in lengths],
+        [jax.checkpoint(partial(_filter_with_head, length=n, order=order, output=output))
+         for n in lengths],
         deviations,
         observed,
         transition,
         noise_cov,
         P0,
     )
+
+
+def _default_tol(dtype) -> float:
+    return 1e-12 if dtype == jnp.float64 else 1e-6
+
+
+def arma_filter_state(
+    y: ArrayLike,
+    mu: ArrayLike,
+    phi: ArrayLike,
+    theta: ArrayLike,
+    sigma: ArrayLike,
+    *,
+    tol: float | None = None,
+) -> tuple[Array, Array]:
+    """The filter's predicted state of step T + 1 given y_1..y_T: mean a (r,) and
+    covariance P (r, r) of alpha_{T+1}, by the fast path (what a forecast starts from).
+
+    After a steady-state tail the state comes from the tail's last r values and
+    innovations, and P is the limit sigma^2 R R' (within ``tol``); no second pass, no
+    covariance recursion over the series.
+
+    Args:
+        y, mu, phi, theta, sigma, tol: as in :func:`arma_exact_loglik`.
+
+    Returns:
+        (a, P), shapes (r,) and (r, r), r = max(p, q + 1).
+
+    Example:
+        AR(1): the state is the one-step prediction mu + phi (y_T - mu) minus mu, with
+        variance sigma^2.
+
+        >>> import jax.numpy as jnp
+        >>> a, P = arma_filter_state(jnp.array([0.0, 2.0]), 0.0, jnp.array([0.5]),
+        ...                          jnp.zeros(0), 1.0)
+        >>> print(a, P)
+        [1.] [[1.]]
+    """
+    y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma, "arma_filter_state")
+    return _fast_filter(y, mu, phi, theta, sigma, _default_tol(y.dtype) if tol is None else tol,
+                        output="state")
+
+
+def arma_pointwise_loglik(
+    y: ArrayLike,
+    mu: ArrayLike,
+    phi: ArrayLike,
+    theta: ArrayLike,
+    sigma: ArrayLike,
+    *,
+    tol: float | None = None,
+) -> Array:
+    """One-step-ahead log-densities log p(y_t | y_<t), shape (T,), 0 at gaps, by the fast
+    path: they sum to :func:`arma_exact_loglik`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> y = jnp.array([0.3, jnp.nan, -1.2])
+        >>> terms = arma_pointwise_loglik(y, 0.0, jnp.array([0.5]), jnp.zeros(0), 1.0)
+        >>> print(terms.shape, bool(terms[1] == 0.0))
+        (3,) True
+    """
+    y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma,
+                                               "arma_pointwise_loglik")
+    return _fast_filter(y, mu, phi, theta, sigma, _default_tol(y.dtype) if tol is None else tol,
+                        output="pointwise")
 
 
 def arma_exact_loglik(
@@ -317,9 +421,8 @@ def arma_exact_loglik(
     """
     y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma, "arma_exact_loglik")
     if method == "fast":
-        if tol is None:
-            tol = 1e-12 if y.dtype == jnp.float64 else 1e-6
-        return _fast_loglik(y, mu, phi, theta, sigma, tol)
+        return _fast_filter(y, mu, phi, theta, sigma,
+                            _default_tol(y.dtype) if tol is None else tol)
     if method in ("sequential", "parallel"):
         ssm = arma_state_space(mu, phi, theta, sigma)
         module = sequential if method == "sequential" else parallel
