@@ -312,6 +312,86 @@ def _fast_filter(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, to
     )
 
 
+def _forward_filter(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, tol: float,
+                    output: str):
+    """The fast path without its ``lax.switch``, for quantities that are not differentiated
+    (``output`` ``"state"`` or ``"pointwise"``): the covariance recursion runs in one
+    ``while_loop`` exactly as long as it needs (until P is within ``tol`` of its limit and
+    past the last gap), then the steady-state tail is the inverse MA filter over the whole
+    series with everything before the head's end masked to zero. One loop and one scan to
+    compile, whatever T: this is what forecasts and the pointwise site compile per draw.
+    """
+    transition, loading = arma_system(phi, theta)
+    noise_cov = sigma**2 * jnp.outer(loading, loading)
+    P0 = solve_discrete_lyapunov(transition, noise_cov)
+    observed = ~jnp.isnan(y)
+    deviations = jnp.where(observed, y - mu, 0.0)
+    num_steps, r = y.shape[0], transition.shape[0]
+    phi_padded = transition[:, 0]
+    sigma2 = noise_cov[0, 0]
+    positions = jnp.arange(num_steps)
+    after_last_gap = jnp.max(jnp.where(observed, 0, positions + 1))
+
+    def not_settled(carry):
+        t, _, P, _ = carry
+        settled = (t >= after_last_gap) & (jnp.max(jnp.abs(P - noise_cov)) <= tol * sigma2)
+        return (t < num_steps) & ~settled
+
+    def head_step(carry):
+        t, a, P, terms = carry
+        deviation, observed_t = deviations[t], observed[t]
+        F = P[0, 0]
+        innovation = deviation - a[0]
+        term = jnp.where(observed_t, -0.5 * (LOG_2PI + jnp.log(F) + innovation**2 / F), 0.0)
+        a_filtered = a + jnp.where(observed_t, P[:, 0] / F * innovation, 0.0)
+        a_next = phi_padded * a_filtered[0] + jnp.append(a_filtered[1:], 0.0)
+        return (t + 1, a_next, _covariance_step(transition, noise_cov, P, observed_t),
+                terms.at[t].set(term))
+
+    start = (jnp.zeros((), positions.dtype), jnp.zeros(r, y.dtype), P0,
+             jnp.zeros(num_steps, y.dtype))
+    length, a, P, head_terms = lax.while_loop(not_settled, head_step, start)
+
+    # The tail from t = L = length, as in _filter_with_head, over the whole series with
+    # the steps before L masked out (their inputs are 0, so the MA filter stays at 0).
+    in_tail = positions >= length
+    tail = jnp.where(in_tail, deviations, 0.0)
+    ar_part = tail
+    for i in range(1, phi.shape[0] + 1):
+        ar_part = ar_part - phi_padded[i - 1] * jnp.concatenate(
+            [jnp.zeros(i, y.dtype), tail[:-i]])
+    ar_part = jnp.where(in_tail, ar_part, 0.0)
+    offset = positions - length  # the head's state enters the first r tail steps
+    carried = jnp.where(in_tail & (offset < r), a[jnp.clip(offset, 0, r - 1)], 0.0)
+    innovations = inverse_ma_filter(ar_part - carried, loading[1 : theta.shape[0] + 1],
+                                    unroll=8)
+    if output == "pointwise":
+        tail_terms = -0.5 * (LOG_2PI + jnp.log(sigma2) + innovations**2 / sigma2)
+        return jnp.where(in_tail, tail_terms, head_terms)
+    # Final state: if the head is the whole series, its own; else from the tail's end.
+    # Only the last r values are read, so a tail shorter than r reaches into the head's
+    # masked zeros; the head's state covers those lags (see _steady_state_after).
+    tail_steps = num_steps - length
+    theta_padded = jnp.append(loading[1:], 0.0)
+    entries = []
+    for i in range(r):
+        entry = jnp.zeros((), y.dtype)
+        for k in range(r - i):
+            use = k < tail_steps  # lag k is inside the tail
+            index = max(num_steps - 1 - k, 0)
+            entry = entry + jnp.where(
+                use, phi_padded[i + k] * tail[index] + theta_padded[i + k] * innovations[index],
+                0.0)
+        # a_{T+1-n}[i+n] with n = min(r - i, tail_steps): the head's state, when the tail is
+        # shorter than r - i
+        n = jnp.minimum(r - i, tail_steps)
+        head_part = jnp.where(i + n < r, a[jnp.clip(i + n, 0, r - 1)], 0.0)
+        entries.append(entry + head_part)
+    steady = jnp.stack(entries)
+    whole = length >= num_steps
+    return jnp.where(whole, a, steady), jnp.where(whole, P, noise_cov)
+
+
 def _default_tol(dtype) -> float:
     return 1e-12 if dtype == jnp.float64 else 1e-6
 
@@ -349,8 +429,8 @@ def arma_filter_state(
         [1.] [[1.]]
     """
     y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma, "arma_filter_state")
-    return _fast_filter(y, mu, phi, theta, sigma, _default_tol(y.dtype) if tol is None else tol,
-                        output="state")
+    return _forward_filter(y, mu, phi, theta, sigma,
+                           _default_tol(y.dtype) if tol is None else tol, "state")
 
 
 def arma_pointwise_loglik(
@@ -374,8 +454,8 @@ def arma_pointwise_loglik(
     """
     y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma,
                                                "arma_pointwise_loglik")
-    return _fast_filter(y, mu, phi, theta, sigma, _default_tol(y.dtype) if tol is None else tol,
-                        output="pointwise")
+    return _forward_filter(y, mu, phi, theta, sigma,
+                           _default_tol(y.dtype) if tol is None else tol, "pointwise")
 
 
 def arma_exact_loglik(
