@@ -183,7 +183,8 @@ def benchmark_order(p, q, num_steps, args):
 
     y, params = series(p, q, num_steps)
     names, timers, checks = [], [], {}
-    candidates = list(CANDIDATES) + ([] if args.no_auto else [("auto", None)])
+    candidates = [CANDIDATES[0]] if args.auto_only else list(CANDIDATES)
+    candidates += [] if args.no_auto else [("auto", None)]
     loop_evals = max(5, int(2e5 / num_steps))  # about 0.4 M steps per timed loop
     for gradient, unroll in candidates:
         name = gradient if unroll is None else f"{gradient}/{unroll}"
@@ -236,6 +237,8 @@ def main() -> None:
     parser.add_argument("--min-seconds", type=float, default=0.03)
     parser.add_argument("--no-auto", action="store_true",
                         help="leave out the package's own choice (before a plan exists)")
+    parser.add_argument("--auto-only", action="store_true",
+                        help="time only the reference, the package's choice and numba")
     args = parser.parse_args()
 
     import jax
