@@ -59,19 +59,22 @@ from jax.typing import ArrayLike
 from numpyro.primitives import Messenger
 
 from models.arma.checks import check_conditional_args
-from models.arma.conditional import ConditionalARMA
+from models.arma.conditional import ConditionalARMA, arma_conditional_loglik
 from models.arma.model import arma_model
 from patterns import inverse_ma_filter, normal_loglik_from_sum_of_squares
 
 __all__ = [
     "DEFAULT_GRADIENT",
     "DEFAULT_UNROLL",
+    "FALLBACK",
     "GRADIENTS",
+    "PLAN",
     "FastConditionalARMA",
     "arma_fast_conditional_loglik",
     "arma_fast_model",
     "arma_fast_residuals",
     "fast_model",
+    "planned",
 ]
 
 #: The ways :func:`arma_fast_conditional_loglik` can differentiate (see the module text).
@@ -82,6 +85,37 @@ GRADIENTS = ("sensitivities", "autodiff", "adjoint")
 #: sensitivities 5.9 / 56 us, autodiff 9.6 / 101 us, reference two-buffer scan 30 / 285 us,
 #: hand-written numba adjoint loop 6.7 / 66 us.
 DEFAULT_GRADIENT = "sensitivities"
+
+#: Per order (p, q): the formulation and unroll of :func:`arma_fast_conditional_loglik`
+#: when neither ``gradient`` nor ``unroll`` is given. Chosen from
+#: ``scripts/benchmarks/bench_arma_orders.py`` (value + gradient, one jitted call and inside
+#: a compiled loop, T = 200, 2000, 20000, side by side in one process; REPORT.md section
+#: "Every order"): the candidate that was never slower than the reference scan in either
+#: timing at any T, the fastest such in the loop. ``"reference"`` is the plain two-buffer
+#: scan of :func:`models.arma.arma_conditional_loglik` itself (where nothing beat it). The
+#: forward-sensitivity scan at unroll 4 is the fastest body for ARMA(1, 1), but for larger
+#: bodies XLA:CPU compiles a lone call of it 5-30x slower (the issue's 13 ms ARMA(2, 1)).
+PLAN: dict[tuple[int, int], tuple[str, int]] = {
+    # measured 2026-12-01 at load 20-27 on the 2-core machine (REPORT.md, "Every order"):
+    # q = 0: no scan at all, every formulation is the same vectorised code
+    **{(p, 0): ("sensitivities", 4) for p in range(4)},
+    # q = 1, p <= 1: the sensitivity scan at unroll 4 (0.15-0.31x the reference per call,
+    # 0.19-0.32x in a loop, T >= 2000); for p >= 2 its lone call is 9-28x the reference
+    (0, 1): ("sensitivities", 4),
+    (1, 1): ("sensitivities", 4),
+    # ARMA(2, 1): autodiff unroll 4, 0.48x per call and 0.20-0.35x in a loop (T >= 2000)
+    **{(p, 1): ("autodiff", 4) for p in (2, 3)},
+    # q = 2: every sensitivity scan is 4-77x the reference per call; autodiff unroll 4 is
+    # 0.18-0.53x (T >= 2000), unroll 8 5-27x
+    **{(p, 2): ("autodiff", 4) for p in range(4)},
+    # q = 3: no fast formulation beat the reference scan at any T (autodiff unroll 8, the
+    # best of them, 2.8-5.5x): the reference itself
+    **{(p, 3): ("reference", 1) for p in range(4)},
+}
+#: Orders not in :data:`PLAN` (p or q > 3): the reference scan, the only formulation that
+#: was never slower at q = 3 (correct for any order; ``tests/test_arma_orders.py`` checks
+#: p, q <= 5).
+FALLBACK: tuple[str, int] = ("reference", 1)
 
 #: Scan steps per loop iteration, per gradient. Measured best on CPU at T = 2000 and 20000
 #: (scripts/benchmarks/REPORT.md): 8 for the autodiff and adjoint scans; 4 for the
@@ -205,6 +239,17 @@ def _ma_sum_of_squares_bwd(unroll, residuals, total_bar):
 
 
 _ma_sum_of_squares.defvjp(_ma_sum_of_squares_fwd, _ma_sum_of_squares_bwd)
+
+
+def planned(order: tuple[int, int]) -> tuple[str, int]:
+    """The (formulation, unroll) :func:`arma_fast_conditional_loglik` uses for ``order``
+    when neither ``gradient`` nor ``unroll`` is given: :data:`PLAN`, else :data:`FALLBACK`.
+
+    Example:
+        >>> print(planned((1, 1)))
+        ('sensitivities', 4)
+    """
+    return PLAN.get(tuple(order), FALLBACK)
 
 
 def _gradient_and_unroll(gradient: str, unroll: int | None) -> tuple[str, int]:
@@ -358,7 +403,7 @@ def arma_fast_conditional_loglik(
     *,
     initial_y: ArrayLike | None = None,
     unroll: int | None = None,
-    gradient: str = DEFAULT_GRADIENT,
+    gradient: str | None = None,
 ) -> Array:
     """Conditional Gaussian log-likelihood of ARMA(p, q), equal to
     :func:`models.arma.arma_conditional_loglik` (same arguments, same ``-inf`` on overflow).
@@ -373,7 +418,9 @@ def arma_fast_conditional_loglik(
         unroll: scan steps per loop iteration (``None``: :data:`DEFAULT_UNROLL` of the
             chosen gradient).
         gradient: how derivatives are formed, one of :data:`GRADIENTS` (module text);
-            every choice gives the same numbers to rounding.
+            every choice gives the same numbers to rounding. ``None`` (default): the
+            measured choice for the order (:func:`planned`), or forward sensitivities
+            when only ``unroll`` is given.
 
     Returns:
         Scalar log-likelihood; ``-inf`` when the error recursion overflows.
@@ -391,10 +438,14 @@ def arma_fast_conditional_loglik(
         >>> print(by("sensitivities"), by("autodiff"), by("adjoint"))
         [1.] [1.] [1.]
     """
-    gradient, unroll = _gradient_and_unroll(gradient, unroll)
     sigma = jnp.asarray(sigma)
     y, c, phi, theta, initial_y = check_conditional_args(y, intercept, phi, theta,
                                                           initial_y)
+    if gradient is None and unroll is None:
+        gradient, unroll = planned((phi.shape[0], theta.shape[0]))
+        if gradient == "reference":
+            return arma_conditional_loglik(y, c, phi, theta, sigma, initial_y=initial_y)
+    gradient, unroll = _gradient_and_unroll(gradient or DEFAULT_GRADIENT, unroll)
     n = y.shape[0]
     if gradient == "sensitivities":
         sum_of_squares = _sensitivity_sum_of_squares(y, c, phi, theta, initial_y, unroll)

@@ -1,9 +1,12 @@
 """Forecasts of an ARMA(p, q) series at fixed parameters, from the Kalman filter.
 
 After filtering y_1..y_T (NaN gaps allowed) the state alpha_{T+1} given the data is
-N(a, P). With c_i = first row of Tm^i and psi_i = c_i . R (the MA(infinity) weights),
-y_{T+j} - mu = c_{j-1} alpha_{T+1} + sum_{k=2..j} psi_{j-k} eps_{T+k}, so the h future
-values are jointly Gaussian with::
+N(a, P), from the exact likelihood's fast path (:func:`models.arma.exact.arma_filter_state`:
+after the steady-state tail, a comes from the last r values and innovations and P is
+sigma^2 R R', so a forecast costs about one conditional-likelihood pass, not a covariance
+recursion over the series). With c_i = first row of Tm^i and psi_i = c_i . R (the
+MA(infinity) weights), y_{T+j} - mu = c_{j-1} alpha_{T+1} + sum_{k=2..j} psi_{j-k} eps_{T+k},
+so the h future values are jointly Gaussian with::
 
     mean_j = mu + c_{j-1} a
     cov_ij = c_{i-1} P c_{j-1}' + sigma^2 sum_{k=2..min(i,j)} psi_{i-k} psi_{j-k}
@@ -21,8 +24,7 @@ from jax import Array, lax
 from jax.typing import ArrayLike
 
 from models.arma.checks import check_arma_args
-from models.arma.exact import arma_state_space
-from patterns.sequential import kalman_filter
+from models.arma.exact import arma_filter_state, arma_system
 
 __all__ = ["ARMAForecast", "arma_forecast", "arma_forecast_distribution"]
 
@@ -73,18 +75,16 @@ def arma_forecast(
     if not isinstance(horizon, int) or horizon < 1:
         raise ValueError(f"arma_forecast: horizon must be an integer >= 1, got {horizon!r}")
     y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma, "arma_forecast")
-    ssm = arma_state_space(mu, phi, theta, sigma)
-    filtered = kalman_filter(ssm, y[:, None])
-    transition = ssm.transition_matrix
-    a = transition @ filtered.filtered_means[-1]
-    P = transition @ filtered.filtered_covs[-1] @ transition.T + ssm.transition_cov
+    # The filter's final state, from the fast path: after its steady-state tail that is the
+    # tail's last values, not a second pass over the series.
+    a, P = arma_filter_state(y, mu, phi, theta, sigma)
+    transition, loading = arma_system(phi, theta)
 
     def next_row(row, _):
         return row @ transition, row
 
     first_row = jnp.zeros(transition.shape[0], y.dtype).at[0].set(1.0)
     _, rows = lax.scan(next_row, first_row, None, length=horizon)  # c_0 .. c_{h-1}, (h, r)
-    loading = ssm.transition_cov[:, 0] / sigma**2  # R
     psi = rows @ loading  # psi_0 .. psi_{h-1}
     # Shock eps_{T+k} (k = 2..h, column k-1) reaches y_{T+j} (row j-1) with weight psi_{j-k}.
     row_index, col_index = jnp.arange(horizon)[:, None], jnp.arange(horizon)[None, :]

@@ -46,7 +46,7 @@ from jax.typing import ArrayLike
 from numpyro.distributions import constraints
 
 from models.arma.checks import check_coefficients, is_stationary
-from models.arma.exact import arma_exact_loglik
+from models.arma.exact import arma_exact_loglik, arma_pointwise_loglik
 from models.arma.forecast import ARMAForecast
 from patterns import solve_discrete_lyapunov
 from patterns.gaussian import LOG_2PI
@@ -514,15 +514,19 @@ def sarima_loglik(
     u = regression_residuals(y, exog, beta, "sarima_loglik")
     if u.ndim != 1:
         raise ValueError(f"sarima_loglik: y must have shape (T,), got {u.shape}")
-    # With differencing the sum and the pointwise terms come from one compiled filter.
-    by_filter = pointwise or spec.diffuse_states > 0
-    value = _loglik(spec, by_filter, u, jnp.asarray(mu), phi, theta, seasonal_phi,
+    # With differencing the sum and the pointwise terms come from one compiled filter;
+    # without, both come from the ARMA fast path (steady-state tail, no covariance scan).
+    by_filter = spec.diffuse_states > 0
+    value = _loglik(spec, by_filter, pointwise, u, jnp.asarray(mu), phi, theta, seasonal_phi,
                     seasonal_theta, jnp.asarray(sigma))
-    return value if pointwise or not by_filter else jnp.sum(value)
+    if by_filter:
+        return value if pointwise else jnp.sum(value)
+    return value
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _loglik(spec, by_filter, u, mu, phi, theta, seasonal_phi, seasonal_theta, sigma):
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _loglik(spec, by_filter, pointwise, u, mu, phi, theta, seasonal_phi, seasonal_theta,
+            sigma):
     phi_full, theta_full = expand_seasonal(phi, theta, seasonal_phi, seasonal_theta, spec.s)
     stationary = is_stationary(phi_full)
     # Outside the stationary region, score a harmless stand-in (phi = 0) and return -inf:
@@ -534,7 +538,8 @@ def _loglik(spec, by_filter, u, mu, phi, theta, seasonal_phi, seasonal_theta, si
         value, _, _ = _filter(u, ssm)
     else:
         phi_full, theta_full = expand_seasonal(phi, theta, seasonal_phi, seasonal_theta, spec.s)
-        value = arma_exact_loglik(u, mu, phi_full, theta_full, sigma)
+        score = arma_pointwise_loglik if pointwise else arma_exact_loglik
+        value = score(u, mu, phi_full, theta_full, sigma)
     return jnp.where(stationary, value, -jnp.inf)
 
 

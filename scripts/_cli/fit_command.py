@@ -408,8 +408,11 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
         _arviz_io.add_pointwise_log_likelihood(idata, pointwise, observed="y", dim="time")
     var_names = [name for name in family.parameters if name in idata.posterior]
     summary, diagnostics = summarise_and_diagnose(idata, var_names)
+    drawn = "".join(f", {label} {timings.extra[key]:.1f} s" for key, label in (
+        ("posterior_predictive_s", "posterior predictive"), ("one_step_s", "one-step"),
+        ("forecast_s", "forecast")) if key in timings.extra)
     print(
-        f"compile {timings.compile_s:.1f} s, sampling {timings.sampling_s:.1f} s "
+        f"compile {timings.compile_s:.1f} s, sampling {timings.sampling_s:.1f} s{drawn} "
         f"(JAX compile time counted apart from the MCMC wall time)"
     )
     gate_failures = diagnostics.failures(limits)
