@@ -226,3 +226,59 @@ def test_hmm_job_forward_pass_equals_dynamax(tmp_path):
     assert [r["name"].split()[0] for r in rows] == ["dynamax", "ours"]
     assert rows[1]["value_rel_diff"] < 1e-12
     assert all(r["logp_grad_us"] > 0 for r in rows)
+
+
+def _pymc_point(model, values):
+    """PyMC's value variables (transformed where PyMC transforms) at constrained values."""
+    point = {}
+    for rv in model.free_RVs:
+        value = np.asarray(values[rv.name], float)
+        transform = model.rvs_to_transforms.get(rv)
+        if transform is not None:
+            value = transform.forward(value, *rv.owner.inputs).eval()
+        point[model.rvs_to_values[rv].name] = value
+    return point
+
+
+def _ordered_inverse(mu, positive):
+    """NumPyro's unconstrained vector of ordered (positive: exp of ordered) means, and the
+    log Jacobian of the map from it."""
+    ordered = np.log(mu) if positive else mu
+    free = np.concatenate([ordered[:1], np.log(np.diff(ordered))])
+    return free, free[1:].sum() + (ordered.sum() if positive else 0.0)
+
+
+@pytest.mark.parametrize("name", sorted(LENGTHS))
+def test_each_pymc_peer_has_our_log_density(x64, name):
+    """The same posterior, by value: at three draws of the prior, the PyMC model's log
+    density (without its transforms' Jacobians) minus ours (NumPyro's, at the same
+    constrained values) is one constant. Runs where PyMC is installed (the bench venv)."""
+    pytest.importorskip("pymc", reason="PyMC belongs to the bench environment")
+    from _peer_models import PYMC_MODELS
+    from numpyro import handlers
+    from numpyro.infer.util import log_density
+
+    from models.registry import FAMILIES
+
+    case = bench_families.build_case(name)
+    if name == "hmm-k3":
+        case = case._replace(y=case.y[:200])
+    model = FAMILIES[case.family].variants[case.variant].model
+    peer = PYMC_MODELS[case.family](case.y, case.options)
+    logp = peer.compile_logp(jacobian=False, mode="FAST_COMPILE")
+    differences = []
+    for seed in range(3):
+        trace = handlers.trace(handlers.seed(model, seed)).get_trace(case.y, **case.options)
+        params = {k: v["value"] for k, v in trace.items()
+                  if v["type"] == "sample" and not v["is_observed"]}
+        if name == "sv":  # a Cauchy draw of mu puts exp(h) where float64 rounds to 2^k
+            params.update(mu=-1.0 + 0.2 * seed, phi=0.9 - 0.1 * seed, sigma=0.2 + 0.1 * seed)
+        ours, _ = log_density(model, (case.y,), dict(case.options), params)
+        values = {k: np.asarray(v) for k, v in params.items()}
+        extra = 0.0
+        if case.family == "hmm":
+            free, extra = _ordered_inverse(values.pop("mu"),
+                                           case.options.get("positive_means", False))
+            values["mu_unconstrained"] = free
+        differences.append(float(logp(_pymc_point(peer, values))) - float(ours) - extra)
+    assert np.ptp(differences) < 1e-6 * max(1.0, abs(float(ours))), differences

@@ -112,15 +112,19 @@ def pymc_hmm(y: np.ndarray, options: Mapping[str, Any]):
         transition = pm.Dirichlet("transition_matrix", a=np.ones((states, states)))
         emissions = pm.logp(pm.Normal.dist(mu[None, :], options["sigma"]),
                             data[:, None])  # (T, K)
-        log_transition = pt.log(transition)
-
-        def forward(log_emission, log_alpha, log_a):
-            return pm.math.logsumexp(log_alpha[:, None] + log_a, axis=0)[0] + log_emission
+        # log sum_i exp(log_alpha_i) A_ij, scaled by the largest log_alpha: a dot product.
+        # (A log-sum-exp over an axis of a matrix inside pytensor.scan gives wrong values in
+        # PyMC 5.28 / PyTensor 2.38 -- pm.math.logsumexp for K = 2, pt.logsumexp for
+        # K = 3 -- found by tests/test_benchmarks_families.py's density check.)
+        def forward(log_emission, log_alpha, a):
+            top = pt.max(log_alpha)
+            return top + pt.log(pt.dot(pt.exp(log_alpha - top), a)) + log_emission
 
         first = emissions[0] - np.log(states)
         log_alphas, _ = pytensor.scan(forward, sequences=[emissions[1:]],
-                                      outputs_info=[first], non_sequences=[log_transition])
-        pm.Potential("loglik", pm.math.logsumexp(log_alphas[-1]))
+                                      outputs_info=[first], non_sequences=[transition])
+        last = log_alphas[-1]
+        pm.Potential("loglik", pt.max(last) + pt.log(pt.sum(pt.exp(last - pt.max(last)))))
     return model
 
 
