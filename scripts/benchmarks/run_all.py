@@ -5,9 +5,17 @@
 
 The jobs run under ``--python`` (default: ``.venv-bench/bin/python`` when it exists, else
 this interpreter); peers that interpreter cannot import are skipped and the report says
-why. Raw results go to ``scripts/benchmarks/results/`` (one JSON per job and run), the
-report to ``scripts/benchmarks/REPORT.md``. ``--only gradient`` (or ``ess``, ``patterns``,
-``family``, ``family-hmm``, ``hmm-logp``) runs a subset; ``--report-only`` rebuilds the report
+why. The bench environment holds the peers and the same JAX and NumPyro as the package's
+own environment, so the comparison is fair (the jobs import this checkout's ``models/``
+through ``PYTHONPATH``; the package need not be installed there)::
+
+    python3.11 -m venv .venv-bench
+    .venv-bench/bin/pip install jax==0.10.2 jaxlib==0.10.2 numpyro==0.22.0 arviz==0.23.4 \
+        pymc nutpie numba blackjax funsor dynamax statsmodels
+
+Raw results go to ``scripts/benchmarks/results/`` (one JSON per job and run), the report to
+``scripts/benchmarks/REPORT.md``. ``--only gradient`` (or ``ess``, ``patterns``, ``family``,
+``family-hmm``, ``hmm-logp``) runs a subset; ``--report-only`` rebuilds the report
 from the JSON already there. When the JSON of the ARMA jobs (gradient, ess, patterns) is
 absent -- ``--only family hmm-logp`` on a fresh checkout, where results/ is not kept -- the
 report keeps REPORT.md's ARMA part as it is and replaces only the families' part (between
