@@ -436,16 +436,20 @@ def family_section(grouped: dict[str, list[dict]]) -> list[str]:
         jobs = {s: rs for s, rs in jobs.items() if rs}
         if case in PYMC_NOT_RUN and "pymc" not in jobs:
             jobs["pymc"] = [{"skipped": True, "reason": PYMC_NOT_RUN[case]}]
+        for sampler in ("nutpie", "pymc"):  # a planned peer with no result says so
+            if sampler not in jobs:
+                jobs[sampler] = [{"skipped": True, "reason": f"not run in this run: `run_all.py "
+                                  f"--only family-{case}-{sampler}` adds it"}]
         ours = _usable(jobs.get("numpyro", []))
         first = next((r for rs in jobs.values() for r in _usable(rs)), None)
-        title = first["title"] if first else case
-        draws = f"{first['warmup']} warm-up + {first['draws']} draws" if first else ""
+        title = first["title"] if first else f"{case}: no fit finished"
+        draws = f" ({first['warmup']} warm-up + {first['draws']} draws)" if first else ""
         rate = {s: max(r["ess_per_s"] for r in _usable(rs)) for s, rs in jobs.items()
                 if _usable(rs)}
         peers = {s: v for s, v in rate.items() if s in FAMILY_PEERS}
         best_peer = max(peers.items(), key=lambda kv: kv[1]) if peers else None
         has_pdb = any("z_vs_posteriordb" in r for rs in jobs.values() for r in rs)
-        tables += [f"### {title} ({draws})", "",
+        tables += [f"### {title}{draws}", "",
                    "| sampler | what | total s (runs) | compile s (runs) | min bulk ESS "
                    "| ESS / draw | leapfrog / draw | ESS/s best | × best peer | divergences "
                    "| max R-hat | max abs z vs ours |" + (" max abs z vs posteriordb |"
