@@ -152,7 +152,7 @@ class Fit(NamedTuple):
     steps_per_draw: float | None  # mean leapfrog steps per kept draw
 
 
-def _mask_observed(model):
+def mask_observed(model):
     """``model`` with the observed site ``y`` scored 0: the priors alone."""
     from numpyro.primitives import Messenger
 
@@ -188,7 +188,7 @@ def fit_command_fit(case: Case, warmup, draws, chains, seed, priors_only=False) 
     if priors_only:
         variant = family.variants[case.variant]
         family = family._replace(variants={case.variant: variant._replace(
-            model=_mask_observed(variant.model))})
+            model=mask_observed(variant.model))})
     mcmc, _ = sample_posterior(family, case.variant, dict(case.options), jnp.asarray(case.y),
                                settings=settings, rng_key=jax.random.PRNGKey(seed),
                                chain_method=setup.chain_method)
