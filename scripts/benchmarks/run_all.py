@@ -411,7 +411,7 @@ def family_section(grouped: dict[str, list[dict]]) -> list[str]:
         return []
     results = [r for j, rs in grouped.items() if j.startswith("family-") or j == "hmm-logp"
                for r in rs if "machine" in r]
-    lines = ["## 4. Families of issues 14-16 against their peers", ""]
+    lines = ["## 5. Families of issues 14-16 against their peers", ""]
     if results:
         loads = [r["machine"]["load_average_1_5_15"][0] for r in results]
         m, v = results[0]["machine"], results[0]["versions"]
