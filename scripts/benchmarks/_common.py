@@ -49,6 +49,44 @@ def arma11_series(num_steps: int, seed: int = 20261125) -> np.ndarray:
     return y
 
 
+def hmm_series_k3(num_steps: int = 2000, seed: int = 0) -> np.ndarray:
+    """The simulated 3-state Gaussian HMM series of the HMM benchmarks, shape (T,): sticky
+    transitions (0.9 on the diagonal, 0.05 off it), start in state 0, means (-3, 0, 3),
+    sd 1. Pure NumPy, identical in every job."""
+    rng = np.random.default_rng(seed)
+    transitions = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]])
+    states = np.empty(num_steps, int)
+    states[0] = 0
+    for t in range(1, num_steps):
+        states[t] = rng.choice(3, p=transitions[states[t - 1]])
+    return np.array([-3.0, 0.0, 3.0])[states] + rng.normal(size=num_steps)
+
+
+def renewal_series(num_steps: int = 200, seed: int = 20261201) -> np.ndarray:
+    """The simulated epidemic of the renewal benchmark, shape (T,) counts: R_t is 1.3 for
+    40 days, falls linearly to 0.8 by day 90, stays there to day 130, then
+    climbs back to 1.1; seeded by 20 infections a day, gamma generation interval
+    (mean 2.6, sd 1.5, discretised as EpiEstim does: the renewal family's default),
+    negative-binomial counts with dispersion 0.1 (variance mu + 0.01 mu^2). Pure NumPy
+    apart from the interval, identical in every job."""
+    from models.renewal import resolve_interval
+
+    interval = np.asarray(resolve_interval(None, 2.6, 1.5, None))
+    days = np.arange(num_steps)
+    r_t = np.interp(days, [0, 40, 90, 130, num_steps - 1], [1.3, 1.3, 0.8, 0.8, 1.1])
+    lags = interval.shape[0] - 1
+    history = [20.0] * lags  # oldest first
+    infections = np.empty(num_steps)
+    for t in range(num_steps):
+        recent = np.asarray(history[-lags:])[::-1]  # newest first
+        infections[t] = r_t[t] * float(interval[1:] @ recent)
+        history.append(infections[t])
+    rng = np.random.default_rng(seed)
+    concentration = 1.0 / 0.1**2
+    rates = rng.gamma(concentration, infections / concentration)
+    return rng.poisson(rates).astype(float)
+
+
 def versions() -> dict[str, str]:
     """Installed versions of the packages the report names; absent ones say so (the fit
     scripts' ``_cli.versions`` with this list, and no OS: :func:`machine` names it)."""

@@ -19,8 +19,8 @@ Figures:
   smallest bulk ESS over the parameters divided by the sampling wall time of a second
   run from the first one's end (the sampler is compiled and cached by the first).
 
-PyMC (pymc-extras' marginalised chain) is not installed in this environment and is
-reported as skipped.
+The PyMC rows (the forward algorithm in PyTensor) are ESS/s rows of ``bench_families.py``;
+this job reports them as skipped.
 
     python scripts/benchmarks/bench_hmm.py --json out.json
 """
@@ -39,51 +39,29 @@ jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-import numpyro  # noqa: E402
 import numpyro.distributions as dist  # noqa: E402
-from _common import best_time_per_call, job_parser, log, write_result  # noqa: E402
-from numpyro.contrib.control_flow import scan as numpyro_scan  # noqa: E402
+from _common import (  # noqa: E402
+    best_time_per_call,
+    hmm_series_k3,
+    job_parser,
+    log,
+    write_result,
+)
+from _peer_models import enumerated_hmm  # noqa: E402
 from numpyro.diagnostics import effective_sample_size  # noqa: E402
 from numpyro.infer import MCMC, NUTS, init_to_median  # noqa: E402
 from numpyro.infer.util import initialize_model  # noqa: E402
 
 from models.hmm import gaussian_hmm_model  # noqa: E402
-from models.hmm.distribution import OrderedNormal  # noqa: E402
 from models.posteriordb import load_data  # noqa: E402
-
-
-def enumerated_model(y, *, states, mu_loc, mu_scale, positive_means):
-    """The same posterior as ``gaussian_hmm_model(initial="fixed", sigma=1)``, states as
-    enumerated discrete sites (NumPyro's HMM example style)."""
-    K = states
-    mu = numpyro.sample("mu", OrderedNormal(jnp.broadcast_to(jnp.asarray(mu_loc, float), (K,)),
-                                            jnp.full((K,), float(mu_scale)),
-                                            positive=positive_means))
-    A = numpyro.sample("transition_matrix", dist.Dirichlet(jnp.ones((K, K))).to_event(1))
-
-    def transition(z_prev, y_t):
-        probs = jnp.where(z_prev < 0, jnp.full((K,), 1.0 / K), A[jnp.maximum(z_prev, 0)])
-        z = numpyro.sample("z", dist.Categorical(probs),
-                           infer={"enumerate": "parallel"})
-        numpyro.sample("y", dist.Normal(mu[z], 1.0), obs=y_t)
-        return z, None
-
-    numpyro_scan(transition, jnp.array(-1), y)
 
 
 def cases(seed: int):
     y100 = np.asarray(load_data("hmm_example-hmm_example")["y"], float)
-    rng = np.random.default_rng(seed)
-    A = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]])
-    z = np.empty(2000, int)
-    z[0] = 0
-    for t in range(1, 2000):
-        z[t] = rng.choice(3, p=A[z[t - 1]])
-    y2000 = np.array([-3.0, 0.0, 3.0])[z] + rng.normal(size=2000)
     return [
         ("hmm_example K=2 T=100", y100,
          {"states": 2, "mu_loc": (3.0, 10.0), "mu_scale": 1.0, "positive_means": True}),
-        ("simulated K=3 T=2000", y2000,
+        ("simulated K=3 T=2000", hmm_series_k3(2000, seed),
          {"states": 3, "mu_loc": 0.0, "mu_scale": 5.0, "positive_means": False}),
     ]
 
@@ -144,7 +122,8 @@ def main() -> None:
     parser.add_argument("--no-nuts", action="store_true", help="time logp + grad only")
     args = parser.parse_args()
     key = jax.random.PRNGKey(args.seed)
-    rows, skipped = [], [{"name": "pymc", "reason": "pymc / pymc-extras not installed here"}]
+    rows, skipped = [], [{"name": "pymc", "reason": "PyMC's HMM is timed by bench_families.py "
+                                                "(ESS/s rows)"}]
     try:
         from dynamax.hidden_markov_model import hmm_filter as dynamax_filter
     except ImportError as error:
@@ -152,7 +131,7 @@ def main() -> None:
         skipped.append({"name": "dynamax", "reason": f"not importable: {error}"})
     for label, y, options in cases(args.seed):
         models = {"ours (sequential)": ours("sequential"), "ours (parallel)": ours("parallel"),
-                  "numpyro enumeration": enumerated_model}
+                  "numpyro enumeration": enumerated_hmm}
         # one point, in our unconstrained coordinates, for every model (same site names)
         _, point = logp_grad(models["ours (sequential)"], y, options, key)
         reference = None
