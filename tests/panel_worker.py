@@ -14,8 +14,6 @@ import sys
 import jax
 import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
 #: S series of length T; S a multiple of 2 devices. Short chains: the draws are compared
 #: with each other, not with a posterior.
 S, T, WARMUP, SAMPLES, CHAINS = 4, 40, 60, 20, 2
@@ -64,6 +62,9 @@ def results(mesh, rows: slice = slice(None)) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
+    # here, not at import: pytest imports every module under tests/ for its doctests, and a
+    # global float64 switch there would leak into every later test of that worker
+    jax.config.update("jax_enable_x64", True)
     mode, path = sys.argv[1], sys.argv[2]
     from models.panel import series_mesh
 
