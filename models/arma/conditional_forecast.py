@@ -25,7 +25,7 @@ from jax.typing import ArrayLike
 
 from models.arma.checks import check_conditional_args
 from models.arma.conditional import arma_residuals
-from models.arma.forecast import ARMAForecast
+from models.arma.forecast import ARMAForecast, shock_loading_matrix
 
 __all__ = ["conditional_arma_forecast", "ma_infinity_weights"]
 
@@ -118,7 +118,6 @@ def conditional_arma_forecast(
 
     _, mean = lax.scan(step, (history, past_errors), None, length=horizon)
     psi = ma_infinity_weights(phi, theta, horizon)
-    lags = jnp.arange(horizon)[:, None] - jnp.arange(horizon)[None, :]
-    scale_tril = jnp.where(lags >= 0, psi[jnp.clip(lags, 0)], 0.0) * sigma
+    scale_tril = shock_loading_matrix(psi) * sigma
     covariance = scale_tril @ scale_tril.T
     return ARMAForecast(mean=mean, variance=jnp.diagonal(covariance), covariance=covariance)

@@ -26,7 +26,7 @@ from jax.typing import ArrayLike
 from models.arma.checks import check_arma_args
 from models.arma.exact import arma_filter_state, arma_system
 
-__all__ = ["ARMAForecast", "arma_forecast", "arma_forecast_distribution"]
+__all__ = ["ARMAForecast", "arma_forecast", "arma_forecast_distribution", "shock_loading_matrix"]
 
 
 class ARMAForecast(NamedTuple):
@@ -41,6 +41,33 @@ class ARMAForecast(NamedTuple):
     mean: Array
     variance: Array
     covariance: Array
+
+
+
+def shock_loading_matrix(psi: ArrayLike, first_shock: int = 0) -> Array:
+    """How each future shock reaches each future value: ``L[j, k] = psi[j - k]``.
+
+    Lower triangular in (j, k); columns before ``first_shock`` are zero (the shocks whose
+    effect a filter's state covariance already carries). All three ARMA forecasts (exact,
+    SARIMA, conditional) build their covariance from this matrix.
+
+    Args:
+        psi: MA(infinity) weights psi_0..psi_{h-1}, shape (h,).
+        first_shock: index of the first shock column that is not zero.
+
+    Returns:
+        L, shape (h, h).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> shock_loading_matrix(jnp.array([1.0, 0.5, 0.25]), first_shock=1).tolist()
+        [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.5, 1.0]]
+    """
+    psi = jnp.asarray(psi)
+    index = jnp.arange(psi.shape[0])
+    lag = index[:, None] - index[None, :]
+    keep = (lag >= 0) & (index[None, :] >= first_shock)
+    return jnp.where(keep, psi[jnp.clip(lag, 0, None)], 0.0)
 
 
 def arma_forecast(
@@ -86,10 +113,8 @@ def arma_forecast(
     first_row = jnp.zeros(transition.shape[0], y.dtype).at[0].set(1.0)
     _, rows = lax.scan(next_row, first_row, None, length=horizon)  # c_0 .. c_{h-1}, (h, r)
     psi = rows @ loading  # psi_0 .. psi_{h-1}
-    # Shock eps_{T+k} (k = 2..h, column k-1) reaches y_{T+j} (row j-1) with weight psi_{j-k}.
-    row_index, col_index = jnp.arange(horizon)[:, None], jnp.arange(horizon)[None, :]
-    lag = row_index - col_index
-    shocks = jnp.where((lag >= 0) & (col_index >= 1), psi[jnp.clip(lag, 0, None)], 0.0)
+    # Shock eps_{T+1} is already in P (the filter's state covariance); the later ones are not.
+    shocks = shock_loading_matrix(psi, first_shock=1)
     covariance = rows @ P @ rows.T + sigma**2 * shocks @ shocks.T
     covariance = 0.5 * (covariance + covariance.T)
     return ARMAForecast(mu + rows @ a, jnp.diag(covariance), covariance)

@@ -47,7 +47,7 @@ from numpyro.distributions import constraints
 
 from models.arma.checks import check_coefficients, is_stationary
 from models.arma.exact import arma_exact_loglik, arma_pointwise_loglik
-from models.arma.forecast import ARMAForecast
+from models.arma.forecast import ARMAForecast, shock_loading_matrix
 from patterns import solve_discrete_lyapunov
 from patterns.gaussian import LOG_2PI
 
@@ -636,9 +636,7 @@ def _forecast(spec, horizon, u, future, mu, phi, theta, seasonal_phi, seasonal_t
 
     _, (rows, states) = lax.scan(advance, (ssm.design, a), None, length=horizon)
     psi = rows @ ssm.selection
-    index = jnp.arange(horizon)
-    lag = index[:, None] - index[None, :]
-    shocks = jnp.where((lag >= 0) & (index[None, :] >= 1), psi[jnp.clip(lag, 0, None)], 0.0)
+    shocks = shock_loading_matrix(psi, first_shock=1)
     covariance = rows @ P @ rows.T + ssm.sigma2 * shocks @ shocks.T
     covariance = 0.5 * (covariance + covariance.T)
     mean = states @ ssm.design + future
