@@ -416,12 +416,8 @@ def sarima_one_step(
         >>> print(mean[1:], variance[1:])
         [5. 6. 6.] [1. 1. 2.]
     """
-    spec = check_spec(spec, "sarima_one_step")
-    seasonal_phi, seasonal_theta, phi, theta = _coefficients(
-        spec, seasonal_phi, seasonal_theta, phi, theta, "sarima_one_step")
-    u = regression_residuals(y, exog, beta, "sarima_one_step")
-    if u.ndim != 1:
-        raise ValueError(f"sarima_one_step: y must have shape (T,), got {u.shape}")
+    spec, u, phi, theta, seasonal_phi, seasonal_theta = _checked_inputs(
+        y, spec, phi, theta, seasonal_phi, seasonal_theta, exog, beta, "sarima_one_step")
     means, variances = _one_step(spec, u, jnp.asarray(mu), phi, theta, seasonal_phi,
                                  seasonal_theta, jnp.asarray(sigma))
     if exog is not None:
@@ -508,12 +504,8 @@ def sarima_loglik(
         ...     print(jnp.allclose(ll, norm.logpdf(jnp.diff(y)).sum()))
         True
     """
-    spec = check_spec(spec, "sarima_loglik")
-    seasonal_phi, seasonal_theta, phi, theta = _coefficients(spec, seasonal_phi, seasonal_theta,
-                                                             phi, theta, "sarima_loglik")
-    u = regression_residuals(y, exog, beta, "sarima_loglik")
-    if u.ndim != 1:
-        raise ValueError(f"sarima_loglik: y must have shape (T,), got {u.shape}")
+    spec, u, phi, theta, seasonal_phi, seasonal_theta = _checked_inputs(
+        y, spec, phi, theta, seasonal_phi, seasonal_theta, exog, beta, "sarima_loglik")
     # With differencing the sum and the pointwise terms come from one compiled filter;
     # without, both come from the ARMA fast path (steady-state tail, no covariance scan).
     by_filter = spec.diffuse_states > 0
@@ -541,6 +533,18 @@ def _loglik(spec, by_filter, pointwise, u, mu, phi, theta, seasonal_phi, seasona
         score = arma_pointwise_loglik if pointwise else arma_exact_loglik
         value = score(u, mu, phi_full, theta_full, sigma)
     return jnp.where(stationary, value, -jnp.inf)
+
+
+def _checked_inputs(y, spec, phi, theta, seasonal_phi, seasonal_theta, exog, beta, name):
+    """The checks every public SARIMA function starts with; returns the regression residuals
+    ``u`` (T,) in place of y."""
+    spec = check_spec(spec, name)
+    seasonal_phi, seasonal_theta, phi, theta = _coefficients(spec, seasonal_phi, seasonal_theta,
+                                                             phi, theta, name)
+    u = regression_residuals(y, exog, beta, name)
+    if u.ndim != 1:
+        raise ValueError(f"{name}: y must have shape (T,), got {u.shape}")
+    return spec, u, phi, theta, seasonal_phi, seasonal_theta
 
 
 def _coefficients(spec, seasonal_phi, seasonal_theta, phi, theta, name):
@@ -605,10 +609,8 @@ def sarima_forecast(
     """
     if not isinstance(horizon, int) or horizon < 1:
         raise ValueError(f"sarima_forecast: horizon must be an integer >= 1, got {horizon!r}")
-    spec = check_spec(spec, "sarima_forecast")
-    seasonal_phi, seasonal_theta, phi, theta = _coefficients(
-        spec, seasonal_phi, seasonal_theta, phi, theta, "sarima_forecast")
-    u = regression_residuals(y, exog, beta, "sarima_forecast")
+    spec, u, phi, theta, seasonal_phi, seasonal_theta = _checked_inputs(
+        y, spec, phi, theta, seasonal_phi, seasonal_theta, exog, beta, "sarima_forecast")
     future = jnp.zeros(horizon, u.dtype)
     if exog is not None:
         if future_exog is None:
