@@ -286,9 +286,10 @@ def benchmark_missing(args: argparse.Namespace) -> list[dict]:
         conditional = jax.jit(jax.value_and_grad(arma_fast_conditional_loglik,
                                                  argnums=(1, 2, 3, 4)))
         params = tuple(jnp.asarray(a) for a in (phi, theta, sigma))
-        P0 = np.asarray(arma_state_space(mu, *params).initial_cov)
+        # the numba loop works with sigma = 1 (the covariance scales with sigma^2)
+        P0 = np.asarray(arma_state_space(mu, *params[:2], 1.0).initial_cov)
         dP0 = np.stack([np.zeros_like(P0)] + [
-            np.asarray(jax.jvp(lambda ph, th: arma_state_space(mu, ph, th, sigma).initial_cov,
+            np.asarray(jax.jvp(lambda ph, th: arma_state_space(mu, ph, th, 1.0).initial_cov,
                                (params[0], params[1]),
                                (jnp.eye(p + q)[k, :p], jnp.eye(p + q)[k, p:]))[1])
             for k in range(p + q)])
@@ -326,9 +327,12 @@ def benchmark_missing(args: argparse.Namespace) -> list[dict]:
                                                 max(1, args.number // 4), args.repeats),
                 }
                 if floor is not None:
-                    nb_value, _, _ = floor(y, mu, phi, theta, sigma, P0, dP0)
-                    if abs(nb_value - float(value)) > 1e-8 * abs(nb_value):
-                        raise RuntimeError(f"numba {nb_value} vs {float(value)}")
+                    nb_value, nb_grad, nb_grad_sigma = floor(y, mu, phi, theta, sigma, P0, dP0)
+                    jax_grad = np.r_[grads[0], grads[1], grads[2], grads[3]]
+                    nb_diff = np.abs(np.r_[nb_grad, nb_grad_sigma] - jax_grad)
+                    if (abs(nb_value - float(value)) > 1e-8 * abs(nb_value)
+                            or np.any(nb_diff > 1e-8 * np.maximum(np.abs(jax_grad), 1.0))):
+                        raise RuntimeError(f"numba {nb_value} vs {float(value)}, {nb_diff}")
                     times["numba"] = _cpu_seconds(
                         lambda y=y: floor(y, mu, phi, theta, sigma, P0, dP0),
                         args.number, args.repeats)
