@@ -33,6 +33,15 @@ Three ways to run the filter, all giving the same number:
   (vectorised chains, ``Predictive``) the whole batch runs one head, the longest any
   member needs: a longer head is just as exact, and a per-member choice would make JAX run
   every head length.
+
+  When the head would be the whole series (a gap late in the series, as with values
+  missing at random; an MA root near or on the unit circle), the value and gradient come
+  from the full filter run once forward with **forward sensitivities**: the scan carries
+  the derivatives of the state and covariance w.r.t. (mu, phi, theta) along with them, so
+  nothing is stored for a backward pass (``jax.custom_jvp``; sigma scales out of the
+  recursion and its derivative is closed-form). It is exact at every step (no steady state
+  is assumed) and measured 3 to 4x faster than reverse mode through the covariance scan
+  (ARMA(1,1), T = 20000, 1 % missing; ``scripts/bench_arma_likelihood.py --missing``).
 """
 
 from functools import partial
@@ -42,6 +51,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array, lax
 from jax.custom_batching import custom_vmap
+from jax.custom_derivatives import SymbolicZero
 from jax.typing import ArrayLike
 
 from models.arma.checks import check_arma_args
@@ -144,32 +154,38 @@ def _covariance_step(transition: Array, noise_cov: Array, P: Array, observed: Ar
 
 
 def steps_to_steady_state(
-    transition: Array, noise_cov: Array, P0: Array, observed: Array, tol: float
+    transition: Array, noise_cov: Array, P0: Array, observed: Array, tol: float,
+    give_up_after: int | None = None,
 ) -> Array:
     """First t after the last gap at which P_t is within ``tol * sigma^2`` of sigma^2 R R'.
 
     Forward only (a ``while_loop`` on values with the gradient stopped): it picks how far
     the differentiable covariance scan must run, never what it computes. Returns T when the
-    recursion does not settle within the series.
+    recursion does not settle within the series, and also, without running, when the last
+    gap or the settling lies beyond ``give_up_after`` steps (static; ``None``: never give
+    up): the caller then filters the whole series anyway, and the probe would cost as much.
     """
     transition, noise_cov, P0 = (lax.stop_gradient(a) for a in (transition, noise_cov, P0))
     num_steps = observed.shape[0]
+    limit = num_steps if give_up_after is None else min(give_up_after, num_steps)
     sigma2 = noise_cov[0, 0]
     # Index just after the last missing value (0 if none): the limit only holds past it.
     positions = jnp.arange(1, num_steps + 1)
     after_last_gap = jnp.max(jnp.where(observed, 0, positions))
 
+    def is_settled(t, P):
+        return (t >= after_last_gap) & (jnp.max(jnp.abs(P - noise_cov)) <= tol * sigma2)
+
     def not_settled(state):
         t, P = state
-        settled = (t >= after_last_gap) & (jnp.max(jnp.abs(P - noise_cov)) <= tol * sigma2)
-        return (t < num_steps) & ~settled
+        return (t < limit) & (after_last_gap <= limit) & ~is_settled(t, P)
 
     def advance(state):
         t, P = state
         return t + 1, _covariance_step(transition, noise_cov, P, observed[t])
 
-    t, _ = lax.while_loop(not_settled, advance, (jnp.zeros((), positions.dtype), P0))
-    return t
+    t, P = lax.while_loop(not_settled, advance, (jnp.zeros((), positions.dtype), P0))
+    return jnp.where(is_settled(t, P), t, num_steps)
 
 
 def _head_length_index(lengths: list[int], tol: float):
@@ -181,8 +197,13 @@ def _head_length_index(lengths: list[int], tol: float):
     rule returns one unbatched index, the largest over the batch, and only that branch runs.
     """
 
+    # A head longer than the last static length below T is the whole series (the
+    # sensitivity filter): the probe need not look further.
+    give_up_after = lengths[-2] if len(lengths) > 1 else None
+
     def index(transition, noise_cov, P0, observed):
-        needed = steps_to_steady_state(transition, noise_cov, P0, observed, tol)
+        needed = steps_to_steady_state(transition, noise_cov, P0, observed, tol,
+                                       give_up_after)
         return jnp.searchsorted(jnp.asarray(lengths), needed)  # shortest length >= needed
 
     shared_index = custom_vmap(index)
@@ -269,6 +290,165 @@ def _filter_with_head(
     return _steady_state_after(tail, innovations, a, phi_padded, loading), noise_cov
 
 
+def _sensitivity_step(coefficients: tuple[Array, Array, Array], a: Array, P: Array,
+                      y_t: Array, observed_t: Array):
+    """One Kalman step on the ARMA state with sigma = 1 (P is P / sigma^2; the gains and
+    the state do not depend on sigma). ``coefficients`` = (mu, phi padded to r, R). Returns
+    the predicted state and covariance of the next step, v_t^2 / F_t and log F_t (both 0 at
+    a gap). Shifts and broadcasts only: Tm x = phi x_0 + (x_1, .., x_{r-1}, 0), and Tm P Tm'
+    the same on both sides (a tiny matrix product or a scatter costs XLA:CPU a call each
+    inside a loop)."""
+    mu, phi_padded, loading = coefficients
+    F = P[0, 0]
+    innovation = y_t - mu - a[0]
+    gain = observed_t / F
+    a_filtered = a + gain * P[:, 0] * innovation
+    P_filtered = P - gain * P[:, :1] * P[:1, :]
+    a_next = phi_padded * a_filtered[0] + jnp.append(a_filtered[1:], 0.0)
+    M = phi_padded[:, None] * P_filtered[:1, :] + jnp.pad(P_filtered[1:, :], ((0, 1), (0, 0)))
+    P_next = (M[:, :1] * phi_padded[None, :] + jnp.pad(M[:, 1:], ((0, 0), (0, 1)))
+              + loading[:, None] * loading[None, :])
+    return a_next, P_next, observed_t * innovation**2 / F, observed_t * jnp.log(F)
+
+
+def _stationary_covariance(phi: Array, theta: Array) -> Array:
+    transition, loading = arma_system(phi, theta)
+    return solve_discrete_lyapunov(transition, jnp.outer(loading, loading))
+
+
+def _sensitivity_pass(y_filled: Array, observed: Array, mu: Array, phi: Array, theta: Array,
+                      sigma: Array, gradient: bool):
+    """The full filter over the whole series in one forward scan (no steady state, any gap
+    pattern, any MA). With ``gradient``, the scan also carries the derivatives of the state
+    and covariance w.r.t. (mu, phi, theta) (forward sensitivities along the p + q + 1
+    directions, written out) and of the two running sums, so value and
+    gradient come out of one pass and no step is stored for a backward pass. sigma scales
+    out: d/dsigma = -n/sigma + S/sigma^3 with S = sum v^2/F (F, v at sigma = 1).
+
+    Returns the log-likelihood, and with ``gradient`` its derivatives w.r.t. (mu, phi,
+    theta) (shape (1 + p + q,)) and sigma."""
+    p, q = phi.shape[0], theta.shape[0]
+    dtype = y_filled.dtype
+    observed_f = observed.astype(dtype)
+    transition, loading = arma_system(phi, theta)
+    coefficients = (mu.astype(dtype), transition[:, 0], loading)
+    P0 = _stationary_covariance(phi, theta)
+    r = P0.shape[0]
+    zero = jnp.zeros((), dtype)
+    if not gradient:
+        def value_step(carry, inputs):
+            a, P, quad, logf = carry
+            a, P, dq, dl = _sensitivity_step(coefficients, a, P, *inputs)
+            return (a, P, quad + dq, logf + dl), None
+
+        (_, _, quad, logf), _ = lax.scan(value_step, (jnp.zeros(r, dtype), P0, zero, zero),
+                                         (y_filled, observed_f))
+        num_observed = jnp.sum(observed_f)
+        return -0.5 * (num_observed * (LOG_2PI + 2.0 * jnp.log(sigma)) + logf
+                       + quad / sigma**2)
+
+    n = p + q + 1
+    directions = jnp.eye(n, dtype=dtype)  # d/d mu, d/d phi_i, d/d theta_j
+    # tangents of (mu, phi padded, R) and of P0 along each direction, outside the loop
+    d_coefficients = (directions[:, 0],
+                      jnp.zeros((n, r), dtype).at[:, :p].set(directions[:, 1 : p + 1]),
+                      jnp.zeros((n, r), dtype).at[:, 1 : q + 1].set(directions[:, p + 1 :]))
+    dP0 = jax.vmap(lambda e: jax.jvp(_stationary_covariance, (phi, theta),
+                                     (e[1 : p + 1], e[p + 1 :]))[1])(directions)
+
+    d_mu, d_phi, d_loading = d_coefficients
+    phi_padded, loading = coefficients[1], coefficients[2]
+    # Tm P Tm' + R R' differentiated: the R R' part is constant along the series
+    d_noise = d_loading[:, :, None] * loading[None, None, :]
+    d_noise = d_noise + jnp.swapaxes(d_noise, 1, 2)
+
+    def shift_rows(X):  # (.., r, r): row i <- row i + 1, last row 0
+        return jnp.concatenate([X[..., 1:, :], jnp.zeros_like(X[..., :1, :])], axis=-2)
+
+    def shift_cols(X):
+        return jnp.concatenate([X[..., 1:], jnp.zeros_like(X[..., :1])], axis=-1)
+
+    def sensitivity_step(carry, inputs):
+        # The step of _sensitivity_step and its derivative along the n directions at once
+        # (leading axis of da, dP), written out: JAX's vmap of jvp of the step measured
+        # 20 to 30x the value's cost per step on XLA:CPU, these broadcasts about 4x.
+        a, P, quad, logf, da, dP, dquad, dlogf = carry
+        y_t, o = inputs
+        a_next, P_next, q_t, l_t = _sensitivity_step(coefficients, a, P, y_t, o)
+        F = P[0, 0]
+        v = y_t - coefficients[0] - a[0]
+        g = o / F
+        column = P[:, 0]
+        a_filtered = a + g * column * v
+        P_filtered = P - g * column[:, None] * column[None, :]
+        dF = dP[:, 0, 0]  # (n,)
+        dv = -d_mu - da[:, 0]
+        dg = -g * dF / F
+        dcolumn = dP[:, :, 0]  # (n, r)
+        da_filtered = (da + (dg * v + g * dv)[:, None] * column[None, :]
+                       + (g * v) * dcolumn)
+        dP_filtered = (dP - dg[:, None, None] * (column[:, None] * column[None, :])[None]
+                       - g * (dcolumn[:, :, None] * column[None, None, :]
+                              + column[None, :, None] * dcolumn[:, None, :]))
+        da_next = (d_phi * a_filtered[0] + phi_padded[None, :] * da_filtered[:, :1]
+                   + shift_cols(da_filtered))
+        M = phi_padded[:, None] * P_filtered[:1, :] + shift_rows(P_filtered)
+        dM = (d_phi[:, :, None] * P_filtered[None, :1, :]
+              + phi_padded[None, :, None] * dP_filtered[:, :1, :] + shift_rows(dP_filtered))
+        dP_next = (dM[:, :, :1] * phi_padded[None, None, :]
+                   + M[None, :, :1] * d_phi[:, None, :] + shift_cols(dM) + d_noise)
+        dq_t = o * (2.0 * v * dv / F - v * v * dF / (F * F))
+        dl_t = o * dF / F
+        return (a_next, P_next, quad + q_t, logf + l_t, da_next, dP_next, dquad + dq_t,
+                dlogf + dl_t), None
+
+    carry0 = (jnp.zeros(r, dtype), P0, zero, zero, jnp.zeros((n, r), dtype), dP0,
+              jnp.zeros(n, dtype), jnp.zeros(n, dtype))
+    (_, _, quad, logf, _, _, dquad, dlogf), _ = lax.scan(sensitivity_step, carry0,
+                                                        (y_filled, observed_f))
+    num_observed = jnp.sum(observed_f)
+    sigma2 = sigma**2
+    loglik = -0.5 * (num_observed * (LOG_2PI + jnp.log(sigma2)) + logf + quad / sigma2)
+    return loglik, -0.5 * (dlogf + dquad / sigma2), -num_observed / sigma + quad / sigma**3
+
+
+@jax.custom_jvp
+def _sensitivity_loglik(y_filled: Array, observed: Array, mu: Array, phi: Array,
+                        theta: Array, sigma: Array) -> Array:
+    """Exact log-likelihood by :func:`_sensitivity_pass`; ``y_filled`` is y with 0 at the
+    gaps. Its derivative w.r.t. (mu, phi, theta, sigma) comes from the same forward pass
+    (``custom_jvp``: ``grad``, ``jit``, ``vmap`` and NumPyro use it unchanged); a tangent in
+    the data falls back to JAX's derivative of the plain scan."""
+    return _sensitivity_pass(y_filled, observed, mu, phi, theta, sigma, gradient=False)
+
+
+@partial(_sensitivity_loglik.defjvp, symbolic_zeros=True)
+def _sensitivity_loglik_jvp(primals, tangents):
+    y_filled, observed, mu, phi, theta, sigma = primals
+    y_dot, _, mu_dot, phi_dot, theta_dot, sigma_dot = tangents
+    if not isinstance(y_dot, SymbolicZero):
+        differentiable = (y_filled, mu, phi, theta, sigma)
+        dense = tuple(jnp.zeros(x.shape, x.dtype) if isinstance(t, SymbolicZero) else t
+                      for x, t in zip(differentiable, (y_dot, *tangents[2:]), strict=True))
+        return jax.jvp(
+            lambda y_, mu_, phi_, theta_, sigma_: _sensitivity_pass(
+                y_, observed, mu_, phi_, theta_, sigma_, gradient=False),
+            differentiable, dense)
+    loglik, grad_location, grad_sigma = _sensitivity_pass(y_filled, observed, mu, phi, theta,
+                                                          sigma, gradient=True)
+    p = phi.shape[0]
+    tangent = jnp.zeros((), loglik.dtype)
+    if not isinstance(mu_dot, SymbolicZero):
+        tangent = tangent + grad_location[0] * mu_dot
+    if not isinstance(phi_dot, SymbolicZero) and p:
+        tangent = tangent + jnp.dot(grad_location[1 : p + 1], phi_dot)
+    if not isinstance(theta_dot, SymbolicZero) and theta.shape[0]:
+        tangent = tangent + jnp.dot(grad_location[p + 1 :], theta_dot)
+    if not isinstance(sigma_dot, SymbolicZero):
+        tangent = tangent + grad_sigma * sigma_dot
+    return loglik, tangent
+
+
 def _steady_state_after(tail: Array, innovations: Array, a_head: Array, phi_padded: Array,
                         loading: Array) -> Array:
     """Predicted state a_{T+1} (r,) at the end of the steady-state tail, from its last
@@ -310,16 +490,22 @@ def _fast_filter(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, to
     # reverse mode makes every branch return zeros in the shape of every other branch's
     # residuals, the whole-series branch's included, on each call.
     order = (phi.shape[0], theta.shape[0])
-    return lax.switch(
-        branch,
-        [jax.checkpoint(partial(_filter_with_head, length=n, order=order, output=output))
-         for n in lengths],
-        deviations,
-        observed,
-        transition,
-        noise_cov,
-        P0,
-    )
+    y_filled = jnp.where(observed, y, 0.0)
+
+    def head_branch(length):
+        filter_with_head = jax.checkpoint(
+            partial(_filter_with_head, length=length, order=order, output=output))
+        return lambda operands: filter_with_head(*operands[:5])
+
+    def whole_series(operands):  # gaps late in the series, slow or no convergence
+        return _sensitivity_loglik(*operands[5:])
+
+    operands = (deviations, observed, transition, noise_cov, P0,
+                y_filled, observed, mu, phi, theta, sigma)
+    if output != "loglik":  # only the head branches know the other outputs
+        return lax.switch(branch, [head_branch(n) for n in lengths], operands)
+    return lax.switch(branch, [head_branch(n) for n in lengths[:-1]] + [whole_series],
+                      operands)
 
 
 def _forward_filter(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, tol: float,
