@@ -82,12 +82,16 @@ def ar1_from_shocks(shocks: ArrayLike, mu: ArrayLike, phi: ArrayLike,
 class Whitening(NamedTuple):
     """Coefficients of the whitened non-centring (:func:`ar1_whitening`), scalars:
     ``x_1 = white_1 / first``, ``x_t = rho x_{t-1} + white_t / step``,
-    ``h = kappa mu + x``."""
+    ``h = kappa mu + x``; ``q = (sigma step)^2`` and ``shift = (kappa - 1) / sigma``,
+    computed without cancellation (``h - mu = sigma (x / sigma + shift mu)`` stays exact
+    as sigma -> 0)."""
 
     first: Array
     step: Array
     rho: Array
     kappa: Array
+    q: Array
+    shift: Array
 
 
 def ar1_whitening(phi: ArrayLike, sigma: ArrayLike, information: ArrayLike) -> Whitening:
@@ -97,40 +101,56 @@ def ar1_whitening(phi: ArrayLike, sigma: ArrayLike, information: ArrayLike) -> W
     ``Q / sigma^2 + c I`` (c = ``information``) is tridiagonal: diagonal
     ``(1 + phi^2) / sigma^2 + c`` (``1 / sigma^2 + c`` at both ends), off-diagonal
     ``-phi / sigma^2``. Its constant-coefficient factor has ``step^2 = q / sigma^2`` with
-    ``q = ((1 + phi^2) + c sigma^2 + sqrt(((1 - |phi|)^2 + c sigma^2)((1 + |phi|)^2 +
-    c sigma^2))) / 2`` (the fixed point of the Cholesky recursion), ``rho = phi / q`` and
-    ``first^2 = (q - phi^2) / sigma^2``; ``A^T A`` then equals the target but in its last
-    diagonal entry (``step^2`` for ``1 / sigma^2 + c``): any such A is a bijection, exact
-    for the posterior, the factor only sets how white ``h_white`` is. The shift
-    ``kappa = (1 - phi)^2 q / (q - phi)^2`` is the share of the prior in the precision of
-    h's level, ``((1 - phi)^2 / sigma^2) / ((1 - phi)^2 / sigma^2 + c)``: partial
-    centring of mu (Papaspiliopoulos, Roberts & Skold 2007), so that mu and ``h_white``
-    are near independent a posteriori. Every term is a sum of non-negative parts (no
-    cancellation as phi -> 1). With ``c = 0``: ``q = 1``, ``rho = phi``, ``kappa = 1``,
-    ``step = 1 / sigma``, ``first = sqrt(1 - phi^2) / sigma``: the classic non-centring.
+    ``q = ((1 + phi^2) + s + r) / 2``, ``s = c sigma^2``,
+    ``r = sqrt(((1 - |phi|)^2 + s)((1 + |phi|)^2 + s))`` (the fixed point of the Cholesky
+    recursion), ``rho = phi / q`` and ``first^2 = (q - phi^2) / sigma^2``; ``A^T A`` then
+    equals the target but in its last diagonal entry (``step^2`` for ``1 / sigma^2 + c``):
+    any such A is a bijection, exact for the posterior, the factor only sets how white
+    ``h_white`` is. The shift ``kappa = (1 - phi)^2 q / (q - phi)^2`` is the share of the
+    prior in the precision of h's level, ``((1 - phi)^2 / sigma^2) / ((1 - phi)^2 / sigma^2
+    + c)``: partial centring of mu (Papaspiliopoulos, Roberts & Skold 2007), so that mu
+    and ``h_white`` are near independent a posteriori. Every term is a sum of non-negative
+    parts (no cancellation as phi -> 1), and ``q - 1 = s (1 + (2 + 2 phi^2 + s) /
+    (r + 1 - phi^2)) / 2`` (none as sigma -> 0). With ``c = 0``: ``q = 1``, ``rho = phi``,
+    ``kappa = 1``, ``step = 1 / sigma``, ``first = sqrt(1 - phi^2) / sigma``: the classic
+    non-centring.
 
     Example:
         >>> w = ar1_whitening(0.9, 0.5, 0.0)
-        >>> print([round(float(v), 4) for v in w])  # sqrt(.19) / .5, 1 / .5, phi, 1
-        [0.8718, 2.0, 0.9, 1.0]
+        >>> print([round(float(v), 4) for v in w[:5]])  # sqrt(.19) / .5, 1 / .5, phi, 1, 1
+        [0.8718, 2.0, 0.9, 1.0, 1.0]
         >>> w = ar1_whitening(0.95, 0.25, 0.5)
         >>> print(round(float(w.rho), 3), round(float(w.kappa), 3))  # slow part: centred
         0.828 0.074
     """
     phi = jnp.asarray(phi)
     sigma = jnp.asarray(sigma)
-    c_sigma2 = jnp.asarray(information) * sigma**2
-    root = jnp.sqrt(((1 - jnp.abs(phi)) ** 2 + c_sigma2) * ((1 + jnp.abs(phi)) ** 2 + c_sigma2))
-    q = 0.5 * (1 + phi**2 + c_sigma2 + root)
-    first = jnp.sqrt(0.5 * (1 - phi**2 + c_sigma2 + root)) / sigma  # sqrt(q - phi^2) / sigma
-    q_minus_phi = 0.5 * ((1 - phi) ** 2 + c_sigma2 + root)
+    c = jnp.asarray(information)
+    s = c * sigma**2
+    root = jnp.sqrt(((1 - jnp.abs(phi)) ** 2 + s) * ((1 + jnp.abs(phi)) ** 2 + s))
+    q = 0.5 * (1 + phi**2 + s + root)
+    q_minus_phi2 = 0.5 * (1 - phi**2 + s + root)
+    q_minus_phi = 0.5 * ((1 - phi) ** 2 + s + root)
     kappa = (1 - phi) ** 2 * q / q_minus_phi**2
-    return Whitening(first, jnp.sqrt(q) / sigma, phi / q, kappa)
+    # kappa - 1 = -(q - 1)(q - phi^2) / (q - phi)^2, with (q - 1) / sigma = c sigma (...) / 2
+    q_minus_1_over_sigma = 0.5 * c * sigma * (1 + (2 + 2 * phi**2 + s) / (root + 1 - phi**2))
+    shift = -q_minus_1_over_sigma * q_minus_phi2 / q_minus_phi**2
+    return Whitening(jnp.sqrt(q_minus_phi2) / sigma, jnp.sqrt(q) / sigma, phi / q, kappa, q,
+                     shift)
 
 
 def _check_information(name: str, information: float) -> None:
     if not (isinstance(information, int | float) and information >= 0):
         raise ValueError(f"{name}: information must be a number >= 0, got {information!r}")
+
+
+def _standardised_deviation(z: Array, mu: ArrayLike, phi: Array, sigma: Array,
+                            information: float) -> Array:
+    """``(h - mu) / sigma`` of the whitened latent ``z`` (T,), free of sigma's scale."""
+    w = ar1_whitening(phi, sigma, information)
+    a = jnp.full(z.shape, w.rho).at[0].set(0.0)
+    b = (z / jnp.sqrt(w.q)).at[0].set(z[0] / jnp.sqrt(w.q - phi**2))
+    return linear_recurrence(a, b, jnp.zeros((), z.dtype)) + w.shift * mu
 
 
 def ar1_from_white(white: ArrayLike, mu: ArrayLike, phi: ArrayLike, sigma: ArrayLike,
@@ -152,10 +172,8 @@ def ar1_from_white(white: ArrayLike, mu: ArrayLike, phi: ArrayLike, sigma: Array
     z = jnp.asarray(white)
     if z.ndim != 1:
         raise ValueError(f"white must have shape (T,), got {z.shape}")
-    w = ar1_whitening(jnp.asarray(phi, z.dtype), jnp.asarray(sigma, z.dtype), information)
-    a = jnp.full(z.shape, w.rho).at[0].set(0.0)
-    b = (z / w.step).at[0].set(z[0] / w.first)
-    return w.kappa * mu + linear_recurrence(a, b, jnp.zeros((), z.dtype))
+    phi, sigma = jnp.asarray(phi, z.dtype), jnp.asarray(sigma, z.dtype)
+    return mu + sigma * _standardised_deviation(z, mu, phi, sigma, information)
 
 
 def ar1_to_white(h: ArrayLike, mu: ArrayLike, phi: ArrayLike, sigma: ArrayLike,
@@ -225,8 +243,9 @@ class StationaryAR1(dist.Distribution):
 class WhitenedAR1(dist.Distribution):
     """The law of ``white = ar1_to_white(h, ...)`` when ``h`` ~ :class:`StationaryAR1`: the
     latent ``h_white`` of :func:`sv_model`. ``log_prob`` is the AR(1) density of
-    ``ar1_from_white(white)`` plus the log-Jacobian ``-log(first) - (T - 1) log(step)``;
-    with ``information=0`` it is N(0, I).
+    ``ar1_from_white(white)`` plus the log-Jacobian ``-log(first) - (T - 1) log(step)``,
+    computed in ``(h - mu) / sigma`` so that no term divides by sigma; with
+    ``information=0`` it is N(0, I).
 
     Example:
         >>> import jax
@@ -265,9 +284,20 @@ class WhitenedAR1(dist.Distribution):
         return ar1_to_white(h, self.mu, self.phi, self.sigma, self.information)
 
     def log_prob(self, value: ArrayLike) -> Array:
-        w = ar1_whitening(self.phi, self.sigma, self.information)
-        log_jacobian = -jnp.log(w.first) - (self.num_steps - 1) * jnp.log(w.step)
-        return self.latent.log_prob(self.path(value)) + log_jacobian
+        # The AR(1) density of h written in u = (h - mu) / sigma: its -T log sigma cancels
+        # the Jacobian's +T log sigma exactly, so nothing divides by sigma (a chain that
+        # visits sigma = 1e-16 in warm-up meets no rounding noise).
+        deviation = jnp.vectorize(
+            lambda z: _standardised_deviation(z, self.mu, self.phi, self.sigma,
+                                              self.information), signature="(t)->(t)")
+        u = deviation(jnp.asarray(value))
+        residuals = jnp.concatenate(
+            [jnp.sqrt(1 - self.phi**2) * u[..., :1], u[..., 1:] - self.phi * u[..., :-1]],
+            axis=-1)
+        q = ar1_whitening(self.phi, self.sigma, self.information).q
+        log_jacobian = (0.5 * jnp.log1p(-self.phi**2) - 0.5 * jnp.log(q - self.phi**2)
+                        - 0.5 * (self.num_steps - 1) * jnp.log(q))
+        return dist.Normal(0.0, 1.0).log_prob(residuals).sum(-1) + log_jacobian
 
 
 def _returns(h: Array, nu: Array | None) -> dist.Distribution:
