@@ -9,8 +9,9 @@ One concept per module:
   (``sample`` and ``log_prob`` run one recursion).
 * :mod:`models.volatility.model` — the GARCH NumPyro model (stationarity and positivity
   by a Dirichlet simplex).
-* :mod:`models.volatility.sv` — stochastic volatility: non-centred (default) and centred
-  models, the ``StationaryAR1`` latent.
+* :mod:`models.volatility.sv` — stochastic volatility: non-centred (default, whitened by
+  the returns' information) and centred models, the ``StationaryAR1`` latent and its
+  whitened non-centring (``WhitenedAR1``, ``ar1_whitening``).
 * :mod:`models.volatility.family` — the contracts (:data:`GARCH_FAMILY`,
   :data:`SV_FAMILY`).
 """
@@ -25,14 +26,27 @@ from models.volatility.garch import (
     innovation_logpdf,
 )
 from models.volatility.model import garch_data_priors, garch_model, nu_prior
-from models.volatility.sv import StationaryAR1, ar1_from_shocks, sv_centred_model, sv_model
+from models.volatility.sv import (
+    StationaryAR1,
+    WhitenedAR1,
+    ar1_from_shocks,
+    ar1_from_white,
+    ar1_to_white,
+    ar1_whitening,
+    sv_centred_model,
+    sv_model,
+)
 
 __all__ = [
     "GARCH",
     "GARCH_FAMILY",
     "SV_FAMILY",
     "StationaryAR1",
+    "WhitenedAR1",
     "ar1_from_shocks",
+    "ar1_from_white",
+    "ar1_to_white",
+    "ar1_whitening",
     "arch_backcast",
     "garch_data_priors",
     "garch_forecast_variance",

@@ -7,7 +7,7 @@ Example:
     >>> print(GARCH_FAMILY.too_short(2, {"order": (2, 1)}))
     need more than max(p, q) + 1 = 3 observations
     >>> print(SV_FAMILY.label({}), sorted(SV_FAMILY.variants))
-    SV ['centred', 'normal', 't']
+    SV ['centred', 'classic', 'normal', 't']
 """
 
 from collections.abc import Mapping
@@ -165,13 +165,22 @@ GARCH_FAMILY = ModelFamily(
 SV_VARIANTS = {
     "normal": Variant(
         model=partial(sv_model, innovations="normal"),
-        description="normal returns, non-centred log-variance (default)",
+        description="normal returns, non-centred log-variance whitened by the returns' "
+                    "information (default)",
         accepts_missing=False,
         forecasts=True,
     ),
     "t": Variant(
         model=partial(sv_model, innovations="t"),
-        description="unit-variance Student-t returns, nu ~ 2 + Gamma(2, 0.1), non-centred",
+        description="unit-variance Student-t returns, nu ~ 2 + Gamma(2, 0.1), non-centred "
+                    "and whitened",
+        accepts_missing=False,
+        forecasts=True,
+    ),
+    "classic": Variant(
+        model=partial(sv_model, innovations="normal", information=0.0),
+        description="normal returns, the Stan User's Guide's non-centring (h_white ~ N(0, I)): "
+                    "divergences at phi > 0.9, for comparison",
         accepts_missing=False,
         forecasts=True,
     ),

@@ -10,20 +10,25 @@ Priors as the Stan User's Guide (section "Stochastic volatility models"):
 ``mu ~ Cauchy(0, 10)``, ``phi ~ Uniform(-1, 1)``, ``sigma ~ HalfCauchy(5)``; for t returns
 ``nu ~ 2 + Gamma(2, 0.1)``.
 
-Two parameterisations of the same posterior:
+Parameterisations of the same posterior:
 
-* :func:`sv_model` (default, **non-centred**): the sampled latent is ``h_std`` (T,)
-  ``~ N(0, I)`` and ``h`` is its image under the AR(1) recursion, a first-order linear
-  recurrence computed by :func:`patterns.sequential.linear_recurrence`
-  (``x_t = phi x_{t-1} + sigma h_std_t`` with ``x_1 = sigma h_std_1 / sqrt(1 - phi^2)``,
-  ``h = mu + x``).
+* :func:`sv_model` (default, **non-centred, whitened**): the sampled latent is
+  ``h_white`` (T,) and ``h`` is its image under a first-order linear recurrence
+  (:func:`ar1_from_white`, computed by :func:`patterns.sequential.linear_recurrence`)
+  chosen so that ``h_white`` is close to N(0, I) *a posteriori*: the recurrence whitens
+  the AR(1) prior precision plus ``information`` (the Fisher information 1/2 of a
+  log-variance in a normal return) per step, and shifts by ``kappa mu``, the part of mu
+  the prior carries (:func:`ar1_whitening`). ``information=0`` is the Stan User's Guide's
+  non-centring exactly (``h_white ~ N(0, I)``, ``x_t = phi x_{t-1} + sigma h_white_t``,
+  ``x_1 = sigma h_white_1 / sqrt(1 - phi^2)``, ``h = mu + x``), whose slow components
+  scale like ``sigma / (1 - phi)`` and diverge at phi > 0.9 (``docs/volatility.md``).
 * :func:`sv_centred_model`: the sampled latent is ``h`` itself, under the
   :class:`StationaryAR1` distribution: when the data say little about ``h`` and sigma is
   small, ``h`` is squeezed around its mean and NUTS meets Neal's funnel
   (``docs/volatility.md`` gives the divergence counts).
 """
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import jax.numpy as jnp
 import numpyro
@@ -35,7 +40,22 @@ from numpyro.distributions import constraints
 from models.volatility.model import nu_prior
 from patterns.sequential import linear_recurrence
 
-__all__ = ["StationaryAR1", "ar1_from_shocks", "sv_centred_model", "sv_model"]
+__all__ = [
+    "NORMAL_RETURN_INFORMATION",
+    "StationaryAR1",
+    "WhitenedAR1",
+    "Whitening",
+    "ar1_from_shocks",
+    "ar1_from_white",
+    "ar1_to_white",
+    "ar1_whitening",
+    "sv_centred_model",
+    "sv_model",
+]
+
+#: Fisher information of a log-variance h in one normal return ``y ~ N(0, exp(h))``:
+#: ``E[-d^2/dh^2 log p(y | h)] = E[y^2 exp(-h)] / 2 = 1/2``; the default ``information``.
+NORMAL_RETURN_INFORMATION = 0.5
 
 
 def ar1_from_shocks(shocks: ArrayLike, mu: ArrayLike, phi: ArrayLike,
@@ -57,6 +77,121 @@ def ar1_from_shocks(shocks: ArrayLike, mu: ArrayLike, phi: ArrayLike,
     a = jnp.full(z.shape, phi).at[0].set(0.0)
     b = (sigma * z).at[0].divide(jnp.sqrt(1 - phi**2))
     return mu + linear_recurrence(a, b, jnp.zeros((), z.dtype))
+
+
+class Whitening(NamedTuple):
+    """Coefficients of the whitened non-centring (:func:`ar1_whitening`), scalars:
+    ``x_1 = white_1 / first``, ``x_t = rho x_{t-1} + white_t / step``,
+    ``h = kappa mu + x``; ``q = (sigma step)^2`` and ``shift = (kappa - 1) / sigma``,
+    computed without cancellation (``h - mu = sigma (x / sigma + shift mu)`` stays exact
+    as sigma -> 0)."""
+
+    first: Array
+    step: Array
+    rho: Array
+    kappa: Array
+    q: Array
+    shift: Array
+
+
+def ar1_whitening(phi: ArrayLike, sigma: ArrayLike, information: ArrayLike) -> Whitening:
+    """The lower-bidiagonal A with ``A^T A`` = the stationary AR(1) prior precision of ``h``,
+    ``Q / sigma^2``, plus ``information`` on the diagonal, and the shift of mu.
+
+    ``Q / sigma^2 + c I`` (c = ``information``) is tridiagonal: diagonal
+    ``(1 + phi^2) / sigma^2 + c`` (``1 / sigma^2 + c`` at both ends), off-diagonal
+    ``-phi / sigma^2``. Its constant-coefficient factor has ``step^2 = q / sigma^2`` with
+    ``q = ((1 + phi^2) + s + r) / 2``, ``s = c sigma^2``,
+    ``r = sqrt(((1 - |phi|)^2 + s)((1 + |phi|)^2 + s))`` (the fixed point of the Cholesky
+    recursion), ``rho = phi / q`` and ``first^2 = (q - phi^2) / sigma^2``; ``A^T A`` then
+    equals the target but in its last diagonal entry (``step^2`` for ``1 / sigma^2 + c``):
+    any such A is a bijection, exact for the posterior, the factor only sets how white
+    ``h_white`` is. The shift ``kappa = (1 - phi)^2 q / (q - phi)^2`` is the share of the
+    prior in the precision of h's level, ``((1 - phi)^2 / sigma^2) / ((1 - phi)^2 / sigma^2
+    + c)``: partial centring of mu (Papaspiliopoulos, Roberts & Skold 2007), so that mu
+    and ``h_white`` are near independent a posteriori. Every term is a sum of non-negative
+    parts (no cancellation as phi -> 1), and ``q - 1 = s (1 + (2 + 2 phi^2 + s) /
+    (r + 1 - phi^2)) / 2`` (none as sigma -> 0). With ``c = 0``: ``q = 1``, ``rho = phi``,
+    ``kappa = 1``, ``step = 1 / sigma``, ``first = sqrt(1 - phi^2) / sigma``: the classic
+    non-centring.
+
+    Example:
+        >>> w = ar1_whitening(0.9, 0.5, 0.0)
+        >>> print([round(float(v), 4) for v in w[:5]])  # sqrt(.19) / .5, 1 / .5, phi, 1, 1
+        [0.8718, 2.0, 0.9, 1.0, 1.0]
+        >>> w = ar1_whitening(0.95, 0.25, 0.5)
+        >>> print(round(float(w.rho), 3), round(float(w.kappa), 3))  # slow part: centred
+        0.828 0.074
+    """
+    phi = jnp.asarray(phi)
+    sigma = jnp.asarray(sigma)
+    c = jnp.asarray(information)
+    s = c * sigma**2
+    root = jnp.sqrt(((1 - jnp.abs(phi)) ** 2 + s) * ((1 + jnp.abs(phi)) ** 2 + s))
+    q = 0.5 * (1 + phi**2 + s + root)
+    q_minus_phi2 = 0.5 * (1 - phi**2 + s + root)
+    q_minus_phi = 0.5 * ((1 - phi) ** 2 + s + root)
+    kappa = (1 - phi) ** 2 * q / q_minus_phi**2
+    # kappa - 1 = -(q - 1)(q - phi^2) / (q - phi)^2, with (q - 1) / sigma = c sigma (...) / 2
+    q_minus_1_over_sigma = 0.5 * c * sigma * (1 + (2 + 2 * phi**2 + s) / (root + 1 - phi**2))
+    shift = -q_minus_1_over_sigma * q_minus_phi2 / q_minus_phi**2
+    return Whitening(jnp.sqrt(q_minus_phi2) / sigma, jnp.sqrt(q) / sigma, phi / q, kappa, q,
+                     shift)
+
+
+def _check_information(name: str, information: float) -> None:
+    if not (isinstance(information, int | float) and information >= 0):
+        raise ValueError(f"{name}: information must be a number >= 0, got {information!r}")
+
+
+def _standardised_deviation(z: Array, mu: ArrayLike, phi: Array, sigma: Array,
+                            information: float) -> Array:
+    """``(h - mu) / sigma`` of the whitened latent ``z`` (T,), free of sigma's scale."""
+    w = ar1_whitening(phi, sigma, information)
+    a = jnp.full(z.shape, w.rho).at[0].set(0.0)
+    b = (z / jnp.sqrt(w.q)).at[0].set(z[0] / jnp.sqrt(w.q - phi**2))
+    return linear_recurrence(a, b, jnp.zeros((), z.dtype)) + w.shift * mu
+
+
+def ar1_from_white(white: ArrayLike, mu: ArrayLike, phi: ArrayLike, sigma: ArrayLike,
+                   information: float = NORMAL_RETURN_INFORMATION) -> Array:
+    """The log-variance path ``h`` (T,) of the whitened latent ``white`` (T,):
+    ``h = kappa mu + x``, ``x_1 = white_1 / first``, ``x_t = rho x_{t-1} + white_t / step``
+    (:func:`ar1_whitening`), one :func:`patterns.sequential.linear_recurrence`. With
+    ``information=0`` it is :func:`ar1_from_shocks`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> z = jnp.array([0.6, 1.0, 0.0])
+        >>> print([round(float(v), 4) for v in ar1_from_white(z, 1.0, 0.8, 0.5, 0.0)])
+        [1.5, 1.9, 1.72]
+        >>> h = ar1_from_white(z, 1.0, 0.8, 0.5)
+        >>> print(float(jnp.abs(ar1_to_white(h, 1.0, 0.8, 0.5) - z).max()) < 1e-6)
+        True
+    """
+    z = jnp.asarray(white)
+    if z.ndim != 1:
+        raise ValueError(f"white must have shape (T,), got {z.shape}")
+    phi, sigma = jnp.asarray(phi, z.dtype), jnp.asarray(sigma, z.dtype)
+    return mu + sigma * _standardised_deviation(z, mu, phi, sigma, information)
+
+
+def ar1_to_white(h: ArrayLike, mu: ArrayLike, phi: ArrayLike, sigma: ArrayLike,
+                 information: float = NORMAL_RETURN_INFORMATION) -> Array:
+    """The inverse of :func:`ar1_from_white` (no recurrence: ``white = A (h - kappa mu)``
+    with A lower bidiagonal), shape (..., T).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> z = ar1_to_white(jnp.array([1.5, 1.9, 1.72]), 1.0, 0.8, 0.5, 0.0)
+        >>> print([round(float(v), 4) for v in z])
+        [0.6, 1.0, 0.0]
+    """
+    h = jnp.asarray(h)
+    w = ar1_whitening(jnp.asarray(phi, h.dtype), jnp.asarray(sigma, h.dtype), information)
+    x = h - w.kappa * mu
+    rest = w.step * (x[..., 1:] - w.rho * x[..., :-1])
+    return jnp.concatenate([w.first * x[..., :1], rest], axis=-1)
 
 
 class StationaryAR1(dist.Distribution):
@@ -103,6 +238,66 @@ class StationaryAR1(dist.Distribution):
         means = self.mu + self.phi * (h[..., :-1] - self.mu)
         rest = dist.Normal(means, self.sigma).log_prob(h[..., 1:]).sum(-1)
         return first + rest
+
+
+class WhitenedAR1(dist.Distribution):
+    """The law of ``white = ar1_to_white(h, ...)`` when ``h`` ~ :class:`StationaryAR1`: the
+    latent ``h_white`` of :func:`sv_model`. ``log_prob`` is the AR(1) density of
+    ``ar1_from_white(white)`` plus the log-Jacobian ``-log(first) - (T - 1) log(step)``,
+    computed in ``(h - mu) / sigma`` so that no term divides by sigma; with
+    ``information=0`` it is N(0, I).
+
+    Example:
+        >>> import jax
+        >>> d = WhitenedAR1(0.0, 0.5, 1.0, 0.0, num_steps=3)
+        >>> print(round(float(d.log_prob(jax.numpy.zeros(3))), 4))  # N(0, I_3) at 0
+        -2.7568
+        >>> print(WhitenedAR1(0.0, 0.9, 0.3, num_steps=4).sample(jax.random.PRNGKey(0)).shape)
+        (4,)
+    """
+
+    arg_constraints = {"mu": constraints.real, "phi": constraints.interval(-1.0, 1.0),
+                       "sigma": constraints.positive}
+    support = constraints.real_vector
+    pytree_data_fields = ("mu", "phi", "sigma")
+    pytree_aux_fields = ("num_steps", "information")
+
+    def __init__(self, mu: ArrayLike, phi: ArrayLike, sigma: ArrayLike,
+                 information: float = NORMAL_RETURN_INFORMATION, *, num_steps: int,
+                 validate_args: bool | None = None) -> None:
+        _check_information("WhitenedAR1", information)
+        self.latent = StationaryAR1(mu, phi, sigma, num_steps=num_steps)
+        self.mu, self.phi, self.sigma = self.latent.mu, self.latent.phi, self.latent.sigma
+        self.num_steps, self.information = self.latent.num_steps, float(information)
+        super().__init__(batch_shape=(), event_shape=(self.num_steps,),
+                         validate_args=validate_args)
+
+    def path(self, white: ArrayLike) -> Array:
+        """``h`` of ``white`` (..., T): :func:`ar1_from_white`."""
+        to_path = jnp.vectorize(lambda z: ar1_from_white(z, self.mu, self.phi, self.sigma,
+                                                         self.information),
+                                signature="(t)->(t)")
+        return to_path(jnp.asarray(white))
+
+    def sample(self, key: Array, sample_shape: tuple[int, ...] = ()) -> Array:
+        h = self.latent.sample(key, sample_shape)
+        return ar1_to_white(h, self.mu, self.phi, self.sigma, self.information)
+
+    def log_prob(self, value: ArrayLike) -> Array:
+        # The AR(1) density of h written in u = (h - mu) / sigma: its -T log sigma cancels
+        # the Jacobian's +T log sigma exactly, so nothing divides by sigma (a chain that
+        # visits sigma = 1e-16 in warm-up meets no rounding noise).
+        deviation = jnp.vectorize(
+            lambda z: _standardised_deviation(z, self.mu, self.phi, self.sigma,
+                                              self.information), signature="(t)->(t)")
+        u = deviation(jnp.asarray(value))
+        residuals = jnp.concatenate(
+            [jnp.sqrt(1 - self.phi**2) * u[..., :1], u[..., 1:] - self.phi * u[..., :-1]],
+            axis=-1)
+        q = ar1_whitening(self.phi, self.sigma, self.information).q
+        log_jacobian = (0.5 * jnp.log1p(-self.phi**2) - 0.5 * jnp.log(q - self.phi**2)
+                        - 0.5 * (self.num_steps - 1) * jnp.log(q))
+        return dist.Normal(0.0, 1.0).log_prob(residuals).sum(-1) + log_jacobian
 
 
 def _returns(h: Array, nu: Array | None) -> dist.Distribution:
@@ -155,10 +350,11 @@ def sv_model(
     forecast_horizon: int = 0,
     mu_scale: float = 10.0,
     sigma_scale: float = 5.0,
+    information: float = NORMAL_RETURN_INFORMATION,
 ) -> None:
-    """NumPyro model: stochastic volatility, non-centred (module text).
+    """NumPyro model: stochastic volatility, non-centred and whitened (module text).
 
-    Sites: ``mu``, ``phi``, ``sigma``, ``nu`` (t only), ``h_std`` (T,), the deterministic
+    Sites: ``mu``, ``phi``, ``sigma``, ``nu`` (t only), ``h_white`` (T,), the deterministic
     ``h`` (T,), the observed ``y`` (T,), ``volatility`` = exp(h / 2) (T,, when y is
     observed) and, with ``forecast_horizon = k > 0``: ``h_forecast_std`` (k,),
     ``volatility_forecast`` (k,) and ``y_forecast`` (k,).
@@ -169,6 +365,9 @@ def sv_model(
         num_steps: T when ``y`` is ``None``.
         forecast_horizon: k; use with ``Predictive`` after inference.
         mu_scale, sigma_scale: Cauchy scales of mu and sigma (Stan: 10 and 5).
+        information: c >= 0, the information per step the whitening assumes
+            (:func:`ar1_whitening`; default 1/2, a normal return's); any value gives the
+            same posterior, 0 the Stan User's Guide's non-centring (``h_white ~ N(0, I)``).
 
     Example:
         >>> import jax
@@ -178,9 +377,10 @@ def sv_model(
         (2, 9) (2, 9) True
     """
     y, num_steps = _series_length("sv_model", y, num_steps)
+    _check_information("sv_model", information)
     mu, phi, sigma, nu = _priors(innovations, mu_scale, sigma_scale)
-    h_std = numpyro.sample("h_std", dist.Normal(0.0, 1.0).expand([num_steps]).to_event(1))
-    h = numpyro.deterministic("h", ar1_from_shocks(h_std, mu, phi, sigma))
+    latent = WhitenedAR1(mu, phi, sigma, information, num_steps=num_steps)
+    h = numpyro.deterministic("h", latent.path(numpyro.sample("h_white", latent)))
     _observe_and_forecast(y, h, mu, phi, sigma, nu, forecast_horizon)
 
 
@@ -195,7 +395,7 @@ def sv_centred_model(
 ) -> None:
     """NumPyro model: the same stochastic volatility posterior, centred (``h`` sampled
     directly under :class:`StationaryAR1`); for the funnel comparison. Arguments and sites
-    as :func:`sv_model`, without ``h_std``.
+    as :func:`sv_model`, without ``h_white``.
 
     Example:
         >>> import jax

@@ -4,8 +4,8 @@ where it matters for the sampler, parameterisation), written the way a user of t
 writes it.
 
 * PyMC (sampled by ``pm.sample`` or compiled by nutpie): :func:`pymc_garch`,
-  :func:`pymc_sv` (non-centred, as ours), :func:`pymc_hmm` (the forward algorithm in
-  PyTensor, log space), :func:`pymc_sir` (RK4 in ``pytensor.scan`` with our step),
+  :func:`pymc_sv` (non-centred and whitened, as ours), :func:`pymc_hmm` (the forward
+  algorithm in PyTensor, log space), :func:`pymc_sir` (RK4 in ``pytensor.scan`` with our step),
   :func:`pymc_renewal` (the renewal scan with a lag buffer).
 * NumPyro's enumeration HMM, :func:`enumerated_hmm` (the states as discrete sites in
   ``numpyro.contrib.control_flow.scan``, summed out by ``config_enumerate``'s machinery).
@@ -58,22 +58,44 @@ def pymc_garch(y: np.ndarray, options: Mapping[str, Any]):
 
 
 def pymc_sv(y: np.ndarray, options: Mapping[str, Any]):
-    """``fit.py sv`` (normal returns, non-centred): ``mu ~ Cauchy(0, mu_scale)``,
-    ``phi ~ U(-1, 1)``, ``sigma ~ HalfCauchy(sigma_scale)``, ``h_std ~ N(0, I)``,
-    ``x_1 = sigma h_std_1 / sqrt(1 - phi^2)``, ``x_t = phi x_{t-1} + sigma h_std_t``,
-    ``h = mu + x``, ``y_t ~ N(0, exp(h_t / 2))``."""
+    """``fit.py sv`` (normal returns, the whitened non-centring of
+    :func:`models.volatility.sv_model`, ``information`` c = ``options.get("information",
+    0.5)``; 0 is the Stan User's Guide's map): ``mu ~ Cauchy(0, mu_scale)``,
+    ``phi ~ U(-1, 1)``, ``sigma ~ HalfCauchy(sigma_scale)``; with ``s = c sigma^2``,
+    ``r = sqrt(((1 - |phi|)^2 + s)((1 + |phi|)^2 + s))``, ``q = (1 + phi^2 + s + r) / 2``:
+    ``u_1 = h_white_1 / sqrt(q - phi^2)``, ``u_t = (phi / q) u_{t-1} + h_white_t /
+    sqrt(q)``, ``u += shift mu`` (``shift = (kappa - 1) / sigma``), ``h = mu + sigma u``,
+    and ``h_white``'s density the AR(1) density of ``u`` (residuals
+    ``sqrt(1 - phi^2) u_1``, ``u_t - phi u_{t-1}``) plus the log-Jacobian
+    ``log(1 - phi^2) / 2 - log(q - phi^2) / 2 - (T - 1) log(q) / 2``;
+    ``y_t ~ N(0, exp(h_t / 2))``."""
     pm, pytensor, pt = _pymc()
     num_steps = len(y)
+    c = float(options.get("information", 0.5))
     with pm.Model() as model:
         mu = pm.Cauchy("mu", 0.0, options["mu_scale"])
         phi = pm.Uniform("phi", -1.0, 1.0)
         sigma = pm.HalfCauchy("sigma", options["sigma_scale"])
-        h_std = pm.Normal("h_std", 0.0, 1.0, shape=num_steps)
-        first = sigma * h_std[0] / pt.sqrt(1 - phi**2)
-        rest, _ = pytensor.scan(lambda shock, previous, p: p * previous + shock,
-                                sequences=[sigma * h_std[1:]], outputs_info=[first],
-                                non_sequences=[phi])
-        h = mu + pt.concatenate([pt.stack([first]), rest])
+        h_white = pm.Flat("h_white", shape=num_steps)
+        s = c * sigma**2
+        root = pt.sqrt(((1 - abs(phi)) ** 2 + s) * ((1 + abs(phi)) ** 2 + s))
+        q = 0.5 * (1 + phi**2 + s + root)
+        q_minus_phi2 = 0.5 * (1 - phi**2 + s + root)
+        q_minus_phi = 0.5 * ((1 - phi) ** 2 + s + root)
+        q_minus_1_over_sigma = 0.5 * c * sigma * (1 + (2 + 2 * phi**2 + s)
+                                                  / (root + 1 - phi**2))
+        shift = -q_minus_1_over_sigma * q_minus_phi2 / q_minus_phi**2
+        first = h_white[0] / pt.sqrt(q_minus_phi2)
+        rest, _ = pytensor.scan(lambda shock, previous, rho: rho * previous + shock,
+                                sequences=[h_white[1:] / pt.sqrt(q)], outputs_info=[first],
+                                non_sequences=[phi / q])
+        u = pt.concatenate([pt.stack([first]), rest]) + shift * mu
+        residuals = pt.concatenate([pt.stack([pt.sqrt(1 - phi**2) * u[0]]),
+                                    u[1:] - phi * u[:-1]])
+        pm.Potential("h_white_prior", pm.logp(pm.Normal.dist(0.0, 1.0), residuals).sum()
+                     + 0.5 * pt.log1p(-phi**2) - 0.5 * pt.log(q_minus_phi2)
+                     - 0.5 * (num_steps - 1) * pt.log(q))
+        h = mu + sigma * u
         pm.Normal("y", 0.0, pt.exp(h / 2), observed=np.asarray(y))
     return model
 
