@@ -233,10 +233,9 @@ class UnorderedNormal(dist.Distribution):
                  * jax.random.normal(key_values, shape, self.loc.dtype))
         if self.positive:
             draws = jnp.abs(draws)
-        flat = jnp.sort(draws, axis=-1).reshape(-1, shape[-1])
-        keys = jax.random.split(key_order, flat.shape[0])
-        shuffled = jax.vmap(lambda k, v: jax.random.permutation(k, v))(keys, flat)
-        return shuffled.reshape(shape)
+        # a uniformly random order: the ranks of K iid uniforms
+        order = jnp.argsort(jax.random.uniform(key_order, shape), axis=-1)
+        return jnp.take_along_axis(jnp.sort(draws, axis=-1), order, axis=-1)
 
     def log_prob(self, value):
         # OrderedNormal's log K! and the 1 / K! of the K! orderings cancel
