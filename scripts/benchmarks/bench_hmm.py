@@ -53,13 +53,10 @@ from _common import (  # noqa: E402
 from _peer_models import enumerated_hmm  # noqa: E402
 from jax.scipy.special import gammaln  # noqa: E402
 from numpyro.diagnostics import effective_sample_size  # noqa: E402
+from numpyro.distributions import constraints  # noqa: E402
+from numpyro.distributions.transforms import biject_to  # noqa: E402
 from numpyro.infer import MCMC, NUTS, init_to_median  # noqa: E402
-from numpyro.infer.util import (  # noqa: E402
-    constrain_fn,
-    initialize_model,
-    log_density,
-    unconstrain_fn,
-)
+from numpyro.infer.util import constrain_fn, initialize_model  # noqa: E402
 
 from models.hmm import gaussian_hmm_model  # noqa: E402
 from models.posteriordb import load_data  # noqa: E402
@@ -170,25 +167,31 @@ def main() -> None:
         # one point for every model: the same means (sorted) and transition matrix, in
         # each model's own unconstrained coordinates (ours samples the means unordered and
         # sorts them, the enumerated model samples them ordered)
+        kwargs = {"y": jnp.asarray(y), **options}
         _, start = logp_grad(models["ours (sequential)"], y, options, key)
-        means = jnp.sort(constrain_fn(models["ours (sequential)"], (),
-                                      {"y": jnp.asarray(y), **options}, start)["mu_unordered"])
-        transition = constrain_fn(models["ours (sequential)"], (),
-                                  {"y": jnp.asarray(y), **options}, start)["transition_matrix"]
+        constrained = constrain_fn(models["ours (sequential)"], (), kwargs, start)
+        means = jnp.sort(constrained["mu_unordered"])
+        transition = constrained["transition_matrix"]
+        positive = options["positive_means"]
         reference = None
         for name, model in models.items():
             potential, _ = logp_grad(model, y, options, key)
-            site = "mu" if model is enumerated_hmm else "mu_unordered"
-            kwargs = {"y": jnp.asarray(y), **options}
-            point = unconstrain_fn(model, (), kwargs,
-                                   {site: means, "transition_matrix": transition})
+            ordered = model is enumerated_hmm
+            support = ((constraints.positive_ordered_vector if positive
+                        else constraints.ordered_vector) if ordered
+                       else (constraints.independent(constraints.positive, 1) if positive
+                             else constraints.real_vector))
+            maps = {"mu" if ordered else "mu_unordered": (biject_to(support), means),
+                    "transition_matrix": (biject_to(constraints.simplex), transition)}
+            point = {site: f.inv(value) for site, (f, value) in maps.items()}
             value, grad = potential(point)
-            # the log joint in the constrained coordinates (no Jacobians); ours scores the K!
-            # orderings of the means, the ordered law their sum: log K! apart
-            joint, _ = log_density(model, (), kwargs,
-                                   {site: means, "transition_matrix": transition})
-            joint = float(joint) + (0.0 if model is enumerated_hmm
-                                    else float(gammaln(options["states"] + 1.0)))
+            # the log joint in the constrained coordinates: minus the potential, less the
+            # transforms' log Jacobians; ours scores the K! orderings of the means, the
+            # ordered law their sum: log K! apart
+            log_jacobian = sum(float(jnp.sum(f.log_abs_det_jacobian(point[site], value)))
+                               for site, (f, value) in maps.items())
+            joint = -float(value) - log_jacobian + (
+                0.0 if ordered else float(gammaln(options["states"] + 1.0)))
             if reference is None:
                 reference = joint
             value_diff = abs(joint - reference) / abs(reference)
