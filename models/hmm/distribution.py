@@ -240,4 +240,5 @@ class UnorderedNormal(dist.Distribution):
     def log_prob(self, value):
         # OrderedNormal's log K! and the 1 / K! of the K! orderings cancel
         ordered = jnp.sort(value, axis=-1)
-        return jnp.sum(dist.Normal(self.loc, self.scale).log_prob(ordered), axis=-1)
+        loc, scale = (jnp.broadcast_to(p, ordered.shape) for p in (self.loc, self.scale))
+        return jnp.sum(dist.Normal(loc, scale).log_prob(ordered), axis=-1)
