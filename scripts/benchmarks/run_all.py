@@ -499,7 +499,8 @@ def family_section(grouped: dict[str, list[dict]]) -> list[str]:
 
 
 def hmm_logp_section(grouped: dict[str, list[dict]]) -> list[str]:
-    runs = _usable(grouped.get("hmm-logp", []))
+    # not _usable: this job's "skipped" is its list of skipped peers, not a skipped job
+    runs = [r for r in grouped.get("hmm-logp", []) if not r.get("failed") and "rows" in r]
     if not runs:
         if grouped.get("hmm-logp"):
             return ["### Gaussian HMM log density + gradient", "",
