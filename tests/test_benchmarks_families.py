@@ -290,3 +290,16 @@ def test_each_pymc_peer_has_our_log_density(x64, name):
             values["mu_unconstrained"] = free
         differences.append(float(logp(_pymc_point(peer, values))) - float(ours) - extra)
     assert np.ptp(differences) < 1e-6 * max(1.0, abs(float(ours))), differences
+
+
+def test_hmm_logp_section_shows_each_row_with_its_ratio_to_the_peer():
+    """A finished hmm-logp job (its "skipped" is the list of skipped peers) is rendered row
+    by row; x peer is the peer row's best time over this row's."""
+    rows = [{"case": "forward pass K=2 T=100", "name": "dynamax hmm_filter",
+             "logp_grad_us": 300.0, "value_rel_diff": 0.0, "grad_rel_diff": 0.0},
+            {"case": "forward pass K=2 T=100", "name": "ours hmm_log_likelihood",
+             "logp_grad_us": 100.0, "value_rel_diff": 1e-16, "grad_rel_diff": 2e-16}]
+    result = {"job": "hmm", "rows": rows, "skipped": [{"name": "pymc", "reason": "elsewhere"}]}
+    text = "\n".join(run_all.hmm_logp_section({"hmm-logp": [result]}))
+    assert "| forward pass K=2 T=100 | ours hmm_log_likelihood | 100.0 | 3.00 |" in text
+    assert "failed" not in text and "Skipped: pymc" in text
