@@ -23,9 +23,13 @@ re-exported by :mod:`patterns.parallel`):
   filtering, backward sampling), shape (T,). Both twins turn the same key into the same
   path.
 
-Everything is computed in log space, so T = 10^5 steps with emission likelihoods that
-differ by hundreds of nats do not underflow, and the filter is differentiable in all three
-arrays.
+``hmm_filter``, ``hmm_viterbi``, ``hmm_backward_sample`` and the parallel twins are computed
+in log space; the sequential ``hmm_log_likelihood`` and ``hmm_smoother`` in probability
+space, renormalised at every step, each step's emission likelihoods divided by their
+largest (Rabiner's scaled passes: a matrix-vector product per step, no exponentials). Either
+way T = 10^5 steps with emission likelihoods that differ by hundreds of nats do not
+underflow (the scaled passes would only if a transition probability fell below 1e-308),
+and the filter is differentiable in all three arrays.
 
 Value checks (rows summing to one, NaN log-likelihoods) run on concrete arrays only; inside
 ``jit`` or a NumPyro model the arrays are traced and only shapes are checked, so a model

@@ -218,19 +218,20 @@ def test_sir_loop_job_compares_equal_densities(x64):
 
 
 def test_hmm_job_forward_pass_equals_dynamax(tmp_path):
-    """bench_hmm's forward-pass rows (ours and dynamax's hmm_filter on the same arrays):
-    equal values, positive times (a fresh process: the job turns on float64 at import)."""
+    """bench_hmm's forward-pass rows (dynamax's hmm_filter, then ours: hmm_log_likelihood
+    sequential and parallel, log-space hmm_filter, on the same arrays): equal values and
+    gradients, positive times (a fresh process: the job turns on float64 at import)."""
     pytest.importorskip("dynamax", reason="dynamax belongs to the test and bench extras")
-    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); import bench_hmm, jax.numpy as "
-            "jnp, numpy as np; from dynamax.hidden_markov_model import hmm_filter; "
-            "y = jnp.asarray(np.random.default_rng(0).normal(5.0, 3.0, 60)); "
-            "print(json.dumps(bench_hmm.forward_pass_rows('t', y, 3, 1, hmm_filter)))")
+    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); import bench_hmm; "
+            "from dynamax.hidden_markov_model import hmm_filter; "
+            "print(json.dumps(bench_hmm.forward_pass_rows(3, 60, 1, hmm_filter)))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code, str(BENCH)], check=True,
                          capture_output=True, text=True, timeout=300, env=env)
     rows = json.loads(out.stdout.strip().splitlines()[-1])
-    assert [r["name"].split()[0] for r in rows] == ["dynamax", "ours"]
-    assert rows[1]["value_rel_diff"] < 1e-12
+    assert [r["name"].split()[0] for r in rows] == ["dynamax", "ours", "ours", "ours"]
+    assert all(r["case"] == "forward pass K=3 T=60" for r in rows)
+    assert all(r["value_rel_diff"] < 1e-12 and r["grad_rel_diff"] < 1e-10 for r in rows[1:])
     assert all(r["logp_grad_us"] > 0 for r in rows)
 
 
@@ -284,8 +285,22 @@ def test_each_pymc_peer_has_our_log_density(x64, name):
         values = {k: np.asarray(v) for k, v in params.items()}
         extra = 0.0
         if case.family == "hmm":
-            free, extra = _ordered_inverse(values.pop("mu"),
+            # ours samples the means in any order and sorts them: PyMC's ordered vector
+            free, extra = _ordered_inverse(np.sort(values.pop("mu_unordered")),
                                            case.options.get("positive_means", False))
             values["mu_unconstrained"] = free
         differences.append(float(logp(_pymc_point(peer, values))) - float(ours) - extra)
     assert np.ptp(differences) < 1e-6 * max(1.0, abs(float(ours))), differences
+
+
+def test_hmm_logp_section_shows_each_row_with_its_ratio_to_the_peer():
+    """A finished hmm-logp job (its "skipped" is the list of skipped peers) is rendered row
+    by row; x peer is the peer row's best time over this row's."""
+    rows = [{"case": "forward pass K=2 T=100", "name": "dynamax hmm_filter",
+             "logp_grad_us": 300.0, "value_rel_diff": 0.0, "grad_rel_diff": 0.0},
+            {"case": "forward pass K=2 T=100", "name": "ours hmm_log_likelihood",
+             "logp_grad_us": 100.0, "value_rel_diff": 1e-16, "grad_rel_diff": 2e-16}]
+    result = {"job": "hmm", "rows": rows, "skipped": [{"name": "pymc", "reason": "elsewhere"}]}
+    text = "\n".join(run_all.hmm_logp_section({"hmm-logp": [result]}))
+    assert "| forward pass K=2 T=100 | ours hmm_log_likelihood | 100.0 | 3.00 |" in text
+    assert "failed" not in text and "Skipped: pymc" in text

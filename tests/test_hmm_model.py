@@ -13,7 +13,13 @@ from scipy import stats
 from scipy.special import logsumexp
 from script_runner import run_script, run_script_in_process
 
-from models.hmm import GaussianHMM, gaussian_hmm_model, posterior_state_paths
+from models.hmm import (
+    GaussianHMM,
+    OrderedNormal,
+    UnorderedNormal,
+    gaussian_hmm_model,
+    posterior_state_paths,
+)
 from patterns.hmm import stationary_distribution
 
 PI = np.array([0.3, 0.7])
@@ -48,6 +54,63 @@ def test_samples_have_the_closed_form_mean_and_variance(x64, rng_key):
     cross = np.sum(PI[:, None] * A * MU[:, None] * MU[None, :])
     product = draws[:, 0] * draws[:, 1]
     assert abs(product.mean() - cross) < 4.5 * product.std() / np.sqrt(len(draws))
+
+
+def _brute_force_log_likelihood(y, pi, transition, means, sds):
+    total = []
+    for z in itertools.product(range(len(pi)), repeat=len(y)):
+        log_p = np.log(pi[z[0]]) + sum(np.log(transition[a, b])
+                                       for a, b in itertools.pairwise(z))
+        total.append(log_p + stats.norm.logpdf(y, means[list(z)], sds[list(z)]).sum())
+    return logsumexp(total)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_unordered_means_score_as_their_sorted_vector(x64, positive):
+    """Every ordering of x has the density of sort(x) under independent normals (SciPy),
+    which is OrderedNormal's density less its log K!."""
+    loc, scale = np.array([3.0, 10.0, 6.0]), np.array([1.0, 2.0, 1.5])
+    x = np.array([9.1, 2.7, 6.4])
+    expected = stats.norm.logpdf(np.sort(x), loc, scale).sum()
+    law = UnorderedNormal(loc, scale, positive=positive)
+    orderings = np.array([x[list(order)] for order in itertools.permutations(range(3))])
+    np.testing.assert_allclose(np.asarray(law.log_prob(jnp.asarray(orderings))),
+                               np.full(6, expected), rtol=1e-13)
+    ordered = OrderedNormal(loc, scale, positive=positive)
+    np.testing.assert_allclose(float(ordered.log_prob(jnp.sort(x))) - np.log(6.0), expected,
+                               rtol=1e-13)
+
+
+def test_unordered_means_are_exchangeable_draws_of_the_ordered_law(x64, rng_key):
+    """Two iid N(0, 1) in a random order: each coordinate has mean 0, x_0 < x_1 half of the
+    time, and the sorted pair has the order statistics' means -+ 1 / sqrt(pi)."""
+    draws = np.asarray(UnorderedNormal(jnp.zeros(2), jnp.ones(2)).sample(rng_key, (20_000,)))
+    n = len(draws)
+    assert np.all(np.abs(draws.mean(0)) < 4.5 / np.sqrt(n))
+    assert abs((draws[:, 0] < draws[:, 1]).mean() - 0.5) < 4.5 * 0.5 / np.sqrt(n)
+    ordered = np.sort(draws, axis=1)
+    expected = np.array([-1.0, 1.0]) / np.sqrt(np.pi)
+    assert np.all(np.abs(ordered.mean(0) - expected) < 4.5 * ordered.std(0) / np.sqrt(n))
+
+
+def test_model_density_is_the_ordered_posterior_in_any_order(x64):
+    """The model's log joint at mu_unordered (any order): normal priors of the sorted means,
+    half-normal sds, Dirichlet rows (SciPy) and the brute-force sum over all state paths
+    with the sorted means (state 0 the lowest)."""
+    from numpyro.infer.util import log_density
+
+    y = np.array([0.3, -1.2, 2.5, 1.9, -0.4])
+    kwargs = {"y": jnp.asarray(y), "states": 2, "initial": "fixed", "mu_loc": 0.5,
+              "mu_scale": 2.0, "sigma_scale": 1.5}
+    expected = (stats.norm.logpdf(MU, 0.5, 2.0).sum() + stats.halfnorm.logpdf(SD, 0, 1.5).sum()
+                + sum(stats.dirichlet.logpdf(row, np.ones(2)) for row in A)
+                + _brute_force_log_likelihood(y, np.full(2, 0.5), A, MU, SD))
+    for unordered in (MU, MU[::-1]):
+        params = {"mu_unordered": jnp.asarray(unordered), "sigma": jnp.asarray(SD),
+                  "transition_matrix": jnp.asarray(A)}
+        value, trace = log_density(gaussian_hmm_model, (), kwargs, params)
+        np.testing.assert_allclose(float(value), expected, rtol=1e-12)
+        np.testing.assert_array_equal(np.asarray(trace["mu"]["value"]), MU)
 
 
 def test_stationary_distribution_is_the_limit_of_the_chain(x64):

@@ -499,7 +499,8 @@ def family_section(grouped: dict[str, list[dict]]) -> list[str]:
 
 
 def hmm_logp_section(grouped: dict[str, list[dict]]) -> list[str]:
-    runs = _usable(grouped.get("hmm-logp", []))
+    # not _usable: this job's "skipped" is its list of skipped peers, not a skipped job
+    runs = [r for r in grouped.get("hmm-logp", []) if not r.get("failed") and "rows" in r]
     if not runs:
         if grouped.get("hmm-logp"):
             return ["### Gaussian HMM log density + gradient", "",
@@ -507,14 +508,27 @@ def hmm_logp_section(grouped: dict[str, list[dict]]) -> list[str]:
         return []
     lines = ["### Gaussian HMM log density + gradient (bench_hmm.py --no-nuts)", "",
              "One jitted value-and-gradient at the same point, µs per call (best of the "
-             "repeats), float64. *Forward pass only*: dynamax's `hmm_filter` and ours on the "
-             "same arrays, gradient w.r.t. the means. *value rel diff*: against the first row "
-             "of its group (every row computes the same value).", "",
-             "| case | what | µs (runs) | value rel diff |", "|---|---|---:|---:|"]
+             "repeats), float64. *Model* rows: the whole log density of each model "
+             "(NumPyro's potential). *Forward pass* rows: the forward pass alone on the same "
+             "arrays (a simulated K-state series), gradient w.r.t. the means and the "
+             "transition matrix: dynamax's `hmm_filter` against ours. *× peer*: the peer "
+             "row's µs (dynamax, NumPyro enumeration) over this row's, best runs (above 1: "
+             "ours is faster). *value / grad rel diff*: against the first row of its group "
+             "(every row computes the same value).", "",
+             "| case | what | µs (runs) | × peer | value rel diff | grad rel diff |",
+             "|---|---|---:|---:|---:|---:|"]
+    best = [min(r["rows"][i]["logp_grad_us"] for r in runs)
+            for i in range(len(runs[0]["rows"]))]
+    peer_of = {row["case"]: best[i] for i, row in enumerate(runs[0]["rows"])
+               if row["name"].startswith(("dynamax", "numpyro enumeration"))}
     for i, row in enumerate(runs[0]["rows"]):
         times = [r["rows"][i]["logp_grad_us"] for r in runs]
+        peer = peer_of.get(row["case"])
+        grad_diff = row.get("grad_rel_diff")
         lines.append(f"| {row['case']} | {row['name']} | {_runs(times)} | "
-                     f"{row['value_rel_diff']:.1e} |")
+                     f"{_fmt(peer / best[i] if peer else None, 2)} | "
+                     f"{row['value_rel_diff']:.1e} | "
+                     f"{'–' if grad_diff is None else f'{grad_diff:.1e}'} |")
     for s in runs[0].get("skipped", []):
         lines.append(f"\n*Skipped: {s['name']} — {s['reason']}.*")
     return lines + [""]
