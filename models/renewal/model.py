@@ -503,6 +503,13 @@ def renewal_model(
                                .to_event(1))
             log_r = jnp.concatenate([log_r, log_r[-1] + rw_sd * jnp.cumsum(z)])
         r_all = jnp.exp(log_r[np.arange(total) // step])
+    else:
+        index = window_index(num_steps, window)
+        shape, rate = gamma_shape_rate(r_prior_mean, r_prior_sd)
+        r = numpyro.sample("R", dist.Gamma(shape, rate).expand([int(index[-1]) + 1])
+                           .to_event(1))
+        r_all = r[np.concatenate([index, np.full(horizon, index[-1])])]
+
     lead = delay_pmf.shape[0] - 1  # renewal days before day 0, for the delay
     seed = jnp.full(interval.shape[0] - 1, jnp.exp(log_seed))
     r_run = jnp.concatenate([jnp.full(lead, r_all[0]), r_all])
