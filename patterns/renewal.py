@@ -28,7 +28,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
-from jax.scipy.special import gammainc
 from jax.typing import ArrayLike
 
 from patterns.updates import push_lag
@@ -39,11 +38,69 @@ __all__ = [
     "discretise_gamma_interval",
     "discretise_lognormal_interval",
     "infection_pressure",
+    "regularised_lower_gamma",
     "renewal_infections",
 ]
 
 #: How far a generation interval's total may be from one.
 INTERVAL_TOLERANCE = 1e-6
+
+
+def regularised_lower_gamma(a: float, x: ArrayLike) -> np.ndarray:
+    """The regularised lower incomplete gamma function P(a, x), the CDF at x of a
+    Gamma(a, 1) variable, elementwise, in float64 Python arithmetic (no JAX: a
+    data-preparation step). For x < a + 1 the series ``P = e^{-x} x^a / Gamma(a) *
+    sum_n x^n / (a (a + 1) ... (a + n))``; beyond, 1 - Q with Q's continued fraction
+    (Legendre's, evaluated by the modified Lentz method). Both to double precision.
+
+    Args:
+        a: shape, > 0.
+        x: points, any shape (values <= 0 give 0).
+
+    Returns:
+        P(a, x), float64, the shape of x.
+
+    Example:
+        >>> p = regularised_lower_gamma(1.0, [0.0, 1.0, 30.0])  # Gamma(1): 1 - e^{-x}
+        >>> print([round(float(v), 12) for v in p])
+        [0.0, 0.632120558829, 1.0]
+    """
+    if not a > 0:
+        raise ValueError(f"regularised_lower_gamma: a must be > 0, got {a}")
+    log_gamma_a = math.lgamma(a)
+
+    def one(value: float) -> float:
+        if value <= 0.0:
+            return 0.0
+        front = math.exp(a * math.log(value) - value - log_gamma_a)
+        if value < a + 1.0:
+            term = total = 1.0 / a
+            n = 0
+            while abs(term) > abs(total) * 1e-17 and n < 10_000:
+                n += 1
+                term *= value / (a + n)
+                total += term
+            return front * total
+        tiny = 1e-300
+        b_n = value + 1.0 - a
+        c, d = 1.0 / tiny, 1.0 / b_n
+        h = d
+        for i in range(1, 10_000):
+            a_n = -i * (i - a)
+            b_n += 2.0
+            d = a_n * d + b_n
+            d = tiny if abs(d) < tiny else d
+            c = b_n + a_n / c
+            c = tiny if abs(c) < tiny else c
+            d = 1.0 / d
+            delta = d * c
+            h *= delta
+            if abs(delta - 1.0) < 1e-16:
+                break
+        return 1.0 - front * h
+
+    x = np.asarray(x, dtype=np.float64)
+    return np.vectorize(one, otypes=[np.float64])(x) if x.size else np.zeros(x.shape)
 
 
 def discretise_gamma_interval(mean: float, sd: float, max_lag: int,
@@ -82,14 +139,9 @@ def discretise_gamma_interval(mean: float, sd: float, max_lag: int,
     b = sd**2 / (mean - 1.0)
 
     def cdf(x: np.ndarray, shape: float) -> np.ndarray:
-        # a data-preparation step, in float64, never traced; padded to a power of two (at
-        # least 256) so that JAX compiles its incomplete gamma once for most lengths
-        size = max(256, 1 << int(np.ceil(np.log2(x.size))))
-        padded = np.zeros(size)
-        padded[:x.size] = np.maximum(x, 0.0) / b
-        with jax.enable_x64(True):
-            values = np.asarray(gammainc(np.full(size, shape), padded))[:x.size]
-        return np.where(x > 0, values, 0.0)
+        # a data-preparation step, in float64 Python arithmetic: no JAX operation, so it
+        # runs before the fit command sets up JAX's devices (one CPU device per chain)
+        return regularised_lower_gamma(shape, np.maximum(x, 0.0) / b)
 
     # E[X; X <= x] = a b F_{a+1}(x) for a gamma X
     return _triangle_discretisation(lambda x: cdf(x, a), lambda x: a * b * cdf(x, a + 1),

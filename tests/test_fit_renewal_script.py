@@ -95,7 +95,7 @@ def test_loop_benchmark_scores_the_same_density_as_the_scan(x64):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     y = np.array([3.0, 5.0, 4.0, 8.0, 7.0])
-    params = {"R_start": 1.3, "rw_sd": 0.1, "rw_steps": np.array([0.5, -1.0, 0.2, 0.3]),
+    params = {"log_level": np.array([1.5, 1.9, 1.7, 2.0, 2.2]), "rw_sd": 0.1,
               "log_seed": 1.2, "dispersion": 0.3}
     scan, _ = log_density(renewal_model, (), {"y": y, "generation_interval": bench.INTERVAL,
                                               "step": 1, "seed_loc": 3.0}, params)

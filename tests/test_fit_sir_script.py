@@ -135,7 +135,7 @@ def test_prevalence_and_its_forecast_are_the_ode_solution_at_the_draws(sir_fit):
                            forecast.to_numpy().reshape(-1, FORECAST)[pick]], axis=1)
     reference = solve_sir(beta, gamma, N, len(IN_BED) + FORECAST)
     noise_sd = np.sqrt(reference + phi_inv[:, None] * reference**2)
-    assert np.max(np.abs(ours - reference) / noise_sd) < 1e-3
+    assert np.max(np.abs(ours - reference) / noise_sd) < 1e-2  # 4 RK4 steps a day
     assert (out / "prevalence.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "forecast.png").exists()
 

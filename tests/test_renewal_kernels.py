@@ -3,6 +3,9 @@ Python loops (float64, 1e-12), and EpiEstim's discretised interval against the n
 EpiEstim wrote for the 2009 school outbreak (../shared/refdata/)."""
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jax
@@ -208,3 +211,33 @@ def test_bad_shapes_are_refused():
         renewal_infections(jnp.ones(3), jnp.array([0.0, 0.5, 0.5]), jnp.ones(3))
     with pytest.raises(ValueError, match="mean must be > 1"):
         discretise_gamma_interval(0.5, 1.0, 10)
+
+
+def test_incomplete_gamma_equals_scipys():
+    """The gamma discretisation's CDF, P(a, x) in plain float64 Python (series below
+    a + 1, continued fraction above), against scipy.special.gammainc."""
+    from scipy import special
+
+    from patterns.renewal import regularised_lower_gamma
+
+    x = np.concatenate([np.linspace(0.0, 5.0, 51), np.linspace(5.0, 400.0, 80)])
+    for a in (0.05, 0.3, 1.0, 1.1378, 2.1378, 5.0, 20.0, 80.0):
+        np.testing.assert_allclose(regularised_lower_gamma(a, x), special.gammainc(a, x),
+                                   rtol=0, atol=1e-13)
+    with pytest.raises(ValueError, match="a must be > 0, got 0.0"):
+        regularised_lower_gamma(0.0, x)
+
+
+def test_discretising_the_interval_starts_no_jax_backend():
+    """The fit command checks the series (and so discretises the generation interval)
+    before it sets JAX's CPU device count for parallel chains: the discretisation must not
+    start JAX's backend, or `fit.py renewal --data FILE --chains 4` fails."""
+    code = ("from models.renewal import resolve_interval; import jax; "
+            "resolve_interval(None, 2.6, 1.5, None); "
+            "resolve_interval(None, 2.6, 1.5, None, 'lognormal'); "
+            "jax.config.update('jax_num_cpu_devices', 4); print(jax.device_count())")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env.pop("XLA_FLAGS", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0 and out.stdout.split()[-1] == "4", out.stderr[-2000:]

@@ -7,9 +7,9 @@ when it is ignored."""
 import jax
 import numpy as np
 import pytest
-from numpyro.infer import MCMC, NUTS, init_to_median
+from numpyro.infer import MCMC, NUTS
 
-from models.renewal import renewal_model, resolve_interval
+from models.renewal import init_to_guess, renewal_model, resolve_interval
 
 INTERVAL = resolve_interval(None, 2.6, 1.5, None)  # EpiEstim's Flu2009 serial interval shape
 
@@ -30,7 +30,7 @@ def simulate(reproduction, seed_level, rng, concentration=100.0):
 
 def fit(y, *, warmup, samples, seed, **options):
     with jax.enable_x64(True):
-        mcmc = MCMC(NUTS(renewal_model, init_strategy=init_to_median), num_warmup=warmup,
+        mcmc = MCMC(NUTS(renewal_model, init_strategy=init_to_guess), num_warmup=warmup,
                     num_samples=samples, num_chains=1, progress_bar=False)
         mcmc.run(jax.random.PRNGKey(seed), y=y, generation_interval=INTERVAL,
                  extra_fields=("diverging",), **options)
@@ -64,12 +64,12 @@ def test_bands_cover_the_true_r_t(rise_and_fall):
     low, high = np.quantile(draws["R_t"], [0.05, 0.95], axis=0)
     coverage = np.mean((truth >= low) & (truth <= high))
     assert coverage >= 0.85, coverage
-    # the daily random walk's funnel (rw_sd near 0) costs occasional divergences at
-    # NumPyro's default target acceptance, and their count is chaotic: 3 of 300 draws with
-    # the generation interval from SciPy's incomplete gamma, 9 of 300 once it came from
-    # JAX's (the same interval to 2e-14). More than 5 % would be a problem; the funnel
-    # itself is an open item of issue 16.
-    assert draws["divergences"] <= 15, draws["divergences"]
+    # no divergences: the walk is sampled as the level it drives (IntegratedRandomWalk).
+    # Written with standardised steps (log R_t = log R_0 + rw_sd * cumsum(z)) the same
+    # fit diverged on 2 to 9 of 300 draws (at the maximum tree depth on 97-99 % of them), a
+    # count that moved with a 2e-14 change of the
+    # generation interval (docs/renewal.md, "Geometry").
+    assert draws["divergences"] == 0, draws["divergences"]
 
 
 @pytest.mark.slow
@@ -94,6 +94,8 @@ def truncated():
     factor = np.ones(truth.shape[0])
     factor[-len(COMPLETENESS):] = COMPLETENESS[::-1]
     reported = rng.binomial(final.astype(int), factor).astype(float)
+    # (one compiled program for both fits, the curve a traced argument, measured no
+    # cheaper: 39.3 vs 39.1 s of CPU side by side)
     common = {"r_model": "windows", "window": 7, "warmup": 300, "samples": 300}
     modelled = fit(reported, seed=1, completeness=COMPLETENESS, **common)
     ignored = fit(reported, seed=2, **common)

@@ -20,10 +20,14 @@ from models.renewal.checks import (
 from models.renewal.family import FAMILY
 from models.renewal.model import (
     EpiEstimPosterior,
+    IntegratedRandomWalk,
     PoissonRenewal,
     epiestim_model,
     epiestim_posterior,
     gamma_shape_rate,
+    init_to_guess,
+    interval_mean,
+    level_guess,
     renewal_model,
     seed_location,
     window_index,
@@ -32,6 +36,7 @@ from models.renewal.model import (
 __all__ = [
     "EpiEstimPosterior",
     "FAMILY",
+    "IntegratedRandomWalk",
     "PoissonRenewal",
     "check_completeness",
     "check_delay",
@@ -39,6 +44,9 @@ __all__ = [
     "epiestim_model",
     "epiestim_posterior",
     "gamma_shape_rate",
+    "init_to_guess",
+    "interval_mean",
+    "level_guess",
     "renewal_model",
     "resolve_interval",
     "seed_location",

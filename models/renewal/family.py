@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpyro.infer import init_to_median
 
 from models.family import DataSource, ModelFamily, Option, TimeQuantity, Variant
 from models.renewal.checks import (
@@ -28,7 +27,7 @@ from models.renewal.checks import (
     count_problem,
     resolve_interval,
 )
-from models.renewal.model import epiestim_model, renewal_model
+from models.renewal.model import epiestim_model, init_to_guess, renewal_model
 
 __all__ = ["FAMILY"]
 
@@ -148,8 +147,9 @@ FAMILY = ModelFamily(
     coords_and_dims=lambda options: ({}, {}),
     too_short=_too_short,
     data_defaults=_data_defaults,
-    init_strategy=partial(init_to_median, num_samples=15),
-    init_description="medians of 15 prior draws",
+    init_strategy=partial(init_to_guess, num_samples=15),
+    init_description="the random walk's level at log(1 + mean count) of each step; other "
+    "sites at medians of 15 prior draws",
     default_data=DataSource(
         path=DATA / "influenza_school_2009_incidence.csv",
         column="I",

@@ -20,6 +20,7 @@ forecast, ``R_t_forecast`` (h,).
 """
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import jax
@@ -30,6 +31,7 @@ import numpyro.distributions as dist
 from jax import Array
 from jax.typing import ArrayLike
 from numpyro.distributions import constraints
+from numpyro.infer import init_to_median
 
 from models.renewal.checks import (
     check_completeness,
@@ -42,10 +44,14 @@ from patterns.updates import fill_at, push_lag
 
 __all__ = [
     "EpiEstimPosterior",
+    "IntegratedRandomWalk",
     "PoissonRenewal",
     "epiestim_model",
     "epiestim_posterior",
     "gamma_shape_rate",
+    "init_to_guess",
+    "interval_mean",
+    "level_guess",
     "renewal_model",
     "seed_location",
     "window_index",
@@ -65,6 +71,17 @@ def gamma_shape_rate(mean: float, sd: float) -> tuple[float, float]:
     if not (mean > 0 and sd > 0):
         raise ValueError(f"gamma prior: mean and sd must be > 0, got {mean} and {sd}")
     return (mean / sd) ** 2, mean / sd**2
+
+
+def interval_mean(interval: ArrayLike) -> float:
+    """Mean lag of a discretised generation interval, ``sum_s s g_s`` (days).
+
+    Example:
+        >>> print(interval_mean([0.0, 0.5, 0.5]))
+        1.5
+    """
+    weights = np.asarray(interval, dtype=np.float64)
+    return float(np.arange(weights.shape[0]) @ weights)
 
 
 def window_index(num_steps: int, window: int, first: int = 0) -> np.ndarray:
@@ -260,6 +277,114 @@ def _truncation(completeness: ArrayLike | None, num_steps: int) -> Array:
     return fill_at(jnp.ones(num_steps, curve.dtype), last, curve[::-1])
 
 
+class IntegratedRandomWalk(dist.Distribution):
+    """A Gaussian random walk of log R, written as the level it drives.
+
+    ``log R_0 ~ Normal(loc, scale)``, ``log R_k - log R_{k-1} ~ Normal(0, step_sd)`` for
+    k = 1, ..., K - 1; the value is ``x_k = start + rate * (log R_0 + ... + log R_k)``, shape
+    (K,): with ``rate`` = days per step / mean generation interval, ``x_k`` is close to the
+    log infections at the end of step k (growth rate ~ log R / mean generation interval).
+    The counts measure that level day by day, so in ``x`` the likelihood's curvature is
+    nearly diagonal, where in the standardised steps z of ``log R_k = log R_0 + sd (z_1 +
+    ... + z_k)`` it is that of a double cumulative sum (condition number ~ K^4: NUTS at its
+    maximum tree depth on 200 days; docs/renewal.md). The map from (log R_0, steps) to x is
+    linear with determinant ``rate^K``, so the law is the same random walk.
+
+    Args:
+        start: the level before step 0 (the log seed infections), scalar.
+        rate: days per step / mean generation interval, > 0 (a Python float).
+        loc, scale: the normal law of log R_0.
+        step_sd: the sd of the walk's steps, > 0.
+        num_steps: K, the number of steps of R (a Python int >= 1).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> walk = IntegratedRandomWalk(1.0, 2.0, 0.0, 1.0, 0.1, 3)
+        >>> x = jnp.array([1.2, 1.6, 1.8])  # log R = 0.1, 0.2, 0.1
+        >>> print(walk.log_reproduction(x).round(6))
+        [0.1 0.2 0.1]
+        >>> import numpy as np
+        >>> from scipy import stats
+        >>> direct = (stats.norm(0, 1).logpdf(0.1) + stats.norm(0, 0.1).logpdf([0.1, -0.1]).sum()
+        ...           - 3 * np.log(2.0))
+        >>> print(bool(np.isclose(float(walk.log_prob(x)), direct, rtol=1e-6)))
+        True
+    """
+
+    arg_constraints = {"start": constraints.real, "loc": constraints.real,
+                       "scale": constraints.positive, "step_sd": constraints.positive}
+    support = constraints.real_vector
+    pytree_data_fields = ("start", "loc", "scale", "step_sd")
+    pytree_aux_fields = ("rate", "num_steps")
+
+    def __init__(self, start: ArrayLike, rate: float, loc: ArrayLike, scale: ArrayLike,
+                 step_sd: ArrayLike, num_steps: int, *,
+                 validate_args: bool | None = None) -> None:
+        if not rate > 0 or int(num_steps) < 1:
+            raise ValueError(f"IntegratedRandomWalk: need rate > 0 and num_steps >= 1, got "
+                             f"{rate} and {num_steps}")
+        self.start, self.loc, self.scale, self.step_sd = jnp.broadcast_arrays(
+            *(jnp.asarray(v, dtype=jnp.result_type(float)) for v in (start, loc, scale, step_sd)))
+        self.rate, self.num_steps = float(rate), int(num_steps)
+        super().__init__(batch_shape=jnp.shape(self.start), event_shape=(self.num_steps,),
+                         validate_args=validate_args)
+
+    def log_reproduction(self, value: ArrayLike) -> Array:
+        """log R_k of each step from the level ``value``, shape (..., K)."""
+        value = jnp.asarray(value)
+        previous = jnp.concatenate([jnp.broadcast_to(self.start[..., None], value.shape[:-1]
+                                                     + (1,)), value[..., :-1]], -1)
+        return (value - previous) / self.rate
+
+    def sample(self, key: Array, sample_shape: tuple[int, ...] = ()) -> Array:
+        shape = sample_shape + self.batch_shape
+        noise = jax.random.normal(key, shape + self.event_shape)
+        loc, scale, step_sd, start = (jnp.broadcast_to(v, shape)[..., None] for v in (
+            self.loc, self.scale, self.step_sd, self.start))
+        steps = jnp.concatenate([loc + scale * noise[..., :1], step_sd * noise[..., 1:]], -1)
+        return start + self.rate * jnp.cumsum(jnp.cumsum(steps, -1), -1)
+
+    def log_prob(self, value: ArrayLike) -> Array:
+        log_r = self.log_reproduction(value)
+        first = dist.Normal(self.loc, self.scale).log_prob(log_r[..., 0])
+        increments = jnp.diff(log_r, axis=-1)
+        step_sd = jnp.broadcast_to(self.step_sd, increments.shape[:-1])[..., None]
+        steps = dist.Normal(0.0, step_sd).log_prob(increments)
+        return first + jnp.sum(steps, -1) - self.num_steps * np.log(self.rate)
+
+
+def level_guess(y: ArrayLike, step: int, num_levels: int) -> Array:
+    """A starting point of :class:`IntegratedRandomWalk`'s level read off the counts:
+    log(1 + mean count) over each step's days (the last step's days repeat the last day
+    when the series ends inside it), shape (num_levels,).
+
+    Example:
+        >>> print(level_guess([1.0, 3.0, 6.0, 8.0, 15.0], 2, 3).round(4))
+        [1.0986 2.0794 2.7726]
+    """
+    y = jnp.asarray(y)
+    days = np.minimum(np.arange(num_levels * step), y.shape[0] - 1)
+    return jnp.log1p(y[days].reshape(num_levels, step).mean(-1))
+
+
+def init_to_guess(site: dict[str, Any] | None = None, num_samples: int = 15) -> Any:
+    """NumPyro init strategy: a sample site whose ``infer`` dict holds ``"init_guess"``
+    starts there (the renewal model puts the level of its random walk read off the data,
+    :func:`level_guess`); every other site at the median of ``num_samples`` prior draws
+    (:func:`numpyro.infer.init_to_median`).
+
+    Example:
+        >>> from numpyro.infer import NUTS
+        >>> kernel = NUTS(renewal_model, init_strategy=init_to_guess(num_samples=15))
+    """
+    if site is None:
+        return partial(init_to_guess, num_samples=num_samples)
+    guess = (site.get("infer") or {}).get("init_guess")
+    if site["type"] == "sample" and not site["is_observed"] and guess is not None:
+        return guess
+    return init_to_median(site, num_samples=num_samples)
+
+
 def seed_location(y: ArrayLike) -> Array:
     """Default prior location of the log seed infections: log(mean of the first week's
     counts + 1).
@@ -295,10 +420,15 @@ def renewal_model(
 ) -> None:
     """NumPyro model: latent renewal-equation infections and reported cases.
 
-    * R_t: ``r_model="random-walk"``: ``log R_t = log R_start + rw_sd * (z_1 + ... + z_j)``
-      with j = t // ``step`` (``step`` = 1 daily, 7 weekly), ``z ~ Normal(0, 1)``,
-      ``rw_sd ~ HalfNormal(rw_scale)``, ``R_start ~ LogNormal`` with mean ``r_prior_mean``
-      and sd ``r_prior_sd``; ``r_model="windows"``: R constant over windows of ``window``
+    * R_t: ``r_model="random-walk"``: log R_t is constant over steps of ``step`` days
+      (1 daily, 7 weekly; step j covers days j * step, ..., (j + 1) * step - 1), a Gaussian
+      random walk over the steps: ``log R_j - log R_{j-1} ~ Normal(0, rw_sd)``,
+      ``rw_sd ~ HalfNormal(rw_scale)``, ``R_start = R_0 ~ LogNormal`` with mean
+      ``r_prior_mean`` and sd ``r_prior_sd``. The walk is sampled as the level it drives,
+      ``log_level_j = log_seed + (step / mean interval) (log R_0 + ... + log R_j)``
+      (:class:`IntegratedRandomWalk`: the same law; the counts measure this level, which
+      keeps NUTS's trajectories short), started at :func:`level_guess` of the counts
+      (:func:`init_to_guess`). ``r_model="windows"``: R constant over windows of ``window``
       days, each ``~ Gamma(mean r_prior_mean, sd r_prior_sd)``.
     * The generation interval g: ``generation_interval`` as given, or a gamma
       (``gi_distribution="gamma"``) or log-normal (``"lognormal"``) with mean ``gi_mean``
@@ -316,11 +446,12 @@ def renewal_model(
       ``Poisson(mu_t)`` (``noise="poisson"``).
     * ``forecast_horizon = h``: R_t continues (new random-walk steps ``rw_forecast``, or the
       last window's R), the renewal runs h more days, ``y_forecast`` (h,) are the complete
-      counts of those days; deterministic ``R_t_forecast`` (h,).
+      counts of those days; deterministic ``R_t_forecast`` (h,). The forecast's steps are
+      standardised (``log R_{j+1} = log R_j + rw_sd z``): no data inform them.
 
-    Sites: ``R_start``, ``rw_sd``, ``rw_steps`` (random walk) or ``R`` (windows),
-    ``log_seed``, ``dispersion``, ``day_of_week``; deterministic ``R_t`` and ``infections``
-    (T,); observed ``y`` (T,).
+    Sites: ``rw_sd``, ``log_level`` (steps,) and deterministic ``R_start`` (random walk)
+    or ``R`` (windows), ``log_seed``, ``dispersion``, ``day_of_week``; deterministic
+    ``R_t`` and ``infections`` (T,); observed ``y`` (T,).
 
     Example:
         >>> import jax.numpy as jnp
@@ -328,8 +459,8 @@ def renewal_model(
         >>> y = jnp.array([3.0, 4, 6, 5, 8, 9, 12, 11, 14, 13])
         >>> with handlers.seed(rng_seed=1):
         ...     trace = handlers.trace(renewal_model).get_trace(y, step=7)
-        >>> print(trace["R_t"]["value"].shape, trace["rw_steps"]["value"].shape)
-        (10,) (1,)
+        >>> print(trace["R_t"]["value"].shape, trace["log_level"]["value"].shape)
+        (10,) (2,)
     """
     y, num_steps = _series("renewal_model", y, num_steps)
     if r_model not in ("random-walk", "windows"):
@@ -343,8 +474,9 @@ def renewal_model(
                          f"{day_of_week!r}")
     if step < 1:
         raise ValueError(f"renewal_model: step must be >= 1 day, got {step}")
-    interval = jnp.asarray(resolve_interval(generation_interval, gi_mean, gi_sd, gi_max_lag,
-                                            gi_distribution))
+    interval_np = resolve_interval(generation_interval, gi_mean, gi_sd, gi_max_lag,
+                                   gi_distribution)
+    interval = jnp.asarray(interval_np)
     delay_pmf = jnp.asarray(check_delay(delay))
     truncation = _truncation(completeness, num_steps)
     if seed_loc is None:
@@ -354,19 +486,23 @@ def renewal_model(
     horizon = int(forecast_horizon)
     total = num_steps + horizon
 
+    log_seed = numpyro.sample("log_seed", dist.Normal(seed_loc, 1.0))
     if r_model == "random-walk":
         r_shape = np.log1p((r_prior_sd / r_prior_mean) ** 2)
-        r_start = numpyro.sample("R_start", dist.LogNormal(
-            np.log(r_prior_mean) - r_shape / 2, np.sqrt(r_shape)))
         rw_sd = numpyro.sample("rw_sd", dist.HalfNormal(rw_scale))
-        fitted_steps = (num_steps - 1) // step
-        z = numpyro.sample("rw_steps", dist.Normal(0.0, 1.0).expand([fitted_steps]).to_event(1))
-        extra_steps = (total - 1) // step - fitted_steps
+        levels = (num_steps - 1) // step + 1
+        walk = IntegratedRandomWalk(log_seed, step / interval_mean(interval_np), np.log(
+            r_prior_mean) - r_shape / 2, np.sqrt(r_shape), rw_sd, levels)
+        level = numpyro.sample("log_level", walk, infer={} if y is None else {
+            "init_guess": level_guess(y, step, levels)})
+        log_r = walk.log_reproduction(level)
+        numpyro.deterministic("R_start", jnp.exp(log_r[0]))
+        extra_steps = (total - 1) // step + 1 - levels
         if extra_steps:
-            z = jnp.concatenate([z, numpyro.sample(
-                "rw_forecast", dist.Normal(0.0, 1.0).expand([extra_steps]).to_event(1))])
-        log_path = jnp.log(r_start) + rw_sd * jnp.concatenate([jnp.zeros(1), jnp.cumsum(z)])
-        r_all = jnp.exp(log_path[np.arange(total) // step])
+            z = numpyro.sample("rw_forecast", dist.Normal(0.0, 1.0).expand([extra_steps])
+                               .to_event(1))
+            log_r = jnp.concatenate([log_r, log_r[-1] + rw_sd * jnp.cumsum(z)])
+        r_all = jnp.exp(log_r[np.arange(total) // step])
     else:
         index = window_index(num_steps, window)
         shape, rate = gamma_shape_rate(r_prior_mean, r_prior_sd)
@@ -374,7 +510,6 @@ def renewal_model(
                            .to_event(1))
         r_all = r[np.concatenate([index, np.full(horizon, index[-1])])]
 
-    log_seed = numpyro.sample("log_seed", dist.Normal(seed_loc, 1.0))
     lead = delay_pmf.shape[0] - 1  # renewal days before day 0, for the delay
     seed = jnp.full(interval.shape[0] - 1, jnp.exp(log_seed))
     r_run = jnp.concatenate([jnp.full(lead, r_all[0]), r_all])

@@ -193,14 +193,18 @@ def pymc_sir(y: np.ndarray, options: Mapping[str, Any]):
 
 def pymc_renewal(y: np.ndarray, options: Mapping[str, Any]):
     """``fit.py renewal`` with its defaults (log R_t a Gaussian random walk with ``step``-day
-    steps, no delay, no day-of-week effect, no truncation, negative-binomial counts):
-    ``R_start ~ LogNormal`` (mean ``r_prior_mean``, sd ``r_prior_sd``), ``rw_sd ~
-    HalfNormal(rw_scale)``, ``rw_steps ~ N(0, I)``, ``log_seed ~ N(seed_loc, 1)``,
+    steps, no delay, no day-of-week effect, no truncation, negative-binomial counts), in
+    the same parameterisation (it is what makes the posterior samplable: docs/renewal.md):
+    ``log_seed ~ N(seed_loc, 1)``, ``rw_sd ~ HalfNormal(rw_scale)``, the walk as its level
+    ``log_level_j = log_seed + c (log R_0 + ... + log R_j)`` (``c`` = step / mean
+    generation interval) with ``log R_0 ~ N`` (R_start log-normal, mean ``r_prior_mean``,
+    sd ``r_prior_sd``) and ``log R_j - log R_{j-1} ~ N(0, rw_sd)`` (a ``pm.Flat`` level and
+    a ``pm.Potential``: the density of :class:`models.renewal.IntegratedRandomWalk`),
     ``dispersion ~ HalfNormal(1)``; infections ``I_t = R_t sum_s g_s I_{t-s}`` from L seed
     days at ``exp(log_seed)`` by ``pytensor.scan`` over a lag buffer (newest first);
     ``y_t ~ NegativeBinomial(mean max(I_t, 1e-10), alpha = 1 / dispersion^2)``."""
     pm, pytensor, pt = _pymc()
-    from models.renewal import resolve_interval
+    from models.renewal import interval_mean, resolve_interval
 
     if (options.get("r_model") != "random-walk" or tuple(options.get("delay", (1.0,))) != (1.0,)
             or options.get("day_of_week") not in (False, "off")
@@ -212,16 +216,22 @@ def pymc_renewal(y: np.ndarray, options: Mapping[str, Any]):
                                            options.get("gi_max_lag")))
     weights = interval[1:]
     num_steps, step = len(y), int(options["step"])
+    levels = (num_steps - 1) // step + 1
+    rate = step / interval_mean(interval)
     r_mean, r_sd = float(options["r_prior_mean"]), float(options["r_prior_sd"])
     r_shape = np.log1p((r_sd / r_mean) ** 2)
     with pm.Model() as model:
-        r_start = pm.LogNormal("R_start", np.log(r_mean) - r_shape / 2, np.sqrt(r_shape))
-        rw_sd = pm.HalfNormal("rw_sd", options["rw_scale"])
-        z = pm.Normal("rw_steps", 0.0, 1.0, shape=(num_steps - 1) // step)
         log_seed = pm.Normal("log_seed", options["seed_loc"], 1.0)
+        rw_sd = pm.HalfNormal("rw_sd", options["rw_scale"])
+        level = pm.Flat("log_level", shape=levels)
+        log_r = (level - pt.concatenate([pt.stack([log_seed]), level[:-1]])) / rate
+        pm.Potential("walk", pm.logp(pm.Normal.dist(np.log(r_mean) - r_shape / 2,
+                                                    np.sqrt(r_shape)), log_r[0])
+                     + pm.logp(pm.Normal.dist(0.0, rw_sd), log_r[1:] - log_r[:-1]).sum()
+                     - levels * np.log(rate))
+        pm.Deterministic("R_start", pt.exp(log_r[0]))
         dispersion = pm.HalfNormal("dispersion", 1.0)
-        log_path = pt.log(r_start) + rw_sd * pt.concatenate([pt.zeros(1), pt.cumsum(z)])
-        r_t = pm.Deterministic("R_t", pt.exp(log_path[np.arange(num_steps) // step]))
+        r_t = pm.Deterministic("R_t", pt.exp(log_r[np.arange(num_steps) // step]))
 
         def renew(r, buffer, w):
             new = r * pt.dot(w, buffer)

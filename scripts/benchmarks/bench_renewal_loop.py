@@ -20,27 +20,31 @@ import numpyro.distributions as dist
 from numpyro.infer import init_to_median
 from numpyro.infer.util import initialize_model
 
-from models.renewal import renewal_model, resolve_interval
+from models.renewal import (
+    IntegratedRandomWalk,
+    interval_mean,
+    renewal_model,
+    resolve_interval,
+)
 
 INTERVAL = resolve_interval(None, 2.6, 1.5, None)
 
 
 def loop_model(y, *, interval=INTERVAL, rw_scale=0.2, seed_loc=3.0):
-    """renewal_model(step=1) with the days in a Python loop and one site per day."""
+    """renewal_model(step=1) with the days in a Python loop and one site per day (the
+    same sites for R_t: the random walk of log R_t as its level, IntegratedRandomWalk)."""
     r_shape = np.log1p(1.0)
-    r_start = numpyro.sample("R_start", dist.LogNormal(np.log(5.0) - r_shape / 2,
-                                                       np.sqrt(r_shape)))
-    rw_sd = numpyro.sample("rw_sd", dist.HalfNormal(rw_scale))
-    z = numpyro.sample("rw_steps", dist.Normal(0.0, 1.0).expand([len(y) - 1]).to_event(1))
     log_seed = numpyro.sample("log_seed", dist.Normal(seed_loc, 1.0))
+    rw_sd = numpyro.sample("rw_sd", dist.HalfNormal(rw_scale))
+    walk = IntegratedRandomWalk(log_seed, 1.0 / interval_mean(interval),
+                                np.log(5.0) - r_shape / 2, np.sqrt(r_shape), rw_sd, len(y))
+    level = numpyro.sample("log_level", walk)
+    log_r = walk.log_reproduction(level)
     dispersion = numpyro.sample("dispersion", dist.HalfNormal(1.0))
     history = [jnp.exp(log_seed)] * (len(interval) - 1)
-    log_r = jnp.log(r_start)
     for t in range(len(y)):
-        if t > 0:
-            log_r = log_r + rw_sd * z[t - 1]
-        infections = jnp.exp(log_r) * sum(interval[s] * history[-s]
-                                          for s in range(1, len(interval)))
+        infections = jnp.exp(log_r[t]) * sum(interval[s] * history[-s]
+                                             for s in range(1, len(interval)))
         history.append(infections)
         numpyro.sample(f"y_{t}", dist.NegativeBinomial2(jnp.maximum(infections, 1e-10),
                                                         1.0 / dispersion**2), obs=y[t])
