@@ -178,6 +178,10 @@ def main() -> None:
     result.update({"fit_args": fit_args, "exit_code": code, "wall_s": wall,
                    "load_1min": os.getloadavg()[0], "phases": rows, "total": total,
                    "xla_flags": os.environ.get("XLA_FLAGS", "")})
+    if "--out" in fit_args:  # the fit's own timings (posterior predictive, total)
+        record = Path(fit_args[fit_args.index("--out") + 1]) / "run.json"
+        if record.exists():
+            result["fit_timings"] = json.loads(record.read_text()).get("timings_s")
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1))
 
