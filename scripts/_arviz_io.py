@@ -64,6 +64,7 @@ def inference_data_from_mcmc(
     coords: Mapping[str, Any] | None = None,
     dims: Mapping[str, Sequence[str]] | None = None,
     attrs: Mapping[str, Any] | None = None,
+    observed_data: Mapping[str, Any] | None = None,
 ) -> az.InferenceData:
     """InferenceData with posterior, sample_stats, observed_data (and posterior_predictive).
 
@@ -73,7 +74,18 @@ def inference_data_from_mcmc(
     dims taken from ``dims`` too. The pointwise log-likelihood is left out: it is not used
     here and a model whose likelihood is one joint distribution has none to give. ``attrs``
     are added to the posterior group (model name, order, ...).
+
+    ``observed_data`` (the observed sites' values, e.g. ``{"y": y}``) spares ArviZ's
+    ``from_numpyro`` its run of the model, op by op, to find them: dozens of small XLA
+    programs, seconds of compilation for a group the caller already holds. The groups are
+    then built here the way ``from_numpyro`` builds them (its names and signs of the sampler
+    statistics: ``lp`` = -potential energy, ``tree_depth`` = log2(steps) + 1), and are
+    identical to its own (``tests/test_fit_compile.py``).
     """
+    if observed_data is not None:
+        return _inference_data_without_model_run(
+            mcmc, observed_data, posterior_predictive=posterior_predictive,
+            predictions=predictions, coords=coords, dims=dims, attrs=attrs)
     idata = az.from_numpyro(
         mcmc,
         posterior_predictive=dict(posterior_predictive) if posterior_predictive else None,
@@ -86,6 +98,57 @@ def inference_data_from_mcmc(
             else None
         ),
         log_likelihood=False,
+    )
+    if attrs:
+        idata.posterior.attrs.update({key: _netcdf_attr(value) for key, value in attrs.items()})
+    return idata
+
+
+#: NumPyro's sampler statistics under ArviZ's names (as ``az.from_numpyro`` renames them).
+_SAMPLE_STAT_NAMES = {"potential_energy": "lp", "adapt_state.step_size": "step_size",
+                      "num_steps": "n_steps", "accept_prob": "acceptance_rate"}
+
+
+def _inference_data_without_model_run(
+    mcmc: Any,
+    observed_data: Mapping[str, Any],
+    *,
+    posterior_predictive: Mapping[str, Any] | None,
+    predictions: Mapping[str, Any] | None,
+    coords: Mapping[str, Any] | None,
+    dims: Mapping[str, Sequence[str]] | None,
+    attrs: Mapping[str, Any] | None,
+) -> az.InferenceData:
+    """:func:`inference_data_from_mcmc` from arrays alone: no run of the model."""
+    import numpyro
+    from arviz.data.base import dict_to_dataset
+
+    coords = dict(coords) if coords else None
+    dims = {name: list(names) for name, names in dims.items()} if dims else None
+
+    def dataset(values: Mapping[str, Any] | None, group_dims: Any, **kwargs: Any) -> Any:
+        if not values:
+            return None
+        return dict_to_dataset({name: np.asarray(value) for name, value in values.items()},
+                               library=numpyro, coords=coords, dims=group_dims, **kwargs)
+
+    stats = {}
+    for name, value in mcmc.get_extra_fields(group_by_chain=True).items():
+        if isinstance(value, (dict, tuple)):
+            continue
+        value = np.asarray(value)
+        stats[_SAMPLE_STAT_NAMES.get(name, name)] = -value if name == "potential_energy" \
+            else value.copy()
+        if name == "num_steps":
+            stats["tree_depth"] = np.log2(value).astype(int) + 1
+    pred_dims = ({name: dims[name] for name in predictions if name in dims}
+                 if predictions and dims else None)
+    idata = az.InferenceData(
+        posterior=dataset(mcmc.get_samples(group_by_chain=True), dims),
+        sample_stats=dataset(stats, None),
+        posterior_predictive=dataset(posterior_predictive, dims),
+        predictions=dataset(predictions, pred_dims),
+        observed_data=dataset(observed_data, dims, default_dims=[]),
     )
     if attrs:
         idata.posterior.attrs.update({key: _netcdf_attr(value) for key, value in attrs.items()})
