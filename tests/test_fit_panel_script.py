@@ -61,10 +61,16 @@ def runs(tmp_path_factory):
                  "hierarchical": start_script(*common, "--hierarchical", "--out",
                                               str(outs["hierarchical"]))}
     done = {}
-    for name, process in processes.items():
-        stdout, stderr = process.communicate(timeout=900)
-        done[name] = (subprocess.CompletedProcess(process.args, process.returncode, stdout,
-                                                  stderr), outs[name], y)
+    try:
+        for name, process in processes.items():
+            stdout, stderr = process.communicate(timeout=1800)
+            done[name] = (subprocess.CompletedProcess(process.args, process.returncode,
+                                                      stdout, stderr), outs[name], y)
+    finally:
+        for process in processes.values():
+            if process.poll() is None:  # timed out: do not leave the other one running
+                process.kill()
+                process.wait()
     return done
 
 
