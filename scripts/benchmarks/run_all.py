@@ -547,6 +547,34 @@ def merge_family_part(old: str, new: str, start: str = FAMILIES_START,
     return kept[0] + block + kept[2]
 
 
+def _extrapolate_one_program(measured: list[dict], target: int) -> dict:
+    """The one-program fit at S = ``target`` from the measured S: its sampling time (wall
+    less compilation) linear in S through the two largest, plus the largest compilation time
+    measured (compilation does not grow with S, and on a loaded machine it varies by
+    several times between runs: taking the largest keeps the figure conservative).
+
+    Example:
+        >>> rows = [{"series": 10, "wall_s": 60.0, "compile_s": 50.0},
+        ...         {"series": 100, "wall_s": 130.0, "compile_s": 30.0}]
+        >>> round(_extrapolate_one_program(rows, 1000)["wall_s"], 1)
+        1050.0
+    """
+    compile_s = max(row["compile_s"] for row in measured)
+    sampling = [(row["series"], row["wall_s"] - row["compile_s"]) for row in measured]
+    if len(sampling) > 1:
+        (s1, w1), (s2, w2) = sampling[-2:]
+        value = w2 + (w2 - w1) / (s2 - s1) * (target - s2)
+        how = (f"sampling time (wall less compilation) linear through S = {s1} and {s2}, "
+               f"plus the largest compilation measured ({compile_s:.0f} s)")
+    else:
+        (s1, w1), = sampling
+        value = w1 * target / s1
+        how = (f"from S = {s1}: its sampling time x {target / s1:g}, plus its compilation "
+               f"({compile_s:.0f} s)")
+    return {"name": "one program", "series": target, "wall_s": compile_s + value,
+            "measured": False, "how": how}
+
+
 def panel_section(grouped: dict[str, list[dict]]) -> list[str]:
     """Issue 17: S series in one program against loops of per-series fits and statsforecast
     (``bench_panel.py``), between its own markers."""
@@ -573,23 +601,14 @@ def panel_section(grouped: dict[str, list[dict]]) -> list[str]:
               "batch max) | how |",
               "|---|---:|---:|---:|---:|---|---|"]
     target = r["target_series"]
-    rows = list(r["rows"])
-    measured = sorted((row for row in rows if row["name"] == "one program"
-                       and row.get("measured")), key=lambda row: row["series"])
-    if measured and not any(row["name"] == "one program" and row["series"] == target
-                            for row in rows):
-        # a run cut short before its largest S: extrapolate from what it measured
-        if len(measured) > 1:
-            (s1, w1), (s2, w2) = [(row["series"], row["wall_s"]) for row in measured[-2:]]
-            wall, how = w2 + (w2 - w1) / (s2 - s1) * (target - s2), \
-                f"linearly from S = {s1} and {s2}"
-        else:
-            one = measured[0]
-            wall = one["compile_s"] + (one["wall_s"] - one["compile_s"]) * target / one["series"]
-            how = (f"from S = {one['series']}: its compilation + its sampling time x "
-                   f"{target / one['series']:g} (sampling linear in S)")
-        rows.insert(len(measured), {"name": "one program", "series": target, "wall_s": wall,
-                                    "measured": False, "how": how})
+    # an unmeasured one-program row is recomputed here from the measured ones
+    rows = [row for row in r["rows"] if row["name"] != "one program" or row.get("measured")]
+    measured = sorted((row for row in rows if row["name"] == "one program"),
+                      key=lambda row: row["series"])
+    others = [row for row in rows if row["name"] != "one program"]
+    if measured and not any(row["series"] == target for row in measured):
+        measured = measured + [_extrapolate_one_program(measured, target)]
+    rows = measured + others
     for row in rows:
         if "skipped" in row or "wall_s" not in row:
             lines.append(f"| {row['name']} | | | | | | skipped: "
