@@ -13,11 +13,13 @@ and counts how many of the 90 % central intervals of the six population paramete
 (``ar_loc``, ``ar_scale``, ``ma_loc``, ``ma_scale``, ``log_sigma_loc``, ``log_sigma_scale``)
 cover the value the panels were drawn with, and the divergent transitions.
 
-All N fits are one compiled program: each panel is one "series" of
-:func:`models.panel.fit_independent` (NumPyro's functional NUTS under ``vmap``), so N seeds
-cost one compilation. Prints the count (expected: 90 % of 6 N; the binomial 1 % lower
-bound is printed beside it) and exits 1 when fewer intervals cover than that bound or a
-transition diverged. ``tests/test_panel_hierarchical.py`` runs it with 4 seeds.
+The N fits share one compilation: one NumPyro ``MCMC`` with ``jit_model_args=True``, the
+panels its arguments. (Not one ``vmap``-ped program over seeds: a batched NUTS iteration
+lasts as long as the deepest tree of every chain of every seed, and on CPU that made the
+4-seed run slower than the loop: more than 6.6 CPU-minutes against about 4.) Prints the
+count (expected: 90 % of 6 N; the binomial 1 % lower bound is printed beside it) and exits 1
+when fewer intervals cover than that bound or a transition diverged.
+``tests/test_panel_hierarchical.py`` runs it with 4 seeds.
 
     python scripts/validate_panel.py --seeds 20 --series 16 --length 100 \
         --json docs/figures/validate_panel.json
@@ -58,31 +60,42 @@ def binomial_lower_bound(trials: int, probability: float, tail: float = 0.01) ->
 
 def coverage(seeds: Sequence[int], *, num_series: int, length: int, warmup: int,
              samples: int, chains: int) -> dict:
-    """Fit the hierarchical ARMA(1, 1) to one simulated panel per seed, all in one program;
+    """Fit the hierarchical ARMA(1, 1) to one simulated panel per seed (one compilation);
     return the counts, the misses and the divergences (a JSON-ready dict)."""
+    from functools import partial
+
     import jax
     import numpy as np
+    from numpyro.infer import MCMC, NUTS
 
     from models.arma.hierarchical import HIERARCHICAL_ARMA, POPULATION_SITES
-    from models.panel import fit_independent
     from models.panel.simulate import Population, simulate_arma_panel
     from models.registry import FAMILIES
 
     truth_population = Population()
     truth = {name: getattr(truth_population, name) for name in POPULATION_SITES}
+    draws: dict[str, list] = {name: [] for name in POPULATION_SITES}
+    divergences, step_sizes = [], []
     with jax.enable_x64(True):
-        panels = np.stack([np.asarray(simulate_arma_panel(
-            jax.random.PRNGKey(seed), num_series, length).y) for seed in seeds])  # (N, S, T)
-        defaults = [HIERARCHICAL_ARMA.data_defaults(panel, {}) for panel in panels]
-        per_panel = {key: np.stack([np.asarray(d[key]) for d in defaults])
-                     for key in defaults[0]}
-        fit = fit_independent(HIERARCHICAL_ARMA.model, panels, rng_key=jax.random.PRNGKey(100),
-                              num_warmup=warmup, num_samples=samples, num_chains=chains,
-                              static_kwargs={"order": (1, 1)}, series_kwargs=per_panel,
-                              init_strategy=FAMILIES["arma"].init_strategy(),
-                              sites=POPULATION_SITES)
-        draws = {name: np.asarray(value) for name, value in fit.samples.items()}
-        divergences = np.asarray(fit.diverging).sum(axis=(1, 2))
+        # one MCMC compiled once (jit_model_args): the seeds' panels are its arguments
+        mcmc = MCMC(NUTS(partial(HIERARCHICAL_ARMA.model, order=(1, 1)),
+                         init_strategy=FAMILIES["arma"].init_strategy()),
+                    num_warmup=warmup, num_samples=samples, num_chains=chains,
+                    chain_method="sequential", jit_model_args=True, progress_bar=False)
+        for seed in seeds:
+            panel = np.asarray(simulate_arma_panel(jax.random.PRNGKey(seed), num_series,
+                                                   length).y)
+            defaults = HIERARCHICAL_ARMA.data_defaults(panel, {})
+            mcmc.run(jax.random.PRNGKey(100 + seed), jax.numpy.asarray(panel),
+                     **{k: jax.numpy.asarray(v) for k, v in defaults.items()},
+                     extra_fields=("diverging", "adapt_state.step_size"))
+            extra = mcmc.get_extra_fields(group_by_chain=True)
+            divergences.append(int(np.asarray(extra["diverging"]).sum()))
+            step_sizes.append(np.asarray(extra["adapt_state.step_size"])[:, -1].tolist())
+            for name, value in mcmc.get_samples(group_by_chain=True).items():
+                if name in draws:
+                    draws[name].append(np.asarray(value))
+    draws = {name: np.stack(values) for name, values in draws.items()}  # (N, C, D, ...)
     covered, misses, total = 0, [], 0
     for index, seed in enumerate(seeds):
         for name in POPULATION_SITES:
@@ -98,8 +111,8 @@ def coverage(seeds: Sequence[int], *, num_series: int, length: int, warmup: int,
             "warmup": warmup, "samples": samples, "chains": chains, "level": LEVEL,
             "intervals": total, "covered": covered,
             "lower_bound_1pct": binomial_lower_bound(total, LEVEL),
-            "divergences_per_seed": divergences.tolist(),
-            "step_size": np.asarray(fit.step_size).tolist(), "missed": misses,
+            "divergences_per_seed": divergences,
+            "step_size": step_sizes, "missed": misses,
             "truth": truth}
 
 

@@ -6,7 +6,7 @@
   panels drawn from a known population (``simulate_arma_panel``); the 90 % intervals of
   the six population parameters cover the truth in most cases (count reported in the
   assertion message), and NUTS at NumPyro's default settings has no divergences (the
-  non-centred form). The seeds' fits are one vmapped program (``fit_independent``).
+  non-centred form). The seeds' fits share one compilation.
 """
 
 import json
@@ -74,8 +74,7 @@ SEEDS, S, T = 4, 16, 100
 
 @pytest.fixture(scope="module")
 def validation(tmp_path_factory) -> dict:
-    """``scripts/validate_panel.py`` with 4 seeds (its default is 20): the 4 panels' fits
-    are one vmapped program."""
+    """``scripts/validate_panel.py`` with 4 seeds (its default is 20), one compilation."""
     if str(SCRIPTS) not in sys.path:
         sys.path.insert(0, str(SCRIPTS))
     import validate_panel
@@ -99,12 +98,3 @@ def test_population_intervals_cover_the_truth_without_divergences(validation):
     assert covered >= 18, validation
     assert sum(validation["divergences_per_seed"]) == 0, validation
     assert validation["exit_code"] == 0
-
-
-@pytest.mark.slow
-def test_each_seed_is_its_own_posterior(validation):
-    """The 4 panels are 4 posteriors in one program, not one: every chain of every seed
-    adapted its own step size."""
-    step_size = np.asarray(validation["step_size"])
-    assert step_size.shape == (SEEDS, 2)
-    assert len(np.unique(step_size)) == step_size.size
