@@ -35,7 +35,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["DataSource", "ModelFamily", "Option", "ReferencePosterior", "TimeQuantity", "Variant"]
+__all__ = ["DataSource", "ModelFamily", "Option", "PooledModel", "ReferencePosterior",
+           "TimeQuantity", "Variant"]
 
 #: An empty read-only mapping: the default of mapping fields (a shared ``{}`` could be mutated).
 NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
@@ -159,6 +160,43 @@ class ReferencePosterior(NamedTuple):
     parameters: Mapping[str, tuple[str, int | tuple[int, ...] | None]]
 
 
+class PooledModel(NamedTuple):
+    """A family's hierarchical model of a whole panel (partial pooling across S series):
+    what ``fit.py FAMILY --series-column ... --hierarchical`` runs as one joint posterior.
+
+    The model is called as ``model(y=(S, T), *, forecast_horizon=0, **options,
+    **data_defaults(y, options))``; with an observed ``y`` and ``forecast_horizon = h`` it
+    draws ``y_forecast`` (S, h).
+
+    Attributes:
+        model: the NumPyro model.
+        description: one sentence for ``--help``.
+        options: the family options (:class:`Option` names) the model takes; any other
+            option given on the command line is refused.
+        population: the population sites, in report order (no series axis).
+        per_series: the per-series parameter sites, leading axis S, in report order.
+        laws: (per-series site, loc site, scale site, label): in the population,
+            ``site[s] ~ Normal(loc, scale)`` componentwise (the fit command plots the
+            per-series posterior means against it).
+        dims: site -> dims of one series' value (or of a population site), e.g.
+            ``("ar_lag",)``; coordinates from the family's ``coords_and_dims``.
+        data_defaults: (panel (S, T), options) -> the data-scaled keywords (one value
+            per series, or one for the panel); a ``ValueError`` when the panel cannot set
+            them.
+        accepts_missing: whether ``y`` may hold NaN (unequal lengths are padded).
+    """
+
+    model: Callable[..., None]
+    description: str
+    options: tuple[str, ...]
+    population: tuple[str, ...]
+    per_series: tuple[str, ...]
+    laws: tuple[tuple[str, str, str, str], ...]
+    dims: Mapping[str, tuple[str, ...]]
+    data_defaults: Callable[[np.ndarray, Mapping[str, Any]], dict[str, Any]]
+    accepts_missing: bool = True
+
+
 class ModelFamily(NamedTuple):
     """Everything the fit command, the validator and the benchmarks know about a family.
 
@@ -203,6 +241,8 @@ class ModelFamily(NamedTuple):
             :mod:`models.panel`): the models must trace with ``y`` traced and every
             data-dependent keyword given (:attr:`data_defaults` returns numbers or tuples
             of numbers, one set per series).
+        pooled: the family's hierarchical model of a panel (:class:`PooledModel`), which
+            the fit command offers as ``--hierarchical`` with a panel; ``None``: none.
     """
 
     name: str
@@ -227,6 +267,7 @@ class ModelFamily(NamedTuple):
     pointwise_log_likelihood: str | None = None
     covariates: str | None = None
     panel_ok: bool = False
+    pooled: PooledModel | None = None
 
     def default_options(self, variant: str) -> dict[str, Any]:
         """The options a fit of ``variant`` uses when no flag is given.

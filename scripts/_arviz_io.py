@@ -635,13 +635,23 @@ def save_panel_plot(path: Path, *, values: np.ndarray, times: np.ndarray,
     plt.close(figure)
 
 
-def save_means_plot(path: Path, means: Mapping[str, np.ndarray]) -> None:
+def save_means_plot(path: Path, means: Mapping[str, np.ndarray],
+                    population: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None
+                    ) -> None:
     """One histogram per parameter component of its posterior means over the series
-    (``means``: label -> (S,)), with the mean and sd over series in the title."""
+    (``means``: label -> (S,)), with the mean and sd over series in the title; with
+    ``population`` (label -> (grid, density)), the histogram is a density and the
+    population law is drawn over it."""
     count = len(means)
+    population = population or {}
     figure, axes = plt.subplots(1, count, figsize=(3.2 * count, 3), squeeze=False)
     for axis, (label, values) in zip(axes[0], means.items(), strict=True):
-        axis.hist(values, bins=min(30, max(5, len(values) // 4)), color="C0", alpha=0.8)
+        axis.hist(values, bins=min(30, max(5, len(values) // 4)), color="C0", alpha=0.8,
+                  density=label in population)
+        if label in population:
+            grid, density = population[label]
+            axis.plot(grid, density, color="C1", label="population law")
+            axis.legend(fontsize="x-small")
         axis.set_title(f"{label}: {np.mean(values):.3g} ± {np.std(values):.2g}",
                        fontsize="small")
         axis.set_xlabel("posterior mean per series")

@@ -18,6 +18,7 @@ import numpy as np
 from numpyro.infer import init_to_uniform
 
 from models.arma.conditional_fast import arma_fast_model
+from models.arma.hierarchical import HIERARCHICAL_ARMA
 from models.arma.model import (
     POINTWISE_SITE,
     arma_exact_model,
@@ -210,6 +211,7 @@ FAMILY = ModelFamily(
     pointwise_log_likelihood=POINTWISE_SITE,
     covariates="exog",
     panel_ok=True,
+    pooled=HIERARCHICAL_ARMA,
     posteriors={
         "arma-arma11": ReferencePosterior(
             name="arma-arma11",

@@ -132,7 +132,7 @@ def add_fit_arguments(parser: argparse.ArgumentParser, family: ModelFamily) -> N
         f"'{family.default_data.column}'",
     )
     if family.panel_ok:
-        add_panel_arguments(parser)
+        add_panel_arguments(parser, family)
 
 
 def build_parser(family: ModelFamily, prog: str | None = None) -> argparse.ArgumentParser:

@@ -9,6 +9,14 @@ and series), ``series.csv`` (one row per series: posterior means, diagnostics, t
 verdict), ``panel.png`` (a few series with their forecasts), ``means.png`` (the posterior
 means over series) and ``run.json``. The gate is applied to each series; exit code 3 names
 the series that fail.
+
+``--hierarchical`` (families whose contract names a pooled model,
+:attr:`models.family.ModelFamily.pooled`) fits the panel as one hierarchical posterior
+instead (partial pooling across series): the population parameters and every series'
+parameters in ``posterior.nc`` and ``summary.csv``, ``series.csv`` (per-series posterior
+means), ``means.png`` (the per-series posterior means against the population law),
+``panel.png`` (a few series with forecasts), ``trace.png`` (the population parameters);
+the gate is the single fit's, over the joint posterior's parameters.
 """
 
 from __future__ import annotations
@@ -22,17 +30,20 @@ import numpy as np
 from _cli.arguments import SamplerSettings
 from _cli.data import Panel, load_panel
 from _cli.errors import EXIT_OK, CliError, DiagnosticsGateError
-from _cli.gate import GateThresholds
+from _cli.gate import GateThresholds, diagnostics_gate, summarise_and_diagnose
 from _cli.outputs import OutputFolder, check_output_folder, write_json
 from _cli.record import run_record
-from _cli.sampling import CompileTimer, SamplingTimings
+from _cli.sampling import CompileTimer, SamplingTimings, run_nuts
 from models.family import ModelFamily
 
-__all__ = ["add_panel_arguments", "fit_panel", "is_panel", "panel_series_kwargs"]
+__all__ = ["add_panel_arguments", "fit_panel", "is_panel", "panel_series_kwargs",
+           "population_density"]
 
 
-def add_panel_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--series-column`` (long format) and ``--columns`` (wide format)."""
+def add_panel_arguments(parser: argparse.ArgumentParser,
+                        family: ModelFamily | None = None) -> None:
+    """``--series-column`` (long format) and ``--columns`` (wide format); ``--hierarchical``
+    when ``family`` has a pooled model."""
     group = parser.add_argument_group("many series (a panel)")
     group.add_argument(
         "--series-column", metavar="NAME", default=None,
@@ -42,6 +53,11 @@ def add_panel_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--columns", metavar="NAME", nargs="+", default=None,
         help="wide format: one column per series, the rows are the time axis")
+    if family is not None and family.pooled is not None:
+        group.add_argument(
+            "--hierarchical", action="store_true",
+            help=f"with a panel: one hierarchical posterior instead of independent ones "
+            f"({family.pooled.description})")
 
 
 def is_panel(args: argparse.Namespace) -> bool:
@@ -53,7 +69,11 @@ def is_panel(args: argparse.Namespace) -> bool:
         ...       is_panel(argparse.Namespace(data="y.csv")))
         True False
     """
-    return bool(getattr(args, "series_column", None) or getattr(args, "columns", None))
+    panel = bool(getattr(args, "series_column", None) or getattr(args, "columns", None))
+    if getattr(args, "hierarchical", False) and not panel:
+        raise CliError("--hierarchical fits many series at once: give them with "
+                       "--series-column NAME --column VALUES or --columns A B ...")
+    return panel
 
 
 def _check_panel(panel: Panel, family: ModelFamily, variant: str,
@@ -134,6 +154,8 @@ def fit_panel(args: argparse.Namespace, family: ModelFamily) -> int:
         check_output_folder(args.out, force=args.force)
     panel = load_panel(args.data, column=args.column, series_column=args.series_column,
                        columns=args.columns, time_column=args.time_column, sep=args.sep)
+    if getattr(args, "hierarchical", False):
+        return _fit_pooled(args, family, panel, settings, limits, started)
     _check_panel(panel, family, variant, options, forecast)
     series_kwargs = panel_series_kwargs(panel, family, variant, options)
     static = {key: value for key, value in options.items() if key not in series_kwargs}
@@ -270,3 +292,175 @@ def fit_panel(args: argparse.Namespace, family: ModelFamily) -> int:
         print(f"warning: {message} (accepted by --allow-warnings)", file=sys.stderr)
         return EXIT_OK
     raise DiagnosticsGateError(message + " (--allow-warnings accepts the run anyway)")
+
+
+def population_density(loc: np.ndarray, scale: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The population law of a new series' value, averaged over the posterior: the mean of
+    ``Normal(loc_d, scale_d)`` densities over draws d at each point of ``grid``.
+
+    Example:
+        >>> grid = np.array([-1.0, 0.0, 1.0])
+        >>> print(population_density(np.zeros(2), np.ones(2), grid).round(4))
+        [0.242  0.3989 0.242 ]
+    """
+    loc, scale = np.ravel(loc)[:, None], np.ravel(scale)[:, None]
+    z = (grid[None, :] - loc) / scale
+    return np.mean(np.exp(-0.5 * z**2) / (scale * np.sqrt(2 * np.pi)), axis=0)
+
+
+def _pooled_options(args: argparse.Namespace, family: ModelFamily) -> dict[str, Any]:
+    """The pooled model's options from the flags; a flag it does not take is refused."""
+    pooled = family.pooled
+    assert pooled is not None
+    if args.likelihood != family.default_variant:
+        raise CliError(f"--likelihood {args.likelihood} is not available with --hierarchical "
+                       f"(the hierarchical model has its own likelihood: "
+                       f"{pooled.description})")
+    options = {}
+    for option in family.options:
+        given = getattr(args, option.name, None)
+        if option.name in pooled.options:
+            value = option.default if given is None else given
+            options[option.name] = tuple(value) if option.nargs and value is not None \
+                else value
+        elif given is not None:
+            flag = "--" + option.name.replace("_", "-")
+            raise CliError(f"{flag} is not available with --hierarchical (it takes "
+                           f"{', '.join('--' + o.replace('_', '-') for o in pooled.options)}"
+                           ")")
+    return options
+
+
+def _fit_pooled(args: argparse.Namespace, family: ModelFamily, panel: Panel,
+                settings: SamplerSettings, limits: GateThresholds, started: float) -> int:
+    """``--hierarchical``: the family's pooled model on the whole panel, one posterior."""
+    import jax
+
+    from _cli.fit_command import configure_platform
+
+    pooled = family.pooled
+    assert pooled is not None
+    options = _pooled_options(args, family)
+    forecast = args.forecast
+    variant = family.default_variant
+    label = f"hierarchical {family.label(options)}"
+    if not pooled.accepts_missing:
+        variant = next((name for name, v in family.variants.items()
+                        if not v.accepts_missing), variant)
+    _check_panel(panel, family, variant, options, forecast)
+    try:
+        from_data = pooled.data_defaults(panel.values, options)
+    except ValueError as error:
+        raise CliError(f"{panel.source}: {error}") from None
+    setup = configure_platform(settings.platform, settings.chains, settings.chain_method,
+                               float64=True, compilation_cache=settings.compilation_cache)
+    import _arviz_io
+
+    num_series = len(panel.names)
+    print(f"{label}, {num_series} series x T = {panel.length} of {panel.source}; "
+          f"{settings.chains} chain(s) x {settings.samples} draws after {settings.warmup} "
+          f"warm-up of one joint posterior; float64 on {setup.jax_backend}, chains "
+          f"{setup.chain_method} over {setup.device_count} device(s)", flush=True)
+    mcmc_key, forecast_key = jax.random.split(jax.random.PRNGKey(settings.seed))
+    y = jax.numpy.asarray(panel.values)
+    keywords = {**options, **from_data}
+    mcmc, timings = run_nuts(pooled.model, {"y": y, **keywords}, rng_key=mcmc_key,
+                             chains=settings.chains, warmup=settings.warmup,
+                             samples=settings.samples, chain_method=setup.chain_method,
+                             progress_bar=settings.progress_bar,
+                             init_strategy=family.init_strategy())
+    draws = {name: np.asarray(value)
+             for name, value in mcmc.get_samples(group_by_chain=True).items()}
+    predictions = None
+    if forecast:
+        from numpyro.infer import Predictive
+
+        start = time.perf_counter()
+        predictions = {"y_forecast": np.asarray(Predictive(
+            pooled.model, posterior_samples=mcmc.get_samples(group_by_chain=True),
+            batch_ndims=2, return_sites=["y_forecast"])(
+                forecast_key, y=y, forecast_horizon=forecast, **keywords)["y_forecast"])}
+        timings.extra["forecast_s"] = time.perf_counter() - start
+
+    coords, _ = family.coords_and_dims(options)
+    coords["series"] = np.array(panel.names)
+    coords["time"] = panel.time_coordinate()
+    dims: dict[str, list[str]] = {}
+    for name, value in draws.items():
+        own = list(pooled.dims.get(name, ()))
+        per_series = value.ndim - 2 > len(own)  # a leading series axis
+        dims[name] = (["series"] if per_series else []) + own
+    dims["y"] = ["series", "time"]
+    if forecast:
+        coords["horizon"] = np.arange(1, forecast + 1)
+        dims["y_forecast"] = ["series", "horizon"]
+    idata = _arviz_io.inference_data_from_mcmc(
+        mcmc, predictions=predictions, coords=coords, dims=dims,
+        attrs={"model": label, "likelihood": "hierarchical", "seed": settings.seed,
+               "data_source": panel.source.strip("'"), "data_column": panel.column,
+               "series_column": args.series_column or "",
+               "time_column": panel.time_column or ""})
+    population = [name for name in pooled.population if name in draws]
+    per_series = [name for name in pooled.per_series if name in draws]
+    summary, diagnostics = summarise_and_diagnose(idata, population + per_series)
+    print(f"compile {timings.compile_s:.1f} s, sampling {timings.sampling_s:.1f} s for "
+          f"{num_series} series")
+    gate_failures = diagnostics.failures(limits)
+
+    table: dict[str, Any] = {"series": list(panel.names), "observed": panel.observed.tolist()}
+    for name in per_series:
+        for component, index in _component_labels(name, np.moveaxis(draws[name], 2, 0)):
+            table[f"mean_{component}"] = np.moveaxis(draws[name], 2, 0)[
+                (slice(None),) * 3 + index].mean(axis=(1, 2))
+    means: dict[str, np.ndarray] = {}
+    laws: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for site, loc, scale, _ in pooled.laws:
+        if site not in draws:
+            continue
+        per = np.moveaxis(draws[site], 2, 0)  # (S, C, D, ...)
+        for component, index in _component_labels(site, per):
+            values = per[(slice(None),) * 3 + index].mean(axis=(1, 2))
+            location = draws[loc][(slice(None),) * 2 + index].ravel()
+            spread = draws[scale][(slice(None),) * 2 + index].ravel()
+            low = min(values.min(), np.quantile(location - 3 * spread, 0.05))
+            high = max(values.max(), np.quantile(location + 3 * spread, 0.95))
+            grid = np.linspace(low, high, 200)
+            means[component] = values
+            laws[component] = (grid, population_density(location, spread, grid))
+    import pandas as pd
+
+    per_series_table = pd.DataFrame(table)
+    if args.out is not None:
+        with OutputFolder(args.out, force=args.force) as output:
+            _arviz_io.write_netcdf(idata, output.path("posterior.nc"))
+            summary.to_csv(output.path("summary.csv"), index_label="parameter")
+            per_series_table.to_csv(output.path("series.csv"), index=False)
+            _arviz_io.save_trace_plot(idata, output.path("trace.png"), population)
+            _arviz_io.save_panel_plot(
+                output.path("panel.png"), values=panel.values, times=panel.time_coordinate(),
+                names=panel.names,
+                forecasts=None if predictions is None else np.moveaxis(
+                    predictions["y_forecast"], 2, 0).reshape(num_series, -1, forecast),
+                time_label=panel.time_column or "time index")
+            _arviz_io.save_means_plot(output.path("means.png"), means, population=laws)
+            timings.extra["total_s"] = time.perf_counter() - started
+            record = run_record(
+                settings, setup, timings, limits=limits, allow_warnings=args.allow_warnings,
+                diagnostics=diagnostics, gate_failures=gate_failures, extra={
+                    "model": {"name": family.name, "hierarchical": True,
+                              **{name: list(value) if isinstance(value, tuple) else value
+                                 for name, value in options.items()},
+                              "forecast_horizon": forecast, "init": family.init_description,
+                              "set_from_data": sorted(from_data),
+                              "population": population},
+                    "panel": {"source": panel.source.strip("'"), "sha256": panel.sha256,
+                              "series": num_series, "length": panel.length,
+                              "series_column": args.series_column, "columns": args.columns,
+                              "column": panel.column, "time_column": panel.time_column}})
+            write_json(output.path("run.json"), record)
+            output.commit()
+        print(f"wrote posterior.nc, summary.csv, series.csv, trace.png, panel.png, means.png, "
+              f"run.json to {args.out}")
+    diagnostics_gate(diagnostics, limits, allow_warnings=args.allow_warnings,
+                     written_to=args.out)
+    return EXIT_OK

@@ -40,7 +40,8 @@ for path in (str(ROOT), str(ROOT / "scripts")):
         sys.path.insert(0, path)
 
 
-def _peer(kind: str, data: str, draws: int, count: int) -> None:
+def _peer(kind: str, data: str, draws: int, count: int, warmup: int = 1000,
+          chains: int = 4) -> None:
     """Run in ``--peer-python``: time ``kind`` on the panel in ``data`` (.npy); print JSON."""
     y = np.load(data)
     result: dict = {"name": kind}
@@ -78,43 +79,80 @@ def _peer(kind: str, data: str, draws: int, count: int) -> None:
             pm.Potential("loglik", pm.logp(pm.Normal.dist(0, sigma), errors).sum()
                          + pm.logp(pm.Normal.dist(0, sigma), centred[0]))
         compiled = nutpie.compile_pymc_model(model)
+        compile_s = time.perf_counter() - start
+        per_series = []
         for s in range(count):
-            nutpie.sample(compiled.with_data(y=y[s]), draws=draws, tune=draws, chains=4,
-                          progress_bar=False)
-        result.update(series=count, wall_s=time.perf_counter() - start)
+            begin = time.perf_counter()
+            nutpie.sample(compiled.with_data(y=y[s]), draws=draws, tune=warmup,
+                          chains=chains, cores=1, progress_bar=False)
+            per_series.append(time.perf_counter() - begin)
+        result.update(series=count, wall_s=time.perf_counter() - start, compile_s=compile_s,
+                      per_series_s=per_series)
     print(json.dumps(result))
 
 
-def _run_peer(python: str, kind: str, y: np.ndarray, draws: int, count: int) -> dict:
+def _run_peer(python: str, kind: str, y: np.ndarray, draws: int, count: int,
+              warmup: int = 1000, chains: int = 4) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         data = str(Path(folder) / "panel.npy")
         np.save(data, y)
         process = subprocess.run(
             [python, __file__, "--peer", kind, "--peer-data", data, "--samples", str(draws),
-             "--loop-series", str(count)], capture_output=True, text=True, timeout=3600)
+             "--warmup", str(warmup), "--chains", str(chains), "--loop-series", str(count)],
+            capture_output=True, text=True, timeout=3600)
     if process.returncode != 0:
         last = (process.stderr.strip().splitlines() or ["no output"])[-1]
         return {"name": kind, "skipped": f"{python}: {last}"}
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
+def _ratios(rows: list[dict], target: int) -> dict:
+    """The issue's two goals at S = ``target``: the one-program fit against the best Bayesian
+    loop (goal >= 20 x faster) and against statsforecast's MLE (goal: within 10 x)."""
+    def wall(name_start: str) -> list[float]:
+        return [row["wall_s"] for row in rows if row.get("name", "").startswith(name_start)
+                and row.get("series") == target and "wall_s" in row]
+
+    one = wall("one program")
+    loops = wall("loop:")
+    mle = wall("statsforecast")
+    ratios: dict = {}
+    lines = []
+    if one and loops:
+        ratios["best_loop_over_one_program"] = min(loops) / one[0]
+        lines.append(f"best Bayesian loop / one program at S = {target}: "
+                     f"{ratios['best_loop_over_one_program']:.1f} x (goal >= 20)")
+    if one and mle:
+        ratios["one_program_over_statsforecast"] = one[0] / mle[0]
+        lines.append(f"one program / statsforecast MLE at S = {target}: "
+                     f"{ratios['one_program_over_statsforecast']:.1f} x (goal <= 10)")
+    return {"ratios": ratios, "lines": lines}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--series", type=int, nargs="+", default=[25, 50, 100])
+    parser.add_argument("--series", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--target-series", type=int, default=1000)
     parser.add_argument("--length", type=int, default=200)
     parser.add_argument("--likelihood", default="exact", choices=("exact", "conditional"))
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument("--loop-series", type=int, default=3)
-    parser.add_argument("--peer-python", default=None)
+    parser.add_argument("--loop-series", type=int, default=20,
+                        help="series timed in the loops compiled once (MCMC, nutpie)")
+    parser.add_argument("--command-loop-series", type=int, default=5,
+                        help="series timed in the loop of the fit command's sampling "
+                        "function (a compilation per series)")
+    parser.add_argument("--peer-python", default=sys.executable,
+                        help="a Python with statsforecast, PyMC and nutpie (default: this "
+                        "one); 'none' skips them")
     parser.add_argument("--peer", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--peer-data", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if args.peer:
-        _peer(args.peer, args.peer_data, args.samples, args.loop_series)
+        _peer(args.peer, args.peer_data, args.samples, args.loop_series, args.warmup,
+              args.chains)
         return
 
     import jax
@@ -124,6 +162,7 @@ def main() -> None:
 
     from _cli.arguments import SamplerSettings
     from _cli.fit_command import sample_posterior
+    from _cli.sampling import CompileTimer
     from numpyro.infer import MCMC, NUTS
 
     from models.panel import fit_independent
@@ -138,83 +177,143 @@ def main() -> None:
     y = np.asarray(simulate_arma_panel(jax.random.PRNGKey(0), largest, args.length).y)
     rows: list[dict] = []
 
+    def dump(ratios: dict | None = None, final: bool = False) -> None:
+        """Write every figure so far to ``--json`` (after each row: a run cut short keeps
+        what it measured)."""
+        if not args.json:
+            return
+        import os
+
+        args.json.write_text(json.dumps({
+            "job": "panel", "length": args.length, "likelihood": variant,
+            "chains": args.chains, "warmup": args.warmup, "samples": args.samples,
+            "target_series": args.target_series, "rows": rows, "ratios": ratios or {},
+            "complete": final, "load_average_1_5_15": list(os.getloadavg()),
+            "devices": [str(d) for d in jax.devices()]}, indent=1))
+
     def keywords(panel: np.ndarray) -> tuple[dict, dict]:
         per_series = [family.data_defaults(values, variant, options) for values in panel]
         series_kwargs = {k: np.array([row[k] for row in per_series]) for k in per_series[0]}
         static = {k: v for k, v in options.items() if k not in series_kwargs}
         return static, series_kwargs
 
-    def timed_fit(count: int) -> float:
+    def timed_fit(count: int) -> dict:
         static, series_kwargs = keywords(y[:count])
-        start = time.perf_counter()
-        fit = fit_independent(model, y[:count], rng_key=jax.random.PRNGKey(1),
-                              num_warmup=args.warmup, num_samples=args.samples,
-                              num_chains=args.chains, static_kwargs=static,
-                              series_kwargs=series_kwargs,
-                              init_strategy=family.init_strategy())
-        jax.block_until_ready(fit.samples)
-        return time.perf_counter() - start
+        with CompileTimer() as compile_timer:
+            start = time.perf_counter()
+            fit = fit_independent(model, y[:count], rng_key=jax.random.PRNGKey(1),
+                                  num_warmup=args.warmup, num_samples=args.samples,
+                                  num_chains=args.chains, static_kwargs=static,
+                                  series_kwargs=series_kwargs,
+                                  init_strategy=family.init_strategy())
+            jax.block_until_ready(fit.samples)
+            wall = time.perf_counter() - start
+        steps = np.asarray(fit.num_steps)
+        return {"wall_s": wall, "compile_s": compile_timer.seconds,
+                "mean_leapfrog_per_draw": float(steps.mean()),
+                # the batch waits for its deepest tree: the mean over draws of the largest
+                # tree among all series and chains at that draw
+                "batch_leapfrog_per_draw": float(steps.reshape(-1, steps.shape[-1])
+                                                 .max(axis=0).mean()),
+                "divergences": int(np.asarray(fit.diverging).sum())}
 
     curve = []
-    for count in sorted(args.series):
-        wall = timed_fit(count)
+
+    def measure(count: int) -> None:
+        timing = timed_fit(count)
+        wall = timing["wall_s"]
         curve.append((count, wall))
-        rows.append({"name": "one program", "series": count, "wall_s": wall,
+        rows.append({"name": "one program", "series": count, **timing,
                      "per_series_s": wall / count, "measured": True})
-        print(f"one program, S = {count}: {wall:.1f} s", file=sys.stderr, flush=True)
-    if args.target_series not in dict(curve):
-        (s1, w1), (s2, w2) = curve[-2:] if len(curve) > 1 else (curve[0], curve[0])
-        slope = (w2 - w1) / (s2 - s1) if s2 != s1 else w2 / s2
-        rows.append({"name": "one program", "series": args.target_series,
-                     "wall_s": w2 + slope * (args.target_series - s2), "measured": False,
-                     "how": f"extrapolated linearly from S = {s1} and {s2}"})
+        print(f"one program, S = {count}: {wall:.1f} s ({timing})", file=sys.stderr,
+              flush=True)
+        dump()
+
+    # the small S first, then the loops and peers, then the largest S (a run cut short
+    # still has the comparison, extrapolated)
+    sizes = sorted(set(args.series))
+    for count in sizes[:-1]:
+        measure(count)
 
     settings = SamplerSettings(seed=0, chains=args.chains, warmup=args.warmup,
                                samples=args.samples, chain_method="vectorized",
                                progress_bar=False, compilation_cache=None, platform="cpu")
-    start = time.perf_counter()
-    for s in range(args.loop_series):
+    target = args.target_series
+
+    def compiled_once_row(name: str, first: float, rest: list[float], extra: str) -> dict:
+        """The first series (compilation included) + (S - 1) x the mean of the others."""
+        per = float(np.mean(rest)) if rest else first
+        return {"name": name, "series": target, "wall_s": first + per * (target - 1),
+                "first_s": first, "per_series_s": per, "measured": False,
+                "how": f"{len(rest) + 1} series timed: the first (compilation included) + "
+                       f"{target - 1} x the mean of the other {len(rest)}{extra}"}
+
+    per_call = []
+    for s in range(args.command_loop_series):
         kwargs = {**options, **family.data_defaults(y[s], variant, options)}
+        begin = time.perf_counter()
         mcmc, _ = sample_posterior(family, variant, kwargs, jax.numpy.asarray(y[s]),
                                    settings=settings, rng_key=jax.random.PRNGKey(s),
                                    chain_method="vectorized")
         jax.block_until_ready(mcmc.get_samples())
-    per = (time.perf_counter() - start) / args.loop_series
-    rows.append({"name": "loop: fit command's sample_posterior", "series": args.target_series,
-                 "wall_s": per * args.target_series, "per_series_s": per, "measured": False,
-                 "how": f"{args.loop_series} series timed, x {args.target_series}"})
+        per_call.append(time.perf_counter() - begin)
+    per = float(np.mean(per_call))
+    rows.append({"name": "loop: fit command's sample_posterior", "series": target,
+                 "wall_s": per * target, "per_series_s": per, "measured": False,
+                 "how": f"{args.command_loop_series} series timed (each a fresh MCMC and "
+                        f"compilation, as a fit.py run per series), mean x {target}"})
+    print(f"loop of sample_posterior: {per:.1f} s per series", file=sys.stderr, flush=True)
+    dump()
 
-    static = {k: v for k, v in options.items() if v is not None}
-    mcmc = MCMC(NUTS(partial(model, **{k: v for k, v in static.items()
-                                       if k not in ("mu_loc", "mu_scale", "sigma_scale")}),
-                     init_strategy=family.init_strategy()),
+    data_keys = tuple(family.data_defaults(y[0], variant, options))
+    static = {k: v for k, v in options.items() if v is not None and k not in data_keys}
+    mcmc = MCMC(NUTS(partial(model, **static), init_strategy=family.init_strategy()),
                 num_warmup=args.warmup, num_samples=args.samples, num_chains=args.chains,
                 chain_method="vectorized", jit_model_args=True, progress_bar=False)
-    start = time.perf_counter()
+    times = []
     for s in range(args.loop_series):
         defaults = family.data_defaults(y[s], variant, options)
+        begin = time.perf_counter()
         mcmc.run(jax.random.PRNGKey(s), y=jax.numpy.asarray(y[s]), **defaults)
         jax.block_until_ready(mcmc.get_samples())
-    per = (time.perf_counter() - start) / args.loop_series
-    rows.append({"name": "loop: one MCMC, compiled once (jit_model_args)",
-                 "series": args.target_series, "wall_s": per * args.target_series,
-                 "per_series_s": per, "measured": False,
-                 "how": f"{args.loop_series} series timed (first includes compilation), "
-                        f"x {args.target_series}"})
+        times.append(time.perf_counter() - begin)
+    rows.append(compiled_once_row("loop: one MCMC, compiled once (jit_model_args)", times[0],
+                                  times[1:], ""))
+    dump()
 
-    if args.peer_python:
-        sf = _run_peer(args.peer_python, "statsforecast", y[:args.target_series], 0, 0)
-        rows.append(sf | {"name": "statsforecast ARIMA(1,0,1) MLE"})
+    if args.peer_python and args.peer_python != "none":
+        sf = _run_peer(args.peer_python, "statsforecast", y[:target], 0, 0)
+        rows.append(sf | {"name": "statsforecast ARIMA(1,0,1) MLE", "measured": True})
         nut = _run_peer(args.peer_python, "nutpie", y[:args.loop_series], args.samples,
-                        args.loop_series)
+                        args.loop_series, args.warmup, args.chains)
         if "wall_s" in nut:
-            nut = {"name": "loop: nutpie (PyMC model compiled once)", "series":
-                   args.target_series, "wall_s": nut["wall_s"] / args.loop_series
-                   * args.target_series, "measured": False,
-                   "how": f"{args.loop_series} series timed, x {args.target_series}"}
+            first = nut["compile_s"] + nut["per_series_s"][0]
+            nut = compiled_once_row("loop: nutpie (PyMC model compiled once, data swapped)",
+                                    first, nut["per_series_s"][1:],
+                                    f"; PyMC/nutpie compilation {nut['compile_s']:.1f} s")
+        else:
+            nut["name"] = "loop: nutpie (PyMC model compiled once, data swapped)"
         rows.append(nut)
+        dump()
     else:
         rows.append({"name": "statsforecast / nutpie", "skipped": "no --peer-python given"})
+    measure(sizes[-1])
+    if target not in dict(curve):
+        # sampling time (wall less compilation) linear in S, plus the largest compilation
+        # (run_all.py's report recomputes it the same way)
+        measured = sorted((row for row in rows if row["name"] == "one program"),
+                          key=lambda row: row["series"])
+        compile_s = max(row["compile_s"] for row in measured)
+        points = [(row["series"], row["wall_s"] - row["compile_s"]) for row in measured]
+        (s1, w1), (s2, w2) = points[-2:] if len(points) > 1 else (points[0], points[0])
+        slope = (w2 - w1) / (s2 - s1) if s2 != s1 else w2 / s2
+        rows.append({"name": "one program", "series": target,
+                     "wall_s": compile_s + w2 + slope * (target - s2), "measured": False,
+                     "how": f"sampling linear from S = {s1} and {s2}, plus the largest "
+                            f"compilation ({compile_s:.0f} s)"})
+    summary = _ratios(rows, target)
+    for line in summary["lines"]:
+        print(line)
 
     print(f"ARMA(1,1) {variant}, T = {args.length}, {args.chains} chains x {args.samples} "
           f"draws after {args.warmup} warm-up per series; wall time incl. compilation")
@@ -224,10 +323,7 @@ def main() -> None:
         else:
             note = "" if row.get("measured", True) else f"  ({row.get('how', 'extrapolated')})"
             print(f"  {row['name']:<48} S = {row['series']:>5}: {row['wall_s']:9.1f} s{note}")
-    if args.json:
-        args.json.write_text(json.dumps({"length": args.length, "likelihood": variant,
-                                         "chains": args.chains, "warmup": args.warmup,
-                                         "samples": args.samples, "rows": rows}, indent=1))
+    dump(summary["ratios"], final=True)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,12 @@ PYMC_NOT_RUN = {
 }
 FAMILIES_START = "<!-- families: start (run_all.py replaces this part) -->"
 FAMILIES_END = "<!-- families: end -->"
+PANEL_START = "<!-- panel: start (run_all.py replaces this part) -->"
+PANEL_END = "<!-- panel: end -->"
+#: issue 17's comparison: S = 1,000 series x T = 200, ARMA(1, 1), every series' own posterior
+PANEL_ARGS = ["--series", "10", "100", "1000", "--target-series", "1000", "--length", "200",
+              "--likelihood", "conditional", "--chains", "2", "--warmup", "500",
+              "--samples", "500", "--loop-series", "20", "--command-loop-series", "3"]
 
 
 def plan(quick: bool) -> list[tuple[str, list[str]]]:
@@ -94,7 +100,7 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
                  ["bench_ess.py", "--sampler", "numpyro-priors-only", "--num-steps", "200",
                   "--warmup", str(warmup), "--draws", str(draws)]))
     jobs.append(("patterns", ["bench_patterns.py"] + (["--quick"] if quick else [])))
-    return jobs + family_plan(quick)
+    return jobs + family_plan(quick) + [("panel", ["bench_panel.py", *PANEL_ARGS])]
 
 
 def family_plan(quick: bool) -> list[tuple[str, list[str]]]:
@@ -534,24 +540,124 @@ def hmm_logp_section(grouped: dict[str, list[dict]]) -> list[str]:
     return lines + [""]
 
 
-def merge_family_part(old: str, new: str) -> str:
-    """``old`` report with its families' part (between the markers, or appended) replaced by
-    ``new``'s."""
+def merge_family_part(old: str, new: str, start: str = FAMILIES_START,
+                      end: str = FAMILIES_END) -> str:
+    """``old`` report with its families' part (between the markers ``start`` and ``end``,
+    or appended) replaced by ``new``'s."""
     def part(text: str) -> tuple[str, str, str] | None:
-        if FAMILIES_START not in text or FAMILIES_END not in text:
+        if start not in text or end not in text:
             return None
-        head, rest = text.split(FAMILIES_START, 1)
-        body, tail = rest.split(FAMILIES_END, 1)
+        head, rest = text.split(start, 1)
+        body, tail = rest.split(end, 1)
         return head, body, tail
 
     fresh = part(new)
     if fresh is None:
         return old
     kept = part(old)
-    block = FAMILIES_START + fresh[1] + FAMILIES_END
+    block = start + fresh[1] + end
     if kept is None:
         return old.rstrip("\n") + "\n\n" + block + "\n"
     return kept[0] + block + kept[2]
+
+
+def _extrapolate_one_program(measured: list[dict], target: int) -> dict:
+    """The one-program fit at S = ``target`` from the measured S: its sampling time (wall
+    less compilation) linear in S through the two largest, plus the largest compilation time
+    measured (compilation does not grow with S, and on a loaded machine it varies by
+    several times between runs: taking the largest keeps the figure conservative).
+
+    Example:
+        >>> rows = [{"series": 10, "wall_s": 60.0, "compile_s": 50.0},
+        ...         {"series": 100, "wall_s": 130.0, "compile_s": 30.0}]
+        >>> round(_extrapolate_one_program(rows, 1000)["wall_s"], 1)
+        1050.0
+    """
+    compile_s = max(row["compile_s"] for row in measured)
+    sampling = [(row["series"], row["wall_s"] - row["compile_s"]) for row in measured]
+    if len(sampling) > 1:
+        (s1, w1), (s2, w2) = sampling[-2:]
+        value = w2 + (w2 - w1) / (s2 - s1) * (target - s2)
+        how = (f"sampling time (wall less compilation) linear through S = {s1} and {s2}, "
+               f"plus the largest compilation measured ({compile_s:.0f} s)")
+    else:
+        (s1, w1), = sampling
+        value = w1 * target / s1
+        how = (f"from S = {s1}: its sampling time x {target / s1:g}, plus its compilation "
+               f"({compile_s:.0f} s)")
+    return {"name": "one program", "series": target, "wall_s": compile_s + value,
+            "measured": False, "how": how}
+
+
+def panel_section(grouped: dict[str, list[dict]]) -> list[str]:
+    """Issue 17: S series in one program against loops of per-series fits and statsforecast
+    (``bench_panel.py``), between its own markers."""
+    runs = [r for r in grouped.get("panel", []) if "rows" in r]
+    lines = [PANEL_START, "## 7. Many series: one program against loops (issue 17)", ""]
+    if not runs:
+        failed = [r.get("error_tail", "") for r in grouped.get("panel", [])]
+        lines += [f"No run finished{': ' + failed[0][-300:] if failed else ''}.", "",
+                  PANEL_END]
+        return lines
+    r = min(runs, key=lambda run: next((row["wall_s"] for row in run["rows"]
+                                        if row["name"] == "one program"
+                                        and row["series"] == run["target_series"]), 1e18))
+    load = r.get("load_average_1_5_15", [float("nan")])[0]
+    lines += [f"ARMA(1, 1), {r['likelihood']} likelihood, T = {r['length']}, "
+              f"{r['chains']} chains x {r['samples']} draws after {r['warmup']} warm-up per "
+              f"series, float64, CPU ({', '.join(r.get('devices', []))}); wall time "
+              f"including compilation; 1-minute load average at the end of the run "
+              f"{load:.1f} (2 cores shared: the ratios were taken side by side in one run, "
+              f"the seconds are inflated). No GPU was lent, so the issue's S = 10,000 x "
+              f"T = 1,000 GPU figure is not taken. Rows marked *extrapolated* timed a few "
+              f"series and scaled linearly, as the row says.", "",
+              "| what | S | wall s | compile s | per series s | leapfrog / draw (mean; "
+              "batch max) | how |",
+              "|---|---:|---:|---:|---:|---|---|"]
+    target = r["target_series"]
+    # an unmeasured one-program row is recomputed here from the measured ones
+    rows = [row for row in r["rows"] if row["name"] != "one program" or row.get("measured")]
+    measured = sorted((row for row in rows if row["name"] == "one program"),
+                      key=lambda row: row["series"])
+    others = [row for row in rows if row["name"] != "one program"]
+    if measured and not any(row["series"] == target for row in measured):
+        measured = measured + [_extrapolate_one_program(measured, target)]
+    rows = measured + others
+    for row in rows:
+        if "skipped" in row or "wall_s" not in row:
+            lines.append(f"| {row['name']} | | | | | | skipped: "
+                         f"{row.get('skipped', row.get('error', 'failed'))} |")
+            continue
+        steps = ""
+        if "mean_leapfrog_per_draw" in row:
+            steps = (f"{row['mean_leapfrog_per_draw']:.1f}; "
+                     f"{row['batch_leapfrog_per_draw']:.1f}")
+        how = "measured" if row.get("measured", True) else f"extrapolated: {row.get('how')}"
+        lines.append(f"| {row['name']} | {row['series']:,} | {_fmt(row['wall_s'])} | "
+                     f"{_fmt(row.get('compile_s'))} | "
+                     f"{_fmt(row.get('per_series_s'), 3)} | {steps} | {how} |")
+    def walls(prefix: str) -> list[float]:
+        return [row["wall_s"] for row in rows if row["name"].startswith(prefix)
+                and row.get("series") == target and "wall_s" in row]
+
+    ratios = {}
+    one, loops, mle = walls("one program"), walls("loop:"), walls("statsforecast")
+    if one and loops:
+        ratios["best_loop_over_one_program"] = min(loops) / one[0]
+    if one and mle:
+        ratios["one_program_over_statsforecast"] = one[0] / mle[0]
+    lines += ["", "Goals (issue 17): the one-program fit >= 20 x faster than the best "
+              "Bayesian loop, and within 10 x of statsforecast's MLE, at "
+              f"S = {target:,}:", ""]
+    if "best_loop_over_one_program" in ratios:
+        value = ratios["best_loop_over_one_program"]
+        lines.append(f"* best Bayesian loop / one program: **{value:.1f} x** "
+                     f"({'met' if value >= 20 else 'not met'})")
+    if "one_program_over_statsforecast" in ratios:
+        value = ratios["one_program_over_statsforecast"]
+        lines.append(f"* one program / statsforecast MLE: **{value:.1f} x** "
+                     f"({'met' if value <= 10 else 'not met'})")
+    return lines + ["", PANEL_END]
 
 
 def render_report(grouped: dict[str, list[dict]], command: str) -> str:
@@ -573,7 +679,8 @@ def render_report(grouped: dict[str, list[dict]], command: str) -> str:
                       "and noisy, ratios less so; re-run the one command above on a quiet "
                       "machine before quoting them.", ""]
     lines += (targets_section(grouped) + gradient_section(grouped) + ess_section(grouped)
-              + patterns_section(grouped) + family_section(grouped))
+              + patterns_section(grouped) + family_section(grouped)
+              + panel_section(grouped))
     return "\n".join(lines) + "\n"
 
 
@@ -608,8 +715,13 @@ def main() -> None:
     text = render_report(grouped, command)
     arma_jobs = any(j.startswith(("gradient-", "ess-")) or j == "patterns" for j in grouped)
     if not arma_jobs and REPORT.exists():
-        # only the families' jobs have results here: keep the ARMA part as it is
-        text = merge_family_part(REPORT.read_text(), text)
+        # only the families' or the panel's jobs have results here: keep the ARMA part as
+        # it is, and a part whose jobs did not run
+        old = REPORT.read_text()
+        family_jobs = any(j.startswith(("family-", "hmm-logp")) for j in grouped)
+        merged = merge_family_part(old, text) if family_jobs else old
+        text = (merge_family_part(merged, text, PANEL_START, PANEL_END) if "panel" in grouped
+                else merged)
     REPORT.write_text(text)
     print(f"wrote {REPORT.relative_to(ROOT)}")
 
