@@ -2,7 +2,8 @@
 
 * Its observed site scores each series as the exact ARMA likelihood does, one series at a
   time in a Python loop (1e-12): the batched likelihood is the loop over series.
-* Simulation recovery (``scripts/validate_panel.py``, here with 4 seeds, 20 by default):
+* Simulation recovery (``scripts/validate_panel.py``, here with 2 small panels, S = 12 x
+  T = 80; its default is 20 seeds of S = 16 x T = 100, and docs/many-series.md has the count):
   panels drawn from a known population (``simulate_arma_panel``); the 90 % intervals of
   the six population parameters cover the truth in most cases (count reported in the
   assertion message), and NUTS at NumPyro's default settings has no divergences (the
@@ -69,19 +70,20 @@ def test_bad_input_names_the_argument():
         hierarchical_defaults(np.array([[1.0, 2.0], [3.0, np.nan]]))
 
 
-SEEDS, S, T = 4, 16, 100
+# 4 seeds of 16 x 100 at 300 + 300 draws took 10 CPU-minutes: over the suite's budget alone
+SEEDS, S, T = 2, 12, 80
 
 
 @pytest.fixture(scope="module")
 def validation(tmp_path_factory) -> dict:
-    """``scripts/validate_panel.py`` with 4 seeds (its default is 20), one compilation."""
+    """``scripts/validate_panel.py`` with 2 small panels (its default is 20), one compilation."""
     if str(SCRIPTS) not in sys.path:
         sys.path.insert(0, str(SCRIPTS))
     import validate_panel
 
     out = tmp_path_factory.mktemp("validate_panel") / "coverage.json"
     code = validate_panel.main(["--seeds", str(SEEDS), "--series", str(S), "--length", str(T),
-                                "--warmup", "300", "--samples", "300", "--json", str(out)])
+                                "--warmup", "250", "--samples", "250", "--json", str(out)])
     result = json.loads(out.read_text())
     result["exit_code"] = code
     return result
@@ -93,8 +95,10 @@ def test_population_intervals_cover_the_truth_without_divergences(validation):
     print(f"population 90 % intervals covering the truth: {covered} of {total}; divergences: "
           f"{validation['divergences_per_seed']}; missed: {validation['missed']}")
     assert total == SEEDS * 6
-    # 24 intervals at 90 %: 21.6 expected; fewer than 18 has probability < 1 %
-    assert validation["lower_bound_1pct"] == 18
+    # 12 intervals at 90 %: 10.8 expected; fewer than 8 has probability < 1 % (0.43 %)
+    from scipy.stats import binom
+    bound = validation["lower_bound_1pct"]
+    assert binom.cdf(bound - 1, total, 0.9) < 0.01 <= binom.cdf(bound, total, 0.9)
     assert covered >= 18, validation
     assert sum(validation["divergences_per_seed"]) == 0, validation
     assert validation["exit_code"] == 0

@@ -12,7 +12,7 @@ Cases (``--case``):
   every row is also compared with Stan's reference;
 * ``hmm-k3``: ``fit.py hmm --states 3 --initial fixed --sigma 1 --mu-loc 0 --mu-scale 5`` on a
   simulated series (T = 2,000, :func:`_common.hmm_series_k3`);
-* ``sir``: ``fit.py sir`` on the boarding-school data (T = 14, N = 763, RK4, 8 steps a day);
+* ``sir``: ``fit.py sir`` on the boarding-school data (T = 14, N = 763, RK4, 4 steps a day);
 * ``renewal``: ``fit.py renewal`` (weekly random walk of log R_t, negative binomial) on a
   simulated 200-day epidemic (:func:`_common.renewal_series`).
 

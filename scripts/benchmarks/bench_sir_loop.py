@@ -1,14 +1,14 @@
 """The SIR model written two ways, timed under NUTS: the course's way (a Python ``for`` loop
 over days, one ``numpyro.sample`` site per day, N = 763 written into the model) and this
 package's (:func:`models.sir.sir_model`: the ODE in one ``lax.scan``, one vector site, N as
-data). Both use the same RK4 step (8 steps a day) and the same priors, so they define the
+data). Both use the same RK4 step (4 steps a day) and the same priors, so they define the
 same density (the script checks their potential energies agree to 1e-8) and prints, for
 the gradient NUTS evaluates at every leapfrog step, the compile time, the time per
 evaluation, and compile plus a run of ``--evaluations`` gradients, with the ratios.
 
 Usage::
 
-    python scripts/benchmarks/bench_sir_loop.py [--evaluations 20000] [--substeps 8]
+    python scripts/benchmarks/bench_sir_loop.py [--evaluations 20000] [--substeps 4]
 
 (Running NUTS itself on the loop version at T = 14 took over 13 minutes and 5.7 GB before
 it was stopped, on a loaded 2-core machine; the scan version's whole fit takes about a
