@@ -25,8 +25,9 @@ run: $(VENV)/.core
 lint: $(VENV)/.test
 	$(PY) -m ruff check .
 
-# Two workers (pytest-xdist), each file's tests kept together so shared fits run once.
-PYTEST := $(PY) -m pytest -q -n 2 --dist loadfile
+# Two workers (pytest-xdist), each file's tests kept together so shared fits run once; the
+# 30 slowest tests are listed at the end (the suite is over its 15-minute budget: where to cut).
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadfile --durations=30
 
 test: lint
 	$(PYTEST)
