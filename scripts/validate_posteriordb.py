@@ -80,7 +80,9 @@ def validate_one(
         samples=settings.samples, chain_method=setup.chain_method,
         progress_bar=settings.progress_bar,
     )
-    idata = _arviz_io.inference_data_from_mcmc(mcmc)
+    # Only the posterior and the sampler statistics are read here: no observed_data group, so
+    # ArviZ does not re-run the model op by op to find the observed sites.
+    idata = _arviz_io.inference_data_from_mcmc(mcmc, observed_data={})
     sites = sorted({site for site, _ in REFERENCE_POSTERIORS[name].parameters.values()})
     summary = _arviz_io.summary(idata, sites)
     diagnostics = _cli.Diagnostics.from_summary(
