@@ -134,6 +134,17 @@ def test_the_conditional_likelihood_refuses_unequal_lengths(tmp_path):
         process.stderr
 
 
+def assert_one_error_line(tmp_path, arguments, fragment):
+    """fit.py arma on a small long-format panel with ``arguments``: exit 2, one stderr line
+    holding ``fragment``."""
+    data = tmp_path / "panel.csv"
+    write_long(data, np.ones((S, T)) + np.arange(T), [T] * S)
+    process = run_script_in_process("fit.py", "arma", "--data", str(data), *arguments)
+    assert process.returncode == 2, process.stdout + process.stderr
+    assert fragment in process.stderr
+    assert process.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("arguments, fragment", [
     (["--series-column", "shop", "--column", "sales"], "--series-column 'shop' is not a column"),
     (["--series-column", "store"], "--series-column needs --column"),
@@ -142,12 +153,7 @@ def test_the_conditional_likelihood_refuses_unequal_lengths(tmp_path):
      "--exog is not available with a panel"),
 ])
 def test_bad_panel_input_gets_one_error_line(tmp_path, arguments, fragment):
-    data = tmp_path / "panel.csv"
-    write_long(data, np.ones((S, T)) + np.arange(T), [T] * S)
-    process = run_script_in_process("fit.py", "arma", "--data", str(data), *arguments)
-    assert process.returncode == 2, process.stdout + process.stderr
-    assert fragment in process.stderr
-    assert process.stderr.count("\n") == 1
+    assert_one_error_line(tmp_path, arguments, fragment)
 
 
 def test_wide_format_reads_one_column_per_series(tmp_path):
@@ -233,9 +239,4 @@ def test_the_population_density_is_the_mean_normal_density():
      "--difference is not available with --hierarchical (it takes --order)"),
 ])
 def test_bad_hierarchical_input_gets_one_error_line(tmp_path, arguments, fragment):
-    data = tmp_path / "panel.csv"
-    write_long(data, np.ones((S, T)) + np.arange(T), [T] * S)
-    process = run_script_in_process("fit.py", "arma", "--data", str(data), *arguments)
-    assert process.returncode == 2, process.stdout + process.stderr
-    assert fragment in process.stderr
-    assert process.stderr.count("\n") == 1
+    assert_one_error_line(tmp_path, arguments, fragment)
