@@ -125,7 +125,23 @@ class GaussianHMM(dist.Distribution):
         return kernels.hmm_log_likelihood(self.initial_probs, self.transition_matrix, ll)
 
 
-class OrderedNormal(dist.Distribution):
+class _KNormalMeans(dist.Distribution):
+    """The parameters the ordered and unordered laws of K means share: K independent
+    Normal(loc_k, scale_k) values, on the positive half-line when ``positive``."""
+
+    arg_constraints = {"loc": constraints.real_vector,
+                       "scale": constraints.independent(constraints.positive, 1)}
+    pytree_data_fields = ("loc", "scale")
+    pytree_aux_fields = ("positive",)
+
+    def __init__(self, loc, scale, *, positive: bool = False, validate_args=None):
+        self.loc, self.scale = jnp.asarray(loc), jnp.asarray(scale)
+        self.positive = positive
+        super().__init__(batch_shape=(), event_shape=self.loc.shape[-1:],
+                         validate_args=validate_args)
+
+
+class OrderedNormal(_KNormalMeans):
     """K values in increasing order, density ``prod_k N(x_k; loc_k, scale_k)`` on that set.
 
     With one ``loc`` and ``scale`` for all k this is the law of K sorted iid normal draws
@@ -147,17 +163,6 @@ class OrderedNormal(dist.Distribution):
         True
     """
 
-    arg_constraints = {"loc": constraints.real_vector,
-                       "scale": constraints.independent(constraints.positive, 1)}
-    pytree_data_fields = ("loc", "scale")
-    pytree_aux_fields = ("positive",)
-
-    def __init__(self, loc, scale, *, positive: bool = False, validate_args=None):
-        self.loc, self.scale = jnp.asarray(loc), jnp.asarray(scale)
-        self.positive = positive
-        super().__init__(batch_shape=(), event_shape=self.loc.shape[-1:],
-                         validate_args=validate_args)
-
     @constraints.dependent_property(is_discrete=False, event_dim=1)
     def support(self):
         return (constraints.positive_ordered_vector if self.positive
@@ -175,7 +180,7 @@ class OrderedNormal(dist.Distribution):
                 + gammaln(num_states + 1.0))
 
 
-class UnorderedNormal(dist.Distribution):
+class UnorderedNormal(_KNormalMeans):
     """K values in any order whose sorted vector has the :class:`OrderedNormal` law:
     density ``OrderedNormal(loc, scale).log_prob(sort(x)) - log K!``, the same for the K!
     orderings of x.
@@ -208,17 +213,6 @@ class UnorderedNormal(dist.Distribution):
         >>> print(law.sample(jax.random.PRNGKey(0), (3,)).shape)
         (3, 2)
     """
-
-    arg_constraints = {"loc": constraints.real_vector,
-                       "scale": constraints.independent(constraints.positive, 1)}
-    pytree_data_fields = ("loc", "scale")
-    pytree_aux_fields = ("positive",)
-
-    def __init__(self, loc, scale, *, positive: bool = False, validate_args=None):
-        self.loc, self.scale = jnp.asarray(loc), jnp.asarray(scale)
-        self.positive = positive
-        super().__init__(batch_shape=(), event_shape=self.loc.shape[-1:],
-                         validate_args=validate_args)
 
     @constraints.dependent_property(is_discrete=False, event_dim=1)
     def support(self):
