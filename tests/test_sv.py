@@ -149,6 +149,19 @@ def test_stationary_ar1_samples_what_it_scores(x64, rng_key):
     assert abs(float(d.log_prob(path)) - loop) < 1e-12
 
 
+@pytest.mark.parametrize("model", [sv_model, sv_centred_model])
+def test_one_latent_pass_per_gradient(model):
+    """The log density and its gradient (what NUTS's potential energy is made of) run the
+    latent recurrence once forwards and once backwards: two scans in the jaxpr (scoring
+    h_white and computing h apart took four), and the centred model none."""
+    y = jnp.linspace(-1.0, 1.0, 30)
+    params = {"mu": -1.0, "phi": 0.9, "sigma": 0.3,
+              ("h_white" if model is sv_model else "h"): jnp.zeros(30)}
+    jaxpr = jax.make_jaxpr(jax.value_and_grad(
+        lambda p: log_density(model, (y,), {}, p)[0]))(params)
+    assert str(jaxpr).count("scan[") == (2 if model is sv_model else 0)
+
+
 def test_forecast_sites_and_bad_input(rng_key):
     y = jnp.asarray(np.loadtxt(FAMILIES["sv"].default_data.path, delimiter=",",
                                skiprows=1)[:50, 1])

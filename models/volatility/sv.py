@@ -283,14 +283,21 @@ class WhitenedAR1(dist.Distribution):
         h = self.latent.sample(key, sample_shape)
         return ar1_to_white(h, self.mu, self.phi, self.sigma, self.information)
 
-    def log_prob(self, value: ArrayLike) -> Array:
-        # The AR(1) density of h written in u = (h - mu) / sigma: its -T log sigma cancels
-        # the Jacobian's +T log sigma exactly, so nothing divides by sigma (a chain that
-        # visits sigma = 1e-16 in warm-up meets no rounding noise).
+    def deviation(self, white: ArrayLike) -> Array:
+        """``u = (h - mu) / sigma`` of ``white`` (..., T): one linear recurrence, from which
+        both ``h = mu + sigma u`` and the density (:meth:`log_prob_of_deviation`) follow."""
         deviation = jnp.vectorize(
             lambda z: _standardised_deviation(z, self.mu, self.phi, self.sigma,
                                               self.information), signature="(t)->(t)")
-        u = deviation(jnp.asarray(value))
+        return deviation(jnp.asarray(white))
+
+    def log_prob_of_deviation(self, u: ArrayLike) -> Array:
+        """:meth:`log_prob` of the ``white`` whose :meth:`deviation` is ``u`` (..., T): the
+        AR(1) density written in ``u`` plus the log-Jacobian, no recurrence."""
+        # The AR(1) density of h written in u = (h - mu) / sigma: its -T log sigma cancels
+        # the Jacobian's +T log sigma exactly, so nothing divides by sigma (a chain that
+        # visits sigma = 1e-16 in warm-up meets no rounding noise).
+        u = jnp.asarray(u)
         residuals = jnp.concatenate(
             [jnp.sqrt(1 - self.phi**2) * u[..., :1], u[..., 1:] - self.phi * u[..., :-1]],
             axis=-1)
@@ -298,6 +305,9 @@ class WhitenedAR1(dist.Distribution):
         log_jacobian = (0.5 * jnp.log1p(-self.phi**2) - 0.5 * jnp.log(q - self.phi**2)
                         - 0.5 * (self.num_steps - 1) * jnp.log(q))
         return dist.Normal(0.0, 1.0).log_prob(residuals).sum(-1) + log_jacobian
+
+    def log_prob(self, value: ArrayLike) -> Array:
+        return self.log_prob_of_deviation(self.deviation(value))
 
 
 def _returns(h: Array, nu: Array | None) -> dist.Distribution:
@@ -380,7 +390,12 @@ def sv_model(
     _check_information("sv_model", information)
     mu, phi, sigma, nu = _priors(innovations, mu_scale, sigma_scale)
     latent = WhitenedAR1(mu, phi, sigma, information, num_steps=num_steps)
-    h = numpyro.deterministic("h", latent.path(numpyro.sample("h_white", latent)))
+    # One recurrence per evaluation: the site draws from h_white's exact law, and its
+    # density is added by the factor from the same u that gives h (scoring the site
+    # itself would run the recurrence a second time, and its gradient twice).
+    u = latent.deviation(numpyro.sample("h_white", latent.mask(False)))
+    numpyro.factor("h_white_log_prob", latent.log_prob_of_deviation(u))
+    h = numpyro.deterministic("h", mu + sigma * u)
     _observe_and_forecast(y, h, mu, phi, sigma, nu, forecast_horizon)
 
 
