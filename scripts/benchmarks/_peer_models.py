@@ -68,8 +68,8 @@ def pymc_sv(y: np.ndarray, options: Mapping[str, Any]):
     ``q = (1 + phi^2 + s + r) / 2``: ``u_1 = h_white_1 / sqrt(q - phi^2)``,
     ``u_t = (phi / q) u_{t-1} + h_white_t / sqrt(q)``, ``u += shift mu``
     (``shift = (kappa - 1) / sigma``), ``h = mu + sigma u``, and ``h_white``'s density the
-    AR(1) density of ``u`` (residuals ``sqrt(1 - phi^2) u_1``, ``u_t - phi u_{t-1}``) plus the log-Jacobian
-    ``log(1 - phi^2) / 2 - log(q - phi^2) / 2 - (T - 1) log(q) / 2``;
+    AR(1) density of ``u`` (residuals ``sqrt(1 - phi^2) u_1``, ``u_t - phi u_{t-1}``) plus
+    the log-Jacobian ``log(1 - phi^2) / 2 - log(q - phi^2) / 2 - (T - 1) log(q) / 2``;
     ``y_t ~ N(0, exp(h_t / 2))``."""
     pm, pytensor, pt = _pymc()
     num_steps = len(y)
