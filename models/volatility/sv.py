@@ -22,6 +22,11 @@ Parameterisations of the same posterior:
   non-centring exactly (``h_white ~ N(0, I)``, ``x_t = phi x_{t-1} + sigma h_white_t``,
   ``x_1 = sigma h_white_1 / sqrt(1 - phi^2)``, ``h = mu + x``), whose slow components
   scale like ``sigma / (1 - phi)`` and diverge at phi > 0.9 (``docs/volatility.md``).
+  The latent recurrence runs once per evaluation: ``h_white`` is drawn from
+  :class:`WhitenedAR1` (masked) and its density is a factor of the same ``u = (h - mu) /
+  sigma`` that gives ``h``. By default (``scale="stationary"``) the model samples h's
+  stationary sd ``sigma / sqrt(1 - phi^2)`` and derives sigma (the same prior), which
+  removes the posterior ridge between phi and sigma.
 * :func:`sv_centred_model`: the sampled latent is ``h`` itself, under the
   :class:`StationaryAR1` distribution: when the data say little about ``h`` and sigma is
   small, ``h`` is squeezed around its mean and NUTS meets Neal's funnel
