@@ -279,7 +279,9 @@ def test_each_pymc_peer_has_our_log_density(x64, name):
         params = {k: v["value"] for k, v in trace.items()
                   if v["type"] == "sample" and not v["is_observed"]}
         if name == "sv":  # a Cauchy draw of mu puts exp(h) where float64 rounds to 2^k
-            params.update(mu=-1.0 + 0.2 * seed, phi=0.9 - 0.1 * seed, sigma=0.2 + 0.1 * seed,
+            phi = 0.9 - 0.1 * seed  # sigma = 0.2 + 0.1 seed, sampled as its stationary sd
+            params.update(mu=-1.0 + 0.2 * seed, phi=phi,
+                          stationary_sd=(0.2 + 0.1 * seed) / np.sqrt(1 - phi**2),
                           h_white=np.random.default_rng(seed).normal(size=len(case.y)))
         ours, _ = log_density(model, (case.y,), dict(case.options), params)
         values = {k: np.asarray(v) for k, v in params.items()}

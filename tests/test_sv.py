@@ -30,7 +30,10 @@ def test_non_centred_density_is_the_centred_one_after_the_change_of_variables(
     """log p_nc(theta, z) = log p_c(theta, h(z)) + log |dh/dz|, the log-determinant taken
     from the dense Jacobian (jax.jacfwd, slogdet), at three random points, each with its
     own ``information`` (0 is the classic non-centring: there also the closed form
-    T log sigma - log(1 - phi^2) / 2 and h(z) = ar1_from_shocks(z))."""
+    T log sigma - log(1 - phi^2) / 2 and h(z) = ar1_from_shocks(z)), for both sampled
+    scales: sigma itself (at the classic point, as the variant ``classic`` samples it), and
+    the stationary sd s = sigma / sqrt(1 - phi^2) (the default, at the other two), whose
+    density adds log |d sigma / d s| (taken by jax.grad) to the centred model's."""
     T = 40
     keys = jax.random.split(rng_key, 4)
     y = jax.random.normal(keys[0], (T,)) * 0.8
@@ -38,18 +41,25 @@ def test_non_centred_density_is_the_centred_one_after_the_change_of_variables(
         point = jax.random.uniform(jax.random.fold_in(keys[1], k), (4,))
         mu, phi, sigma, nu = -1 + point[0], 1.9 * point[1] - 0.95, 0.1 + point[2], 3 + 20 * point[3]
         z = jax.random.normal(jax.random.fold_in(keys[2], k), (T,))
-        common = {"mu": mu, "phi": phi, "sigma": sigma}
+        common = {"mu": mu, "phi": phi}
         if innovations == "t":
             common["nu"] = nu
-        kwargs = {"innovations": innovations, "information": information}
-        non_centred, trace = log_density(sv_model, (y,), kwargs, {**common, "h_white": z})
         h = ar1_from_white(z, mu, phi, sigma, information)
-        np.testing.assert_array_equal(trace["h"]["value"], h)
         centred, _ = log_density(sv_centred_model, (y,), {"innovations": innovations},
-                                 {**common, "h": h})
+                                 {**common, "sigma": sigma, "h": h})
         jacobian = jnp.linalg.slogdet(jax.jacfwd(ar1_from_white)(
             z, mu, phi, sigma, information))[1]
-        assert abs(float(non_centred - (centred + jacobian))) < 1e-10
+        stationary_sd = sigma / jnp.sqrt(1 - phi**2)
+        scale_jacobian = jnp.log(jax.grad(lambda s, p: s * jnp.sqrt(1 - p**2))(stationary_sd, phi))
+        for scale, params, extra in ((("innovation", {"sigma": sigma}, 0.0),) if k == 0 else
+                                     (("stationary", {"stationary_sd": stationary_sd},
+                                       scale_jacobian),)):
+            kwargs = {"innovations": innovations, "information": information, "scale": scale}
+            non_centred, trace = log_density(sv_model, (y,), kwargs,
+                                             {**common, **params, "h_white": z})
+            np.testing.assert_allclose(trace["sigma"]["value"], sigma, rtol=1e-14)
+            np.testing.assert_allclose(trace["h"]["value"], h, rtol=1e-13, atol=1e-13)
+            assert abs(float(non_centred - (centred + jacobian + extra))) < 1e-10, scale
         if information == 0.0:
             closed_form = T * jnp.log(sigma) - 0.5 * jnp.log1p(-phi**2)
             assert abs(float(jacobian - closed_form)) < 1e-10
@@ -147,6 +157,19 @@ def test_stationary_ar1_samples_what_it_scores(x64, rng_key):
         m = mu + phi * (path[t - 1] - mu)
         loop += -0.5 * np.log(2 * np.pi * sigma**2) - 0.5 * (path[t] - m) ** 2 / sigma**2
     assert abs(float(d.log_prob(path)) - loop) < 1e-12
+
+
+@pytest.mark.parametrize("model", [sv_model, sv_centred_model])
+def test_one_latent_pass_per_gradient(model):
+    """The log density and its gradient (what NUTS's potential energy is made of) run the
+    latent recurrence once forwards and once backwards: two scans in the jaxpr (scoring
+    h_white and computing h apart took four), and the centred model none."""
+    y = jnp.linspace(-1.0, 1.0, 30)
+    params = {"mu": -1.0, "phi": 0.9, "stationary_sd" if model is sv_model else "sigma": 0.3,
+              ("h_white" if model is sv_model else "h"): jnp.zeros(30)}
+    jaxpr = jax.make_jaxpr(jax.value_and_grad(
+        lambda p: log_density(model, (y,), {}, p)[0]))(params)
+    assert str(jaxpr).count("scan[") == (2 if model is sv_model else 0)
 
 
 def test_forecast_sites_and_bad_input(rng_key):

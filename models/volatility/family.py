@@ -178,7 +178,8 @@ SV_VARIANTS = {
         forecasts=True,
     ),
     "classic": Variant(
-        model=partial(sv_model, innovations="normal", information=0.0),
+        model=partial(sv_model, innovations="normal", information=0.0,
+                      scale="innovation"),
         description="normal returns, the Stan User's Guide's non-centring (h_white ~ N(0, I)): "
                     "divergences at phi > 0.9, for comparison",
         accepts_missing=False,

@@ -61,13 +61,15 @@ def pymc_sv(y: np.ndarray, options: Mapping[str, Any]):
     """``fit.py sv`` (normal returns, the whitened non-centring of
     :func:`models.volatility.sv_model`, ``information`` c = ``options.get("information",
     0.5)``; 0 is the Stan User's Guide's map): ``mu ~ Cauchy(0, mu_scale)``,
-    ``phi ~ U(-1, 1)``, ``sigma ~ HalfCauchy(sigma_scale)``; with ``s = c sigma^2``,
-    ``r = sqrt(((1 - |phi|)^2 + s)((1 + |phi|)^2 + s))``, ``q = (1 + phi^2 + s + r) / 2``:
-    ``u_1 = h_white_1 / sqrt(q - phi^2)``, ``u_t = (phi / q) u_{t-1} + h_white_t /
-    sqrt(q)``, ``u += shift mu`` (``shift = (kappa - 1) / sigma``), ``h = mu + sigma u``,
-    and ``h_white``'s density the AR(1) density of ``u`` (residuals
-    ``sqrt(1 - phi^2) u_1``, ``u_t - phi u_{t-1}``) plus the log-Jacobian
-    ``log(1 - phi^2) / 2 - log(q - phi^2) / 2 - (T - 1) log(q) / 2``;
+    ``phi ~ U(-1, 1)``, ``sigma ~ HalfCauchy(sigma_scale)``, sampled as ours samples it
+    (``options.get("scale", "stationary")``: the stationary sd ``s = sigma / sqrt(1 -
+    phi^2) ~ HalfCauchy(sigma_scale / sqrt(1 - phi^2))`` given phi, sigma derived); with
+    ``s = c sigma^2``, ``r = sqrt(((1 - |phi|)^2 + s)((1 + |phi|)^2 + s))``,
+    ``q = (1 + phi^2 + s + r) / 2``: ``u_1 = h_white_1 / sqrt(q - phi^2)``,
+    ``u_t = (phi / q) u_{t-1} + h_white_t / sqrt(q)``, ``u += shift mu``
+    (``shift = (kappa - 1) / sigma``), ``h = mu + sigma u``, and ``h_white``'s density the
+    AR(1) density of ``u`` (residuals ``sqrt(1 - phi^2) u_1``, ``u_t - phi u_{t-1}``) plus
+    the log-Jacobian ``log(1 - phi^2) / 2 - log(q - phi^2) / 2 - (T - 1) log(q) / 2``;
     ``y_t ~ N(0, exp(h_t / 2))``."""
     pm, pytensor, pt = _pymc()
     num_steps = len(y)
@@ -75,7 +77,12 @@ def pymc_sv(y: np.ndarray, options: Mapping[str, Any]):
     with pm.Model() as model:
         mu = pm.Cauchy("mu", 0.0, options["mu_scale"])
         phi = pm.Uniform("phi", -1.0, 1.0)
-        sigma = pm.HalfCauchy("sigma", options["sigma_scale"])
+        if options.get("scale", "stationary") == "stationary":  # as ours: s, sigma derived
+            root = pt.sqrt((1 - phi) * (1 + phi))
+            stationary_sd = pm.HalfCauchy("stationary_sd", options["sigma_scale"] / root)
+            sigma = pm.Deterministic("sigma", stationary_sd * root)
+        else:
+            sigma = pm.HalfCauchy("sigma", options["sigma_scale"])
         h_white = pm.Flat("h_white", shape=num_steps)
         s = c * sigma**2
         root = pt.sqrt(((1 - abs(phi)) ** 2 + s) * ((1 + abs(phi)) ** 2 + s))
