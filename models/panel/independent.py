@@ -11,7 +11,7 @@ kernel itself is vectorised over series (and over chains within a series):
   that series' posterior;
 * :func:`numpyro.infer.hmc.hmc` (``algo="NUTS"``) gives ``init_kernel`` and
   ``sample_kernel`` that take those keywords; warm-up (dual averaging of the step size,
-  mass matrix, dense by default, in NumPyro's windows) and sampling are one ``lax.scan``;
+  mass matrix, in NumPyro's windows) and sampling are one ``lax.scan``;
 * ``jax.vmap`` over chains, then over series, turns that into one program. A batch of
   ``while_loop`` trees runs as long as its longest member, so a series whose trees are
   deep costs the others time, never accuracy: every member keeps its own state.
@@ -53,30 +53,30 @@ __all__ = ["NUTSSettings", "PanelFit", "PanelModel", "fit_independent", "indepen
 
 
 class NUTSSettings(NamedTuple):
-    """NUTS settings: NumPyro's ``NUTS`` defaults except the mass matrix, which is **dense**
-    (every series adapts its own step size, by dual averaging towards
-    ``target_accept_prob``, and its own full k x k mass matrix, in NumPyro's windows).
-
-    Dense by default because a series' posterior is small (k = 4 for ARMA(1, 1)) and
-    correlated (the conditional ARMA's intercept = mu (1 - phi) ties the intercept to phi):
-    a diagonal mass matrix leaves that correlation to the trajectory, so NUTS builds long
-    trees, and under ``vmap`` every iteration of the batch lasts as long as the deepest tree
-    of all its series. Measured on 50 simulated ARMA(1, 1) series (T = 200, 2 chains x 150
-    draws after 150 warm-up): diagonal 35.7 leapfrog steps per draw on average and 248 for
-    the batch (the deepest tree per iteration), dense 8.9 and 34.8. ``dense_mass=False``
-    gives NumPyro's default back.
+    """NUTS settings: NumPyro's ``NUTS`` defaults (every series adapts its own step size,
+    by dual averaging towards ``target_accept_prob``, and its own diagonal mass matrix, in
+    NumPyro's windows), except that warm-up trees are capped.
 
     ``warmup_max_tree_depth`` caps the trees during warm-up only (NumPyro's ``max_tree_depth``
     as a pair): before the first mass matrix is adapted (NumPyro's first slow window ends at
     warm-up iteration 100 of 150), a series' trees can reach 2^10 - 1 steps, and under
-    ``vmap`` the batch pays that at every iteration. Same 50 series: warm-up cost 59,720
-    batched leapfrog steps against 5,218 for the 150 draws; with the warm-up cap at depth 6,
-    8,764 (and 8,030 for the draws, mean 9.9 per draw). The draws after warm-up are NUTS
-    with ``max_tree_depth``; ``None`` uncaps warm-up."""
+    ``vmap`` the batch pays the deepest tree of all its series at every iteration. Measured
+    on 50 simulated ARMA(1, 1) series (T = 200, 2 chains x 150 draws after 150 warm-up,
+    dense mass): warm-up cost 59,720 batched leapfrog steps against 5,218 for the draws;
+    with the warm-up cap at depth 6, 8,764 (and 8,030 for the draws). The draws after
+    warm-up are NUTS with ``max_tree_depth``; ``None`` uncaps warm-up.
+
+    ``dense_mass=True`` adapts a full k x k mass matrix per series: on those 50 series
+    8.9 leapfrog steps per draw on average and 34.8 for the batch's deepest tree, against
+    35.7 and 248 with the diagonal one (the conditional ARMA's intercept = mu (1 - phi)
+    ties two coordinates). It is not the default: on the 20-series test panel
+    (tests/test_panel_independent.py, T = 100) it left one chain of each of two good
+    series stuck (step size 1e-34 after warm-up took it to phi = 4, theta = -6), where the
+    diagonal matrix passes every good series."""
 
     target_accept_prob: float = 0.8
     max_tree_depth: int = 10
-    dense_mass: bool = True
+    dense_mass: bool = False
     step_size: float = 1.0
     warmup_max_tree_depth: int | None = 6
 
@@ -114,8 +114,8 @@ class PanelFit(NamedTuple):
         num_steps: (S, C, D) leapfrog steps per draw.
         accept_prob: (S, C, D) mean acceptance probability per draw.
         step_size: (S, C) the adapted step size of every chain of every series.
-        inverse_mass_matrix: (S, C, k, k) its adapted inverse mass matrix, dense by default
-            ((S, C, k), the diagonal, with ``dense_mass=False``); k unconstrained dimensions.
+        inverse_mass_matrix: (S, C, k) its adapted diagonal ((S, C, k, k) with
+            ``dense_mass=True``); k unconstrained dimensions.
         warmup_diverging: (S, C) divergent transitions during warm-up.
         warmup_num_steps: (S, C, W) leapfrog steps per warm-up iteration (what warm-up
             cost; under ``vmap`` a batch pays its largest tree at every iteration).
@@ -397,7 +397,7 @@ def fit_independent(
 
     Series s is fitted as ``model(y=y[s], **static_kwargs, **{k: v[s] for k, v in
     series_kwargs.items()})``, with ``num_chains`` NUTS chains, each adapting its own step
-    size and (dense, :class:`NUTSSettings`) mass matrix over ``num_warmup`` iterations.
+    size and mass matrix (:class:`NUTSSettings`) over ``num_warmup`` iterations.
 
     Args:
         model: a NumPyro model taking the observed series as ``y``.

@@ -10,7 +10,7 @@ Rows (wall time, compilation included, for S series of length T):
   one-program fit's own NUTS program for S = 1 (``models.panel.independent_sampler``),
   compiled once, then called on each series in turn (no tracing, no compilation after the
   first: the row records the compilation seconds of the later calls); same kernel, same
-  settings (dense mass matrix by default), so the ratio is what batching the series buys.
+  settings (``--dense-mass`` or not), so the ratio is what batching the series buys.
   Timed on ``--loop-series`` series, extrapolated to the target S.
 * ``loop: fit command``: the fit command's own sampling function
   (``_cli.fit_command.sample_posterior``: a fresh NumPyro ``MCMC``, so a fresh compilation,
@@ -156,9 +156,9 @@ def main() -> None:
     parser.add_argument("--peer-python", default=sys.executable,
                         help="a Python with statsforecast, PyMC and nutpie (default: this "
                         "one); 'none' skips them")
-    parser.add_argument("--diagonal-mass", action="store_true",
-                        help="NumPyro's default diagonal mass matrix in the one program and "
-                        "the loops compiled once (default: dense, models.panel's default)")
+    parser.add_argument("--dense-mass", action="store_true",
+                        help="a dense mass matrix per series in the one program and the "
+                        "loops compiled once (default: diagonal, models.panel's default)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="the one program runs blocks of this many series one after the "
                         "other (fit_independent's batch_size; default: all S in one vmap)")
@@ -192,8 +192,8 @@ def main() -> None:
     largest = max(max(args.series), args.target_series, args.loop_series)
     y = np.asarray(simulate_arma_panel(jax.random.PRNGKey(0), largest, args.length).y)
     rows: list[dict] = []
-    nuts_settings = NUTSSettings(dense_mass=not args.diagonal_mass)
-    mass = "diagonal" if args.diagonal_mass else "dense"
+    nuts_settings = NUTSSettings(dense_mass=args.dense_mass)
+    mass = "dense" if args.dense_mass else "diagonal"
 
     def dump(ratios: dict | None = None, final: bool = False) -> None:
         """Write every figure so far to ``--json`` (after each row: a run cut short keeps
@@ -307,48 +307,50 @@ def main() -> None:
           f"compilation {compiles}", file=sys.stderr, flush=True)
     dump()
 
-    per_call = []
-    for s in range(args.command_loop_series):
-        kwargs = {**options, **family.data_defaults(y[s], variant, options)}
-        begin = time.perf_counter()
-        mcmc, _ = sample_posterior(family, variant, kwargs, jax.numpy.asarray(y[s]),
-                                   settings=settings, rng_key=jax.random.PRNGKey(s),
-                                   chain_method="vectorized")
-        jax.block_until_ready(mcmc.get_samples())
-        per_call.append(time.perf_counter() - begin)
-    per = float(np.mean(per_call))
-    rows.append({"name": "loop: fit command's sample_posterior", "series": target,
-                 "wall_s": per * target, "per_series_s": per, "measured": False,
-                 "how": f"{args.command_loop_series} series timed (each a fresh MCMC and "
-                        f"compilation, as a fit.py run per series), mean x {target}"})
-    print(f"loop of sample_posterior: {per:.1f} s per series", file=sys.stderr, flush=True)
-    dump()
-
-    data_keys = tuple(family.data_defaults(y[0], variant, options))
-    static = {k: v for k, v in options.items() if v is not None and k not in data_keys}
-    depth = (nuts_settings.max_tree_depth if nuts_settings.warmup_max_tree_depth is None
-             else (nuts_settings.warmup_max_tree_depth, nuts_settings.max_tree_depth))
-    mcmc = MCMC(NUTS(partial(model, **static), init_strategy=family.init_strategy(),
-                     dense_mass=nuts_settings.dense_mass, max_tree_depth=depth),
-                num_warmup=args.warmup, num_samples=args.samples, num_chains=args.chains,
-                chain_method="vectorized", jit_model_args=True, progress_bar=False)
-    times, compiles = [], []
-    for s in range(max(args.command_loop_series, 2)):
-        defaults = family.data_defaults(y[s], variant, options)
-        with CompileTimer() as compile_timer:
+    if args.command_loop_series > 0:  # 0 skips both loops of MCMC
+        per_call = []
+        for s in range(args.command_loop_series):
+            kwargs = {**options, **family.data_defaults(y[s], variant, options)}
             begin = time.perf_counter()
-            mcmc.run(jax.random.PRNGKey(s), y=jax.numpy.asarray(y[s]), **defaults)
+            mcmc, _ = sample_posterior(family, variant, kwargs, jax.numpy.asarray(y[s]),
+                                       settings=settings, rng_key=jax.random.PRNGKey(s),
+                                       chain_method="vectorized")
             jax.block_until_ready(mcmc.get_samples())
-            times.append(time.perf_counter() - begin)
-        compiles.append(compile_timer.seconds)
-    rows.append(compiled_once_row(
-        "loop: one MCMC, jit_model_args (recompiles per run)", times[0], times[1:],
-        f"; the one program's NUTS settings; tracing + compilation {compiles[0]:.1f} s in "
-        f"the first run and {np.mean(compiles[1:]):.1f} s on average in each later run: NumPyro's "
-        f"HMC.init builds a new kernel per run") | {"compile_s": float(np.mean(compiles[1:]))})
-    print(f"loop of MCMC(jit_model_args): {times} s, compilation {compiles}", file=sys.stderr,
-          flush=True)
-    dump()
+            per_call.append(time.perf_counter() - begin)
+        per = float(np.mean(per_call))
+        rows.append({"name": "loop: fit command's sample_posterior", "series": target,
+                     "wall_s": per * target, "per_series_s": per, "measured": False,
+                     "how": f"{args.command_loop_series} series timed (each a fresh MCMC and "
+                            f"compilation, as a fit.py run per series), mean x {target}"})
+        print(f"loop of sample_posterior: {per:.1f} s per series", file=sys.stderr, flush=True)
+        dump()
+
+        data_keys = tuple(family.data_defaults(y[0], variant, options))
+        static = {k: v for k, v in options.items() if v is not None and k not in data_keys}
+        depth = (nuts_settings.max_tree_depth if nuts_settings.warmup_max_tree_depth is None
+                 else (nuts_settings.warmup_max_tree_depth, nuts_settings.max_tree_depth))
+        mcmc = MCMC(NUTS(partial(model, **static), init_strategy=family.init_strategy(),
+                         dense_mass=nuts_settings.dense_mass, max_tree_depth=depth),
+                    num_warmup=args.warmup, num_samples=args.samples, num_chains=args.chains,
+                    chain_method="vectorized", jit_model_args=True, progress_bar=False)
+        times, compiles = [], []
+        for s in range(max(args.command_loop_series, 2)):
+            defaults = family.data_defaults(y[s], variant, options)
+            with CompileTimer() as compile_timer:
+                begin = time.perf_counter()
+                mcmc.run(jax.random.PRNGKey(s), y=jax.numpy.asarray(y[s]), **defaults)
+                jax.block_until_ready(mcmc.get_samples())
+                times.append(time.perf_counter() - begin)
+            compiles.append(compile_timer.seconds)
+        rows.append(compiled_once_row(
+            "loop: one MCMC, jit_model_args (recompiles per run)", times[0], times[1:],
+            f"; the one program's NUTS settings; tracing + compilation {compiles[0]:.1f} s "
+            f"in the first run and {np.mean(compiles[1:]):.1f} s on average in each later "
+            f"run: NumPyro's HMC.init builds a new kernel per run")
+            | {"compile_s": float(np.mean(compiles[1:]))})
+        print(f"loop of MCMC(jit_model_args): {times} s, compilation {compiles}", file=sys.stderr,
+              flush=True)
+        dump()
 
     if args.peer_python and args.peer_python != "none":
         sf = _run_peer(args.peer_python, "statsforecast", y[:target], 0, 0)

@@ -71,7 +71,8 @@ PANEL_END = "<!-- panel: end -->"
 #: compile per series are timed on 2 series, each compilation minutes long)
 PANEL_ARGS = ["--series", "10", "100", "1000", "--target-series", "1000", "--length", "200",
               "--likelihood", "conditional", "--chains", "2", "--warmup", "150",
-              "--samples", "150", "--loop-series", "20", "--command-loop-series", "2"]
+              "--samples", "150", "--loop-series", "20", "--command-loop-series", "2",
+              "--dense-mass"]
 
 
 def plan(quick: bool) -> list[tuple[str, list[str]]]:
@@ -667,7 +668,51 @@ def panel_section(grouped: dict[str, list[dict]]) -> list[str]:
         value = ratios["one_program_over_statsforecast"]
         lines.append(f"* one program / statsforecast MLE: **{value:.1f} x** "
                      f"({'met' if value <= 10 else 'not met'})")
-    return lines + ["", PANEL_END]
+    return lines + _panel_accounting(r, rows, target) + ["", PANEL_END]
+
+
+def _panel_accounting(run: dict, rows: list[dict], target: int) -> list[str]:
+    """Where the one program's time goes against the loop of the same NUTS program compiled
+    once: the cost of one leapfrog step per chain (what batching the series buys) and the
+    leapfrog steps a series pays (what waiting for the batch's deepest tree costs). Steps
+    paid per iteration: the batch's deepest tree for the one program, the deeper of one
+    series' chains for the loop."""
+    one = next((row for row in rows if row["name"] == "one program"
+                and row.get("series") == target and row.get("measured")
+                and "warmup_batch_leapfrog" in row), None)
+    loop = next((row for row in rows if row["name"].startswith("loop: functional")
+                 and "warmup_batch_leapfrog" in row), None)
+    if one is None or loop is None:
+        return []
+    warmup, samples, chains = run["warmup"], run["samples"], run["chains"]
+
+    def paid(row: dict) -> float:  # batched leapfrog steps over the whole run
+        return (warmup * row["warmup_batch_leapfrog"] + samples * row["batch_leapfrog_per_draw"])
+
+    def needed(row: dict) -> float:  # mean leapfrog steps of one chain over the whole run
+        return warmup * row["warmup_mean_leapfrog"] + samples * row["mean_leapfrog_per_draw"]
+
+    one_s = one["wall_s"] - one["compile_s"]
+    per_chain_step_one = one_s / (paid(one) * target * chains)
+    per_chain_step_loop = loop["per_series_s"] / (paid(loop) * chains)
+    waste_one, waste_loop = paid(one) / needed(one), paid(loop) / needed(loop)
+    return ["", f"Where the time goes (the one program at S = {target:,} against the loop of "
+            "the same NUTS program compiled once; steps over warm-up and draws):", "",
+            f"* one leapfrog step of one chain costs {1e6 * per_chain_step_one:.1f} us in the "
+            f"batch against {1e6 * per_chain_step_loop:.1f} us in the loop: batching buys "
+            f"**{per_chain_step_loop / per_chain_step_one:.1f} x**;",
+            f"* but the batch pays its deepest tree at every iteration: {paid(one):,.0f} "
+            f"batched steps for a run whose chains need {needed(one):,.0f} on average "
+            f"(**{waste_one:.1f} x**; the loop pays {waste_loop:.1f} x, the deeper of one "
+            f"series' {chains} chains); draws: {one['batch_leapfrog_per_draw']:.1f} steps "
+            f"paid per iteration for a mean of {one['mean_leapfrog_per_draw']:.1f}, warm-up: "
+            f"{one['warmup_batch_leapfrog']:.1f} for {one['warmup_mean_leapfrog']:.1f};",
+            f"* and compilation, {one['compile_s']:.0f} s of the {one['wall_s']:.0f} s.",
+            "",
+            "A batched NUTS in which every chain moves on to its next iteration as soon as its "
+            "own tree is done (one leapfrog step of every chain per loop iteration, not one "
+            "tree) would pay about the mean instead of the deepest tree; NumPyro's kernel "
+            "builds one tree per call, so under `vmap` it cannot."]
 
 
 def render_report(grouped: dict[str, list[dict]], command: str) -> str:
