@@ -5,7 +5,8 @@ One concept per module:
 
 * :mod:`models.panel.independent` — NumPyro's functional NUTS (``hmc`` +
   ``initialize_model``) under ``vmap`` over chains and series: every series keeps its own
-  step size and mass matrix (:func:`fit_independent`), and the vectorised potential
+  step size and mass matrix (:func:`fit_independent`; :func:`independent_sampler`, the
+  same program compiled once and reused on other series), and the vectorised potential
   (:func:`panel_potential`).
 * :mod:`models.panel.diagnostics` — R-hat, ESS, divergences and E-BFMI per series, and
   which series fail the gate.
@@ -19,6 +20,7 @@ from models.panel.independent import (
     PanelFit,
     PanelModel,
     fit_independent,
+    independent_sampler,
     panel_model,
     panel_potential,
     predict_independent,
@@ -34,6 +36,7 @@ __all__ = [
     "SeriesDiagnostics",
     "failing_series",
     "fit_independent",
+    "independent_sampler",
     "panel_model",
     "panel_potential",
     "predict_independent",

@@ -6,11 +6,21 @@ Rows (wall time, compilation included, for S series of length T):
 * ``one program``: every series' own NUTS posterior in one compiled program, measured at each
   S of ``--series`` (the CPU scaling curve); at ``--target-series`` extrapolated linearly from
   the two largest measured S when it was not measured (said in the row).
+* ``loop: functional NUTS compiled once``: the best loop a Python program can write: the
+  one-program fit's own NUTS program for S = 1 (``models.panel.independent_sampler``),
+  compiled once, then called on each series in turn (no tracing, no compilation after the
+  first: the row records the compilation seconds of the later calls); same kernel, same
+  settings (``--dense-mass`` or not), so the ratio is what batching the series buys.
+  Timed on ``--loop-series`` series, extrapolated to the target S.
 * ``loop: fit command``: the fit command's own sampling function
   (``_cli.fit_command.sample_posterior``: a fresh NumPyro ``MCMC``, so a fresh compilation,
-  per series), timed on ``--loop-series`` series and extrapolated to the target S.
-* ``loop: MCMC compiled once``: one NumPyro ``MCMC`` with ``jit_model_args=True`` (the best a
-  Python loop can do: compiled once, data swapped), timed and extrapolated the same way.
+  per series, NumPyro's default diagonal mass matrix), timed on ``--command-loop-series``
+  series and extrapolated.
+* ``loop: one MCMC, jit_model_args``: one NumPyro ``MCMC`` with ``jit_model_args=True``, data
+  swapped. NumPyro 0.22 still traces and compiles again on every ``run`` (``HMC.init``
+  builds a new kernel and initial state for the new arguments; the row records the
+  compilation seconds per series), so this is not "compiled once"; timed on
+  ``--command-loop-series`` series.
 * ``statsforecast ARIMA MLE`` and ``nutpie loop`` (PyMC model compiled once, data swapped):
   run by ``--peer-python`` (a Python with those packages, e.g. ``/work/benchvenv``) on all
   target series (statsforecast) or a few, extrapolated (nutpie); skipped with the reason when
@@ -146,6 +156,12 @@ def main() -> None:
     parser.add_argument("--peer-python", default=sys.executable,
                         help="a Python with statsforecast, PyMC and nutpie (default: this "
                         "one); 'none' skips them")
+    parser.add_argument("--dense-mass", action="store_true",
+                        help="a dense mass matrix per series in the one program and the "
+                        "loops compiled once (default: diagonal, models.panel's default)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="the one program runs blocks of this many series one after the "
+                        "other (fit_independent's batch_size; default: all S in one vmap)")
     parser.add_argument("--peer", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--peer-data", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, default=None)
@@ -165,7 +181,7 @@ def main() -> None:
     from _cli.sampling import CompileTimer
     from numpyro.infer import MCMC, NUTS
 
-    from models.panel import fit_independent
+    from models.panel import NUTSSettings, fit_independent, independent_sampler
     from models.panel.simulate import simulate_arma_panel
     from models.registry import FAMILIES
 
@@ -176,6 +192,8 @@ def main() -> None:
     largest = max(max(args.series), args.target_series, args.loop_series)
     y = np.asarray(simulate_arma_panel(jax.random.PRNGKey(0), largest, args.length).y)
     rows: list[dict] = []
+    nuts_settings = NUTSSettings(dense_mass=args.dense_mass)
+    mass = "dense" if args.dense_mass else "diagonal"
 
     def dump(ratios: dict | None = None, final: bool = False) -> None:
         """Write every figure so far to ``--json`` (after each row: a run cut short keeps
@@ -187,7 +205,10 @@ def main() -> None:
         args.json.write_text(json.dumps({
             "job": "panel", "length": args.length, "likelihood": variant,
             "chains": args.chains, "warmup": args.warmup, "samples": args.samples,
-            "target_series": args.target_series, "rows": rows, "ratios": ratios or {},
+            "target_series": args.target_series, "mass_matrix": mass,
+            "warmup_max_tree_depth": nuts_settings.warmup_max_tree_depth,
+            "max_tree_depth": nuts_settings.max_tree_depth,
+            "batch_size": args.batch_size, "rows": rows, "ratios": ratios or {},
             "complete": final, "load_average_1_5_15": list(os.getloadavg()),
             "devices": [str(d) for d in jax.devices()]}, indent=1))
 
@@ -197,6 +218,18 @@ def main() -> None:
         static = {k: v for k, v in options.items() if k not in series_kwargs}
         return static, series_kwargs
 
+    def steps_row(steps: np.ndarray, warm: np.ndarray) -> dict:
+        """Leapfrog steps per iteration, (S, C, D) after warm-up and (S, C, W) during it: the
+        mean, and the mean over iterations of the largest tree among the chains run together
+        (the batch waits for its deepest tree: what it pays per iteration)."""
+        def batch(values: np.ndarray) -> float:
+            return float(values.reshape(-1, values.shape[-1]).max(axis=0).mean())
+
+        return {"mean_leapfrog_per_draw": float(steps.mean()),
+                "batch_leapfrog_per_draw": batch(steps),
+                "warmup_mean_leapfrog": float(warm.mean()) if warm.size else 0.0,
+                "warmup_batch_leapfrog": batch(warm) if warm.size else 0.0}
+
     def timed_fit(count: int) -> dict:
         static, series_kwargs = keywords(y[:count])
         with CompileTimer() as compile_timer:
@@ -205,17 +238,15 @@ def main() -> None:
                                   num_warmup=args.warmup, num_samples=args.samples,
                                   num_chains=args.chains, static_kwargs=static,
                                   series_kwargs=series_kwargs,
-                                  init_strategy=family.init_strategy())
+                                  init_strategy=family.init_strategy(),
+                                  settings=nuts_settings, batch_size=args.batch_size)
             jax.block_until_ready(fit.samples)
             wall = time.perf_counter() - start
-        steps = np.asarray(fit.num_steps)
         return {"wall_s": wall, "compile_s": compile_timer.seconds,
-                "mean_leapfrog_per_draw": float(steps.mean()),
-                # the batch waits for its deepest tree: the mean over draws of the largest
-                # tree among all series and chains at that draw
-                "batch_leapfrog_per_draw": float(steps.reshape(-1, steps.shape[-1])
-                                                 .max(axis=0).mean()),
-                "divergences": int(np.asarray(fit.diverging).sum())}
+                **steps_row(np.asarray(fit.num_steps), np.asarray(fit.warmup_num_steps)),
+                "divergences": int(np.asarray(fit.diverging).sum()),
+                "series_with_divergences": int((np.asarray(fit.diverging).sum(axis=(1, 2))
+                                                > 0).sum())}
 
     curve = []
 
@@ -248,38 +279,78 @@ def main() -> None:
                 "how": f"{len(rest) + 1} series timed: the first (compilation included) + "
                        f"{target - 1} x the mean of the other {len(rest)}{extra}"}
 
-    per_call = []
-    for s in range(args.command_loop_series):
-        kwargs = {**options, **family.data_defaults(y[s], variant, options)}
-        begin = time.perf_counter()
-        mcmc, _ = sample_posterior(family, variant, kwargs, jax.numpy.asarray(y[s]),
-                                   settings=settings, rng_key=jax.random.PRNGKey(s),
-                                   chain_method="vectorized")
-        jax.block_until_ready(mcmc.get_samples())
-        per_call.append(time.perf_counter() - begin)
-    per = float(np.mean(per_call))
-    rows.append({"name": "loop: fit command's sample_posterior", "series": target,
-                 "wall_s": per * target, "per_series_s": per, "measured": False,
-                 "how": f"{args.command_loop_series} series timed (each a fresh MCMC and "
-                        f"compilation, as a fit.py run per series), mean x {target}"})
-    print(f"loop of sample_posterior: {per:.1f} s per series", file=sys.stderr, flush=True)
+    # the best loop: the same NUTS program for one series, compiled once, data swapped
+    static0, kwargs0 = keywords(y[:1])
+    sampler = independent_sampler(model, y[:1], num_warmup=args.warmup,
+                                  num_samples=args.samples, num_chains=args.chains,
+                                  static_kwargs=static0, series_kwargs=kwargs0,
+                                  init_strategy=family.init_strategy(),
+                                  settings=nuts_settings)
+    times, compiles, steps, warm = [], [], [], []
+    for s in range(args.loop_series):
+        _, kwargs_s = keywords(y[s:s + 1])
+        with CompileTimer() as compile_timer:
+            begin = time.perf_counter()
+            fit = sampler(jax.random.PRNGKey(s), y[s:s + 1], kwargs_s)
+            jax.block_until_ready(fit.samples)
+            times.append(time.perf_counter() - begin)
+        compiles.append(compile_timer.seconds)
+        steps.append(np.asarray(fit.num_steps))
+        warm.append(np.asarray(fit.warmup_num_steps))
+    row = compiled_once_row("loop: functional NUTS compiled once (independent_sampler, "
+                            "S = 1 per call)", times[0], times[1:],
+                            f"; compilation {compiles[0]:.1f} s in the first call, "
+                            f"{max(compiles[1:], default=0.0):.2f} s at most in the others")
+    rows.append(row | {"compile_s": compiles[0],
+                       **steps_row(np.concatenate(steps), np.concatenate(warm))})
+    print(f"loop of the compiled-once sampler: {row['per_series_s']:.2f} s per series, "
+          f"compilation {compiles}", file=sys.stderr, flush=True)
     dump()
 
-    data_keys = tuple(family.data_defaults(y[0], variant, options))
-    static = {k: v for k, v in options.items() if v is not None and k not in data_keys}
-    mcmc = MCMC(NUTS(partial(model, **static), init_strategy=family.init_strategy()),
-                num_warmup=args.warmup, num_samples=args.samples, num_chains=args.chains,
-                chain_method="vectorized", jit_model_args=True, progress_bar=False)
-    times = []
-    for s in range(args.loop_series):
-        defaults = family.data_defaults(y[s], variant, options)
-        begin = time.perf_counter()
-        mcmc.run(jax.random.PRNGKey(s), y=jax.numpy.asarray(y[s]), **defaults)
-        jax.block_until_ready(mcmc.get_samples())
-        times.append(time.perf_counter() - begin)
-    rows.append(compiled_once_row("loop: one MCMC, compiled once (jit_model_args)", times[0],
-                                  times[1:], ""))
-    dump()
+    if args.command_loop_series > 0:  # 0 skips both loops of MCMC
+        per_call = []
+        for s in range(args.command_loop_series):
+            kwargs = {**options, **family.data_defaults(y[s], variant, options)}
+            begin = time.perf_counter()
+            mcmc, _ = sample_posterior(family, variant, kwargs, jax.numpy.asarray(y[s]),
+                                       settings=settings, rng_key=jax.random.PRNGKey(s),
+                                       chain_method="vectorized")
+            jax.block_until_ready(mcmc.get_samples())
+            per_call.append(time.perf_counter() - begin)
+        per = float(np.mean(per_call))
+        rows.append({"name": "loop: fit command's sample_posterior", "series": target,
+                     "wall_s": per * target, "per_series_s": per, "measured": False,
+                     "how": f"{args.command_loop_series} series timed (each a fresh MCMC and "
+                            f"compilation, as a fit.py run per series), mean x {target}"})
+        print(f"loop of sample_posterior: {per:.1f} s per series", file=sys.stderr, flush=True)
+        dump()
+
+        data_keys = tuple(family.data_defaults(y[0], variant, options))
+        static = {k: v for k, v in options.items() if v is not None and k not in data_keys}
+        depth = (nuts_settings.max_tree_depth if nuts_settings.warmup_max_tree_depth is None
+                 else (nuts_settings.warmup_max_tree_depth, nuts_settings.max_tree_depth))
+        mcmc = MCMC(NUTS(partial(model, **static), init_strategy=family.init_strategy(),
+                         dense_mass=nuts_settings.dense_mass, max_tree_depth=depth),
+                    num_warmup=args.warmup, num_samples=args.samples, num_chains=args.chains,
+                    chain_method="vectorized", jit_model_args=True, progress_bar=False)
+        times, compiles = [], []
+        for s in range(max(args.command_loop_series, 2)):
+            defaults = family.data_defaults(y[s], variant, options)
+            with CompileTimer() as compile_timer:
+                begin = time.perf_counter()
+                mcmc.run(jax.random.PRNGKey(s), y=jax.numpy.asarray(y[s]), **defaults)
+                jax.block_until_ready(mcmc.get_samples())
+                times.append(time.perf_counter() - begin)
+            compiles.append(compile_timer.seconds)
+        rows.append(compiled_once_row(
+            "loop: one MCMC, jit_model_args (recompiles per run)", times[0], times[1:],
+            f"; the one program's NUTS settings; tracing + compilation {compiles[0]:.1f} s "
+            f"in the first run and {np.mean(compiles[1:]):.1f} s on average in each later "
+            f"run: NumPyro's HMC.init builds a new kernel per run")
+            | {"compile_s": float(np.mean(compiles[1:]))})
+        print(f"loop of MCMC(jit_model_args): {times} s, compilation {compiles}", file=sys.stderr,
+              flush=True)
+        dump()
 
     if args.peer_python and args.peer_python != "none":
         sf = _run_peer(args.peer_python, "statsforecast", y[:target], 0, 0)

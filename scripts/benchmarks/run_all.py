@@ -67,9 +67,12 @@ FAMILIES_END = "<!-- families: end -->"
 PANEL_START = "<!-- panel: start (run_all.py replaces this part) -->"
 PANEL_END = "<!-- panel: end -->"
 #: issue 17's comparison: S = 1,000 series x T = 200, ARMA(1, 1), every series' own posterior
+#: (150 + 150 draws: the largest S alone is ~10 minutes on 2 loaded cores; the loops that
+#: compile per series are timed on 2 series, each compilation minutes long)
 PANEL_ARGS = ["--series", "10", "100", "1000", "--target-series", "1000", "--length", "200",
-              "--likelihood", "conditional", "--chains", "2", "--warmup", "500",
-              "--samples", "500", "--loop-series", "20", "--command-loop-series", "3"]
+              "--likelihood", "conditional", "--chains", "2", "--warmup", "150",
+              "--samples", "150", "--loop-series", "20", "--command-loop-series", "2",
+              "--dense-mass"]
 
 
 def plan(quick: bool) -> list[tuple[str, list[str]]]:
@@ -605,15 +608,20 @@ def panel_section(grouped: dict[str, list[dict]]) -> list[str]:
     load = r.get("load_average_1_5_15", [float("nan")])[0]
     lines += [f"ARMA(1, 1), {r['likelihood']} likelihood, T = {r['length']}, "
               f"{r['chains']} chains x {r['samples']} draws after {r['warmup']} warm-up per "
-              f"series, float64, CPU ({', '.join(r.get('devices', []))}); wall time "
+              f"series, float64, CPU ({', '.join(r.get('devices', []))}); "
+              f"{r.get('mass_matrix', 'diagonal')} mass matrix per series and chain"
+              + (f", trees capped at depth {r['warmup_max_tree_depth']} during warm-up"
+                 if r.get("warmup_max_tree_depth") else "")
+              + (f", blocks of {r['batch_size']} series" if r.get("batch_size") else "")
+              + f"; wall time "
               f"including compilation; 1-minute load average at the end of the run "
               f"{load:.1f} (2 cores shared: the ratios were taken side by side in one run, "
               f"the seconds are inflated). No GPU was lent, so the issue's S = 10,000 x "
               f"T = 1,000 GPU figure is not taken. Rows marked *extrapolated* timed a few "
               f"series and scaled linearly, as the row says.", "",
               "| what | S | wall s | compile s | per series s | leapfrog / draw (mean; "
-              "batch max) | how |",
-              "|---|---:|---:|---:|---:|---|---|"]
+              "batch max) | warm-up leapfrog / iteration (mean; batch max) | how |",
+              "|---|---:|---:|---:|---:|---|---|---|"]
     target = r["target_series"]
     # an unmeasured one-program row is recomputed here from the measured ones
     rows = [row for row in r["rows"] if row["name"] != "one program" or row.get("measured")]
@@ -625,17 +633,20 @@ def panel_section(grouped: dict[str, list[dict]]) -> list[str]:
     rows = measured + others
     for row in rows:
         if "skipped" in row or "wall_s" not in row:
-            lines.append(f"| {row['name']} | | | | | | skipped: "
+            lines.append(f"| {row['name']} | | | | | | | skipped: "
                          f"{row.get('skipped', row.get('error', 'failed'))} |")
             continue
-        steps = ""
+        steps = warm = ""
         if "mean_leapfrog_per_draw" in row:
             steps = (f"{row['mean_leapfrog_per_draw']:.1f}; "
                      f"{row['batch_leapfrog_per_draw']:.1f}")
+        if "warmup_mean_leapfrog" in row:
+            warm = (f"{row['warmup_mean_leapfrog']:.1f}; "
+                    f"{row['warmup_batch_leapfrog']:.1f}")
         how = "measured" if row.get("measured", True) else f"extrapolated: {row.get('how')}"
         lines.append(f"| {row['name']} | {row['series']:,} | {_fmt(row['wall_s'])} | "
                      f"{_fmt(row.get('compile_s'))} | "
-                     f"{_fmt(row.get('per_series_s'), 3)} | {steps} | {how} |")
+                     f"{_fmt(row.get('per_series_s'), 3)} | {steps} | {warm} | {how} |")
     def walls(prefix: str) -> list[float]:
         return [row["wall_s"] for row in rows if row["name"].startswith(prefix)
                 and row.get("series") == target and "wall_s" in row]
@@ -657,7 +668,51 @@ def panel_section(grouped: dict[str, list[dict]]) -> list[str]:
         value = ratios["one_program_over_statsforecast"]
         lines.append(f"* one program / statsforecast MLE: **{value:.1f} x** "
                      f"({'met' if value <= 10 else 'not met'})")
-    return lines + ["", PANEL_END]
+    return lines + _panel_accounting(r, rows, target) + ["", PANEL_END]
+
+
+def _panel_accounting(run: dict, rows: list[dict], target: int) -> list[str]:
+    """Where the one program's time goes against the loop of the same NUTS program compiled
+    once: the cost of one leapfrog step per chain (what batching the series buys) and the
+    leapfrog steps a series pays (what waiting for the batch's deepest tree costs). Steps
+    paid per iteration: the batch's deepest tree for the one program, the deeper of one
+    series' chains for the loop."""
+    one = next((row for row in rows if row["name"] == "one program"
+                and row.get("series") == target and row.get("measured")
+                and "warmup_batch_leapfrog" in row), None)
+    loop = next((row for row in rows if row["name"].startswith("loop: functional")
+                 and "warmup_batch_leapfrog" in row), None)
+    if one is None or loop is None:
+        return []
+    warmup, samples, chains = run["warmup"], run["samples"], run["chains"]
+
+    def paid(row: dict) -> float:  # batched leapfrog steps over the whole run
+        return (warmup * row["warmup_batch_leapfrog"] + samples * row["batch_leapfrog_per_draw"])
+
+    def needed(row: dict) -> float:  # mean leapfrog steps of one chain over the whole run
+        return warmup * row["warmup_mean_leapfrog"] + samples * row["mean_leapfrog_per_draw"]
+
+    one_s = one["wall_s"] - one["compile_s"]
+    per_chain_step_one = one_s / (paid(one) * target * chains)
+    per_chain_step_loop = loop["per_series_s"] / (paid(loop) * chains)
+    waste_one, waste_loop = paid(one) / needed(one), paid(loop) / needed(loop)
+    return ["", f"Where the time goes (the one program at S = {target:,} against the loop of "
+            "the same NUTS program compiled once; steps over warm-up and draws):", "",
+            f"* one leapfrog step of one chain costs {1e6 * per_chain_step_one:.1f} us in the "
+            f"batch against {1e6 * per_chain_step_loop:.1f} us in the loop: batching buys "
+            f"**{per_chain_step_loop / per_chain_step_one:.1f} x**;",
+            f"* but the batch pays its deepest tree at every iteration: {paid(one):,.0f} "
+            f"batched steps for a run whose chains need {needed(one):,.0f} on average "
+            f"(**{waste_one:.1f} x**; the loop pays {waste_loop:.1f} x, the deeper of one "
+            f"series' {chains} chains); draws: {one['batch_leapfrog_per_draw']:.1f} steps "
+            f"paid per iteration for a mean of {one['mean_leapfrog_per_draw']:.1f}, warm-up: "
+            f"{one['warmup_batch_leapfrog']:.1f} for {one['warmup_mean_leapfrog']:.1f};",
+            f"* and compilation, {one['compile_s']:.0f} s of the {one['wall_s']:.0f} s.",
+            "",
+            "A batched NUTS in which every chain moves on to its next iteration as soon as its "
+            "own tree is done (one leapfrog step of every chain per loop iteration, not one "
+            "tree) would pay about the mean instead of the deepest tree; NumPyro's kernel "
+            "builds one tree per call, so under `vmap` it cannot."]
 
 
 def render_report(grouped: dict[str, list[dict]], command: str) -> str:

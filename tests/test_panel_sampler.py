@@ -1,0 +1,126 @@
+"""The one-program fit compiled once and reused (``independent_sampler``: the benchmark's
+best loop), blocks of series (``batch_size``) and the warm-up tree cap
+(``NUTSSettings.warmup_max_tree_depth``), on a conjugate normal model whose posterior is
+known in closed form: m ~ Normal(0, 10), y_t ~ Normal(m, 1), so m | y ~ Normal(sum(y) /
+(n + 1/100), 1 / (n + 1/100)).
+
+Oracles: the closed form (posterior means within |z| < 4 of it, z from the Monte Carlo
+standard error), JAX's own compilation events (a reused sampler compiles nothing), and the
+same fit run as one ``vmap`` (blocks of series give the same draws)."""
+
+import jax
+import jax.monitoring
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pytest
+from numpyro.diagnostics import effective_sample_size
+
+from models.panel import fit_independent, independent_sampler
+
+PRIOR_SD = 10.0
+
+
+def normal_mean(y=None, obs_sd=1.0):
+    m = numpyro.sample("m", dist.Normal(0.0, PRIOR_SD))
+    numpyro.sample("y", dist.Normal(m, obs_sd).expand([y.shape[-1]]).to_event(1), obs=y)
+
+
+def closed_form(y: np.ndarray, obs_sd: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    precision = y.shape[-1] / obs_sd**2 + 1 / PRIOR_SD**2
+    return y.sum(axis=-1) / obs_sd**2 / precision, np.full(len(y), precision**-0.5)
+
+
+def z_scores(draws: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """|posterior mean - closed form| / MCSE per series; draws (S, C, D)."""
+    ess = np.array([effective_sample_size(d) for d in draws])
+    mcse = draws.std(axis=(1, 2)) / np.sqrt(ess)
+    return np.abs(draws.mean(axis=(1, 2)) - mean) / mcse
+
+
+class Compilations:
+    """Counts JAX's backend compilations while active."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, event: str, duration: float, **_: object) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            self.count += 1
+
+    def __enter__(self) -> "Compilations":
+        jax.monitoring.register_event_duration_secs_listener(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        jax.monitoring.unregister_event_duration_listener(self)
+
+
+#: four series; the last one's observations have sd 3e-3 (its posterior sd about 7e-4, far
+#: below the unit starting step size and mass: its early warm-up trees want to be deep)
+LOCATIONS = np.array([-3.0, 0.5, 7.0, 0.0])
+OBS_SD = np.array([1.0, 1.0, 1.0, 3e-3])
+WARMUP, SAMPLES, CHAINS = 150, 300, 2
+
+
+def simulated(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return LOCATIONS[:, None] + OBS_SD[:, None] * rng.normal(size=(4, 20))
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    """One sampler compiled for a (4, 20) panel, and its fit of the first panel (every test
+    here shares this one compilation, and the blocks test compiles one more program)."""
+    with jax.enable_x64(True):
+        y = simulated(0)
+        sampler = independent_sampler(normal_mean, y, num_warmup=WARMUP, num_samples=SAMPLES,
+                                      num_chains=CHAINS, series_kwargs={"obs_sd": OBS_SD})
+        fit = sampler(jax.random.PRNGKey(0), y, {"obs_sd": OBS_SD})
+        jax.block_until_ready(fit.samples)
+    return sampler, y, fit
+
+
+def check_closed_form(y: np.ndarray, draws: np.ndarray) -> None:
+    for s in range(len(y)):
+        mean, _ = closed_form(y[s:s + 1], OBS_SD[s])
+        z = z_scores(draws[s:s + 1], mean)
+        assert z.max() < 4, (s, z)
+
+
+@pytest.mark.slow
+def test_a_compiled_sampler_is_reused_for_other_series_without_compiling(x64, compiled):
+    sampler, y, fit = compiled
+    check_closed_form(y, np.asarray(fit.samples["m"]))
+    other = simulated(1)[::-1].copy()  # other values, other series order
+    with Compilations() as compilations:
+        again = sampler(jax.random.PRNGKey(1), other, {"obs_sd": OBS_SD[::-1].copy()})
+        jax.block_until_ready(again.samples)
+    assert compilations.count == 0
+    draws = np.asarray(again.samples["m"])[::-1]
+    check_closed_form(other[::-1], draws)
+    with pytest.raises(ValueError, match=r"compiled for y of shape \(4, 20\), got \(2, 20\)"):
+        sampler(jax.random.PRNGKey(0), np.zeros((2, 20)), {"obs_sd": OBS_SD[:2]})
+
+
+@pytest.mark.slow
+def test_blocks_of_series_give_the_draws_of_one_batch(x64, compiled):
+    # blocks of 3: one block and a remainder of one series
+    _, y, whole = compiled
+    blocks = fit_independent(normal_mean, y, rng_key=jax.random.PRNGKey(0),
+                             num_warmup=WARMUP, num_samples=SAMPLES, num_chains=CHAINS,
+                             series_kwargs={"obs_sd": OBS_SD}, batch_size=3)
+    np.testing.assert_allclose(blocks.samples["m"], whole.samples["m"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(blocks.num_steps, whole.num_steps)
+    with pytest.raises(ValueError, match="batch_size must be None or an integer >= 1, got 0"):
+        fit_independent(normal_mean, y, rng_key=jax.random.PRNGKey(0), batch_size=0)
+
+
+@pytest.mark.slow
+def test_warm_up_trees_are_capped_and_the_draws_are_not(compiled):
+    _, _, fit = compiled
+    warm = np.asarray(fit.warmup_num_steps)
+    assert warm.shape == (4, CHAINS, WARMUP)
+    assert warm.max() == 2**6 - 1  # the cap binds (on the narrow series), never passed
+    assert warm[3].max() == 2**6 - 1
+    assert np.asarray(fit.num_steps).max() < 2**6 - 1  # adapted: short trees
