@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from patterns.ode import rk4_solve
+from patterns.ode import rk4_solve_forward
 
 __all__ = ["SUBSTEPS", "sir_rhs", "sir_solution"]
 
@@ -82,5 +82,5 @@ def sir_solution(
         (15, 3) True
     """
     days = jnp.arange(num_days + 1, dtype=jnp.result_type(float))
-    return rk4_solve(sir_rhs, initial_state, days, (beta, gamma, population),
-                     substeps=substeps)
+    return rk4_solve_forward(sir_rhs, initial_state, days, (beta, gamma, population),
+                             substeps=substeps)
