@@ -145,3 +145,55 @@ def test_rk4_solve_rejects_bad_arguments(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         rk4_solve(sir, jnp.array([N - 1.0, 1.0, 0.0]), arguments["t_grid"],
                   jnp.array([1.0, 0.5]), substeps=arguments["substeps"])
+
+
+
+def _both(solver, y0, args, substeps=4):
+    return solver(sir, y0, jnp.arange(8.0), args, substeps=substeps)
+
+
+def test_rk4_solve_forward_equals_rk4_solve_and_its_gradient(x64) -> None:
+    from patterns.ode import rk4_solve_forward
+
+    weights = jnp.linspace(-1.0, 2.0, 24).reshape(8, 3)
+
+    def check(solver_is_forward, y0, params, grid):
+        solver = rk4_solve_forward if solver_is_forward else rk4_solve
+        values = _both(solver, y0, params)
+        # a scalar of the whole trajectory, every input differentiated: y0 and the rates
+        full = jax.grad(lambda y, p: jnp.sum(weights * _both(solver, y, p)),
+                        argnums=(0, 1))(y0, params)
+        # the rates alone (y0 constant: two directions), batched by vmap over the grid
+        batched = jax.vmap(jax.grad(lambda p: _both(solver, y0, p)[-1, 1]))(grid)
+        return values, full, batched
+
+    check = jax.jit(check, static_argnums=0)
+    arguments = (jnp.array([N - 1.0, 1.0, 0.0]), jnp.array([1.7, 0.5]), jnp.array(GRID))
+    ours, reference = check(True, *arguments), check(False, *arguments)
+    np.testing.assert_allclose(np.asarray(ours[0]), np.asarray(reference[0]), rtol=1e-14)
+    for x, y in zip(jax.tree.leaves(ours[1:]), jax.tree.leaves(reference[1:]), strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-10, atol=1e-10)
+
+
+def test_rk4_solve_forward_takes_a_pytree_of_arguments_and_a_time_tangent(x64) -> None:
+    from patterns.ode import rk4_solve_forward
+
+    def rhs(t, y, args):
+        rates, scale = args["rates"], args["scale"]
+        return scale * sir(t, y, rates)
+
+    y0 = jnp.array([N - 1.0, 1.0, 0.0])
+    args = {"rates": jnp.array([1.7, 0.5]), "scale": 0.9}
+
+    def gradients(solver):
+        def total(a, t_end):
+            ys = solver(rhs, y0, jnp.array([0.0, 1.0, t_end]), a, substeps=3)
+            return jnp.sum(ys[:, 1])
+        # the pytree's leaves, then the time grid (the ordinary scan derivative)
+        return jax.jit(jax.grad(total, (0, 1)))(args, 4.0)
+
+    ours, reference = gradients(rk4_solve_forward), gradients(rk4_solve)
+    for x, y in zip(jax.tree.leaves(ours), jax.tree.leaves(reference), strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-11)
+    with pytest.raises(ValueError, match="rk4_solve_forward: substeps must be"):
+        rk4_solve_forward(rhs, y0, jnp.arange(3.0), args, substeps=0)

@@ -152,3 +152,42 @@ def test_forecast_continues_the_same_solution(x64):
     forecast_law = trace["y_forecast"]["fn"]
     np.testing.assert_allclose(np.asarray(forecast_law.mean), whole[14:], rtol=1e-8)
     np.testing.assert_allclose(np.asarray(forecast_law.concentration), 1 / 0.14, rtol=1e-12)
+
+
+def test_negative_binomial_counts_equals_scipy_and_numpyro(x64):
+    """The epidemic families' negative binomial (log-gamma terms) against SciPy's pmf, and
+    its gradient against the closed form and NumPyro's ``NegativeBinomial2`` (betaln),
+    over counts 0..500,
+    means 0.01..1000 and concentrations 0.5..1e6 (the Poisson limit)."""
+    import numpyro.distributions as dist
+
+    from models.sir.counts import NegativeBinomial2Counts
+
+    counts = np.array([0.0, 1, 3, 14, 76, 298, 500])
+    # every (concentration, mean) pair at once: shape (4, 4, 7)
+    concentration = np.array([0.5, 7.5, 1e3, 1e6])[:, None, None]
+    mean = np.array([0.01, 3.0, 250.0, 1000.0])[None, :, None]
+    ours = np.asarray(NegativeBinomial2Counts(mean + 0 * counts, concentration + 0 * counts)
+                      .log_prob(counts + 0 * mean * concentration))
+    expected = stats.nbinom(concentration, concentration / (concentration + mean)).logpmf(counts)
+    np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-8)
+
+    def total(mean, concentration):
+        return jnp.sum(NegativeBinomial2Counts(mean, concentration).log_prob(counts))
+
+    from scipy.special import digamma
+
+    gradient = jax.jit(jax.grad(total, (0, 1)))
+    numpyro_gradient = jax.jit(jax.grad(lambda m, c: jnp.sum(dist.NegativeBinomial2(m, c)
+                                                             .log_prob(counts)), (0, 1)))
+    for mean, concentration in ((3.0, 7.5), (250.0, 0.5), (40.0, 1e4)):
+        ours = gradient(mean, concentration)
+        # d/d mean and d/d concentration of the log pmf, in closed form (SciPy's digamma)
+        by_mean = np.sum(counts / mean - (concentration + counts) / (concentration + mean))
+        by_concentration = np.sum(digamma(counts + concentration) - digamma(concentration)
+                                  + np.log(concentration / (concentration + mean))
+                                  + (mean - counts) / (concentration + mean))
+        np.testing.assert_allclose(np.asarray(ours), [by_mean, by_concentration], rtol=1e-7)
+        # and NumPyro's own (betaln) agrees to its rounding
+        np.testing.assert_allclose(np.asarray(ours),
+                                   np.asarray(numpyro_gradient(mean, concentration)), rtol=1e-6)

@@ -39,6 +39,7 @@ from models.renewal.checks import (
     count_problem,
     resolve_interval,
 )
+from models.sir.counts import NegativeBinomial2Counts
 from patterns.renewal import causal_convolve, infection_pressure, renewal_infections
 from patterns.updates import fill_at, push_lag
 
@@ -526,7 +527,7 @@ def renewal_model(
         dispersion = numpyro.sample("dispersion", dist.HalfNormal(1.0))
 
         def law(mean: Array) -> dist.Distribution:
-            return dist.NegativeBinomial2(mean, 1.0 / dispersion**2).to_event(1)
+            return NegativeBinomial2Counts(mean, 1.0 / dispersion**2).to_event(1)
     else:
         def law(mean: Array) -> dist.Distribution:
             return dist.Poisson(mean).to_event(1)

@@ -12,6 +12,7 @@ import numpyro.distributions as dist
 from jax.typing import ArrayLike
 
 from models.sir.checks import initial_state_problem, series_problem
+from models.sir.counts import NegativeBinomial2Counts
 from models.sir.ode import SUBSTEPS, sir_solution
 
 __all__ = ["MIN_MEAN", "sir_model"]
@@ -110,7 +111,7 @@ def sir_model(
     numpyro.deterministic("prevalence", prevalence[:num_days])
     mean = jnp.maximum(prevalence, MIN_MEAN)
     concentration = 1.0 / phi_inv
-    numpyro.sample("y", dist.NegativeBinomial2(mean[:num_days], concentration), obs=y)
+    numpyro.sample("y", NegativeBinomial2Counts(mean[:num_days], concentration), obs=y)
     if forecast_horizon:
         numpyro.deterministic("prevalence_forecast", prevalence[num_days:])
-        numpyro.sample("y_forecast", dist.NegativeBinomial2(mean[num_days:], concentration))
+        numpyro.sample("y_forecast", NegativeBinomial2Counts(mean[num_days:], concentration))

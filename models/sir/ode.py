@@ -1,5 +1,6 @@
 """The SIR equations of Kermack and McKendrick (1927) and their solution by
-:func:`patterns.ode.rk4_solve`.
+:func:`patterns.ode.rk4_solve_forward` (RK4 in one scan; its gradient by forward
+sensitivities carried in that scan, so NUTS's gradient has no backward scan).
 
 ``dS/dt = -beta S I / N``, ``dI/dt = beta S I / N - gamma I``, ``dR/dt = gamma I``, with the
 population ``N = S + I + R`` passed in (data, never a constant of the code). The step is
@@ -13,7 +14,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from patterns.ode import rk4_solve
+from patterns.ode import rk4_solve_forward
 
 __all__ = ["SUBSTEPS", "sir_rhs", "sir_solution"]
 
@@ -29,7 +30,7 @@ SUBSTEPS = 4
 
 def sir_rhs(t: ArrayLike, y: Array, args: Any) -> Array:
     """Right-hand side of the SIR equations, the ``f(t, y, args)`` of
-    :func:`patterns.ode.rk4_solve`.
+    :func:`patterns.ode.rk4_solve` and :func:`patterns.ode.rk4_solve_forward`.
 
     Args:
         t: time in days (unused: the system is autonomous).
@@ -82,5 +83,5 @@ def sir_solution(
         (15, 3) True
     """
     days = jnp.arange(num_days + 1, dtype=jnp.result_type(float))
-    return rk4_solve(sir_rhs, initial_state, days, (beta, gamma, population),
-                     substeps=substeps)
+    return rk4_solve_forward(sir_rhs, initial_state, days, (beta, gamma, population),
+                             substeps=substeps)

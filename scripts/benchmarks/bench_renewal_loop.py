@@ -26,6 +26,7 @@ from models.renewal import (
     renewal_model,
     resolve_interval,
 )
+from models.sir.counts import NegativeBinomial2Counts
 
 INTERVAL = resolve_interval(None, 2.6, 1.5, None)
 
@@ -46,8 +47,9 @@ def loop_model(y, *, interval=INTERVAL, rw_scale=0.2, seed_loc=3.0):
         infections = jnp.exp(log_r[t]) * sum(interval[s] * history[-s]
                                              for s in range(1, len(interval)))
         history.append(infections)
-        numpyro.sample(f"y_{t}", dist.NegativeBinomial2(jnp.maximum(infections, 1e-10),
-                                                        1.0 / dispersion**2), obs=y[t])
+        # the renewal family's negative binomial (NumPyro's law, log-gamma log-density)
+        numpyro.sample(f"y_{t}", NegativeBinomial2Counts(jnp.maximum(infections, 1e-10),
+                                                         1.0 / dispersion**2), obs=y[t])
 
 
 def timed_gradients(model, kwargs, evals):
