@@ -109,12 +109,15 @@ def panel_fit():
                               init_strategy=FAMILY.init_strategy(),
                               settings=NUTSSettings(target_accept_prob=TARGET,
                                                     max_tree_depth=DEPTH))
-        # the order bound (jit_model_args traces every argument of run)
+        # the order bound (jit_model_args traces every argument of run). NumPyro 0.22 still
+        # compiles its sampling loop on every run, and once per chain with sequential
+        # chains: vectorized chains compile it once per series (each chain keeps its own
+        # step size and mass matrix either way)
         mcmc = MCMC(NUTS(partial(arma_fast_model, order=ORDER),
                          init_strategy=FAMILY.init_strategy(),
                          target_accept_prob=TARGET, max_tree_depth=DEPTH),
                     num_warmup=WARMUP, num_samples=SAMPLES, num_chains=CHAINS,
-                    chain_method="sequential", jit_model_args=True, progress_bar=False)
+                    chain_method="vectorized", jit_model_args=True, progress_bar=False)
         separate = {}
         for s in range(S):
             if s == BAD:
