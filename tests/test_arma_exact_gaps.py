@@ -154,21 +154,25 @@ def test_clustered_route_matches_statsmodels_and_the_reference_gradient(x64, ord
 
 
 def test_clustered_route_falls_back_when_the_covariance_settles_slowly(x64, count_clustered):
-    # theta = 0.97: the probe needs more steps than the largest window; the whole series
-    # goes through the full filter (still exact), also under vmap with one member slow.
+    # Through the ARMA distribution, as a NumPyro model calls it (series concrete, batched
+    # parameters): theta = 0.3 takes the clustered route, theta = 0.97 needs more steps
+    # than the largest window and the whole series goes through the full filter (exact
+    # too); under vmap the batch runs the longest member's branch.
+    from models.arma import ARMA
+
     y, (mu, phi, _, sigma) = _gappy_series(1, 1, 200, "random", 7)
-    params = (jnp.asarray(mu), jnp.asarray(phi))
 
     def value_and_grad(theta, method):
         y_ = y if method == "fast" else jnp.asarray(y)
-        return jax.value_and_grad(lambda th: arma_exact_loglik(
-            y_, *params, th, jnp.asarray(sigma), method=method))(theta)
+        return jax.value_and_grad(lambda th: ARMA(
+            mu, jnp.asarray(phi), th, sigma, num_steps=200, method=method).log_prob(y_))(theta)
 
     thetas = jnp.array([[0.3], [0.97]])
-    got = jax.jit(jax.vmap(lambda th: value_and_grad(th, "fast")))(thetas)
     want = jax.jit(jax.vmap(lambda th: value_and_grad(th, "sequential")))(thetas)
-    np.testing.assert_allclose(got[0], want[0], rtol=1e-10)
-    np.testing.assert_allclose(got[1], want[1], rtol=1e-8)
+    for batch in (thetas[:1], thetas):  # clustered route; the fallback for the whole batch
+        got = jax.jit(jax.vmap(lambda th: value_and_grad(th, "fast")))(batch)
+        np.testing.assert_allclose(got[0], want[0][: len(batch)], rtol=1e-10)
+        np.testing.assert_allclose(got[1], want[1][: len(batch)], rtol=1e-8)
     np.testing.assert_allclose(
         got[0][1], _statsmodels(y, mu, phi, np.array([0.97]), sigma), rtol=1e-8)
     assert count_clustered

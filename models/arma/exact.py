@@ -34,6 +34,11 @@ Three ways to run the filter, all giving the same number:
   member needs: a longer head is just as exact, and a per-member choice would make JAX run
   every head length.
 
+  With gaps whose places are known at trace time (``y`` concrete: NumPy data, or an array
+  closed over by the jitted function, as NumPyro passes observed data) the covariance
+  recursion runs only on the stretches after each gap where it moves, and the state part
+  is one scalar recursion with time-varying gains (:mod:`models.arma.exact_gaps`).
+
   When the head would be the whole series (a gap late in the series, as with values
   missing at random; an MA root near or on the unit circle), the value and gradient come
   from the full filter run once forward with **forward sensitivities**: the scan carries

@@ -52,7 +52,16 @@ WINDOWS = (16, 48)
 def static_observed(y) -> np.ndarray | None:
     """The observed-value mask of ``y`` as a NumPy array when ``y`` is concrete (known at
     trace time: NumPy data, or a JAX array closed over by a jitted function, as NumPyro
-    passes observed data), else None (a traced argument)."""
+    passes observed data), else None (a traced argument).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> y = jnp.array([0.1, jnp.nan, 0.3])
+        >>> print(static_observed(y))
+        [ True False  True]
+        >>> print(jax.jit(lambda y: static_observed(y) is None)(y))  # traced: unknown
+        True
+    """
     if isinstance(y, jax.core.Tracer):
         return None
     try:
@@ -73,6 +82,15 @@ def cluster_plan(observed: np.ndarray, window: int, state_size: int):
     the prediction r - 1 steps after the covariance settles), cut at the series' end.
 
     Returns a list of (start, end) pairs.
+
+    Example:
+        Gaps at 30 and 33 (one cluster) and at 90, window 8, state size 2:
+
+        >>> import numpy as np
+        >>> observed = np.ones(100, bool)
+        >>> observed[[30, 33, 90]] = False
+        >>> cluster_plan(observed, 8, 2)
+        [(0, 10), (30, 44), (90, 100)]
     """
     num_steps = observed.shape[0]
     gaps = np.flatnonzero(~observed)
@@ -81,7 +99,7 @@ def cluster_plan(observed: np.ndarray, window: int, state_size: int):
     start, end = 0, min(reach, num_steps)
     for g in gaps:
         if g < end:
-            end = min(max(end, g + 1 + reach), num_steps)
+            end = min(max(end, int(g) + 1 + reach), num_steps)
         else:
             clusters.append((start, end))
             start, end = int(g), min(int(g) + 1 + reach, num_steps)
