@@ -209,6 +209,9 @@ class ARMA(dist.Distribution):
         return simulate(noise, *self._broadcast_params(shape[:-1]))
 
     def log_prob(self, value: ArrayLike) -> Array:
+        # NumPy data turns into a tracer under jnp.asarray inside a jit trace: keep a
+        # concrete copy, whose gaps the exact likelihood can see at trace time.
+        concrete = None if isinstance(value, jax.core.Tracer) else np.asarray(value)
         value = jnp.asarray(value)
         if value.shape[-1:] != self.event_shape:
             raise ValueError(f"ARMA.log_prob: value must end in the event shape "
@@ -231,6 +234,15 @@ class ARMA(dist.Distribution):
                 intercept, initial_y = _conditional_start(mu, phi)
                 return arma_conditional_loglik(y, intercept, phi, theta, sigma,
                                                initial_y=initial_y)
+        if self.likelihood == "exact" and value.ndim == 1 and concrete is not None:
+            # Concrete series (NumPyro passes observed data closed over): keep it out of the
+            # vectorisation so that where its gaps are stays known at trace time, and the
+            # exact likelihood takes its clustered route (models.arma.exact_gaps).
+            def loglik_of_params(mu, phi, theta, sigma):
+                return loglik(concrete, mu, phi, theta, sigma)
+
+            return jnp.vectorize(loglik_of_params, signature="(),(p),(q),()->()")(
+                *self._broadcast_params(self.batch_shape))
         vectorized = jnp.vectorize(loglik, signature="(t),(),(p),(q),()->()")
         batch_shape = jnp.broadcast_shapes(value.shape[:-1], self.batch_shape)
         value = jnp.broadcast_to(value, batch_shape + self.event_shape)

@@ -34,6 +34,11 @@ Three ways to run the filter, all giving the same number:
   member needs: a longer head is just as exact, and a per-member choice would make JAX run
   every head length.
 
+  With gaps whose places are known at trace time (``y`` concrete: NumPy data, or an array
+  closed over by the jitted function, as NumPyro passes observed data) the covariance
+  recursion runs only on the stretches after each gap where it moves, and the state part
+  is one scalar recursion with time-varying gains (:mod:`models.arma.exact_gaps`).
+
   When the head would be the whole series (a gap late in the series, as with values
   missing at random; an MA root near or on the unit circle), the value and gradient come
   from the full filter run once forward with **forward sensitivities**: the scan carries
@@ -49,12 +54,14 @@ from typing import Literal
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array, lax
 from jax.custom_batching import custom_vmap
 from jax.custom_derivatives import SymbolicZero
 from jax.typing import ArrayLike
 
 from models.arma.checks import check_arma_args
+from models.arma.exact_gaps import WINDOWS, gap_layout, gap_loglik, static_observed
 from patterns import inverse_ma_filter, parallel, sequential
 from patterns.gaussian import LOG_2PI
 from patterns.linear_gaussian import LinearGaussianSSM, solve_discrete_lyapunov
@@ -508,6 +515,42 @@ def _fast_filter(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, to
                       operands)
 
 
+def _gap_filter(y: Array, observed: np.ndarray, mu: Array, phi: Array, theta: Array,
+                sigma: Array, tol: float) -> Array:
+    """Gaps at places known at trace time (:mod:`models.arma.exact_gaps`): the covariance
+    recursion on the disturbed stretches only, for the smallest static window W in
+    ``WINDOWS`` at least the probe's K_0; a larger K_0 (or none: a non-invertible MA) runs
+    the whole series through the full filter with forward sensitivities."""
+    num_steps = y.shape[0]
+    transition, loading = arma_system(phi, theta)
+    r = transition.shape[0]
+    P0 = _stationary_covariance(phi, theta)
+    windows = [w for w in WINDOWS if w < num_steps]
+    observed_j = jnp.asarray(observed)
+    y_filled = jnp.where(observed_j, y, 0.0)
+    if not windows:  # a short series: the full filter is as cheap
+        return _sensitivity_loglik(y_filled, observed_j, mu, phi, theta, sigma)
+    noise = jnp.outer(loading, loading)
+    # K_0: steps from P0 to the limit without a gap (the probe of the head lengths); index
+    # len(windows) when it exceeds the largest window
+    probe_steps = windows[-1] + 1
+    branch = _head_length_index(windows + [probe_steps], tol)(
+        *(lax.stop_gradient(a) for a in (transition, noise, P0)),
+        jnp.ones(probe_steps, bool))
+
+    def clustered(window):
+        layout = gap_layout(observed, window, r)
+        return jax.checkpoint(lambda operands: gap_loglik(
+            operands[0], observed, layout, operands[1], operands[2], *operands[4:]))
+
+    def whole_series(operands):
+        y_filled, mu, phi, theta, _, _, _, sigma = operands
+        return _sensitivity_loglik(y_filled, observed_j, mu, phi, theta, sigma)
+
+    operands = (y_filled, mu, phi, theta, transition, loading, P0, sigma)
+    return lax.switch(branch, [clustered(w) for w in windows] + [whole_series], operands)
+
+
 def _forward_filter(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, tol: float,
                     output: str):
     """The fast path without its ``lax.switch``, for quantities that are not differentiated
@@ -695,8 +738,12 @@ def arma_exact_loglik(
         >>> print(jnp.allclose(ll, norm.logpdf(y[jnp.array([0, 2])], 0.1, 2.0).sum()))
         True
     """
+    observed = static_observed(y)
     y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma, "arma_exact_loglik")
     if method == "fast":
+        if observed is not None and not observed.all():
+            return _gap_filter(y, observed, mu, phi, theta, sigma,
+                               _default_tol(y.dtype) if tol is None else tol)
         return _fast_filter(y, mu, phi, theta, sigma,
                             _default_tol(y.dtype) if tol is None else tol)
     if method in ("sequential", "parallel"):
