@@ -13,13 +13,16 @@ and counts how many of the 90 % central intervals of the six population paramete
 (``ar_loc``, ``ar_scale``, ``ma_loc``, ``ma_scale``, ``log_sigma_loc``, ``log_sigma_scale``)
 cover the value the panels were drawn with, and the divergent transitions.
 
-The N fits share one compilation: one NumPyro ``MCMC`` with ``jit_model_args=True``, the
-panels its arguments. (Not one ``vmap``-ped program over seeds: a batched NUTS iteration
-lasts as long as the deepest tree of every chain of every seed, and on CPU that made the
-4-seed run slower than the loop: more than 6.6 CPU-minutes against about 4.) Prints the
+The N fits share one NumPyro ``MCMC`` with ``jit_model_args=True``, the panels its
+arguments. NumPyro 0.22 still compiles its sampling loop again on every run and for every
+(sequential) chain, the same program each time: with ``JAX_COMPILATION_CACHE_DIR`` set (the
+test suite sets it) the repeats are a cache lookup instead. (Not one ``vmap``-ped program
+over seeds: a batched NUTS iteration lasts as long as the deepest tree of every chain of
+every seed, and on CPU that made the 4-seed run slower than the loop: more than 6.6
+CPU-minutes against about 4.) Prints the
 count (expected: 90 % of 6 N; the binomial 1 % lower bound is printed beside it) and exits 1
 when fewer intervals cover than that bound or a transition diverged.
-``tests/test_panel_hierarchical.py`` runs it with 4 seeds.
+``tests/test_panel_hierarchical.py`` runs it with 2 small panels.
 
     python scripts/validate_panel.py --seeds 20 --series 16 --length 100 \
         --json docs/figures/validate_panel.json
@@ -60,7 +63,7 @@ def binomial_lower_bound(trials: int, probability: float, tail: float = 0.01) ->
 
 def coverage(seeds: Sequence[int], *, num_series: int, length: int, warmup: int,
              samples: int, chains: int) -> dict:
-    """Fit the hierarchical ARMA(1, 1) to one simulated panel per seed (one compilation);
+    """Fit the hierarchical ARMA(1, 1) to one simulated panel per seed (one ``MCMC``);
     return the counts, the misses and the divergences (a JSON-ready dict)."""
     from functools import partial
 
@@ -77,7 +80,7 @@ def coverage(seeds: Sequence[int], *, num_series: int, length: int, warmup: int,
     draws: dict[str, list] = {name: [] for name in POPULATION_SITES}
     divergences, step_sizes = [], []
     with jax.enable_x64(True):
-        # one MCMC compiled once (jit_model_args): the seeds' panels are its arguments
+        # one MCMC (jit_model_args): the seeds' panels are its arguments
         mcmc = MCMC(NUTS(partial(HIERARCHICAL_ARMA.model, order=(1, 1)),
                          init_strategy=FAMILIES["arma"].init_strategy()),
                     num_warmup=warmup, num_samples=samples, num_chains=chains,

@@ -7,7 +7,8 @@
   panels drawn from a known population (``simulate_arma_panel``); the 90 % intervals of
   the six population parameters cover the truth in most cases (count reported in the
   assertion message), and NUTS at NumPyro's default settings has no divergences (the
-  non-centred form). The seeds' fits share one compilation.
+  non-centred form). The seeds' fits share one MCMC (its repeated compilations are
+  lookups in the session's compilation cache, tests/conftest.py).
 """
 
 import json
@@ -76,7 +77,7 @@ SEEDS, S, T = 2, 12, 80
 
 @pytest.fixture(scope="module")
 def validation(tmp_path_factory) -> dict:
-    """``scripts/validate_panel.py`` with 2 small panels (its default is 20), one compilation."""
+    """``scripts/validate_panel.py`` with 2 small panels (its default is 20)."""
     if str(SCRIPTS) not in sys.path:
         sys.path.insert(0, str(SCRIPTS))
     import validate_panel
