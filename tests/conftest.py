@@ -20,9 +20,10 @@
   command's draws are bit-for-bit the same with and without them
   (``test_fast_cpu_compile_options_leave_the_draws_bit_for_bit_unchanged`` runs the
   command without them). Set XLA_FLAGS yourself to run the suite under other options.
-* Each test process has its own persistent XLA compilation cache, in a fresh temporary
-  folder removed at exit (also passed to the scripts the tests run, through
-  ``JAX_COMPILATION_CACHE_DIR``). NumPyro 0.22's ``MCMC.run`` compiles its sampling loop
+* Each test session has one persistent XLA compilation cache, in a fresh temporary folder
+  removed at exit, made by the first process that loads this file and passed through
+  ``JAX_COMPILATION_CACHE_DIR`` to the processes it starts: the pytest-xdist workers (which
+  share it) and the scripts the tests run. NumPyro 0.22's ``MCMC.run`` compiles its sampling loop
   again on every run, and once per chain with sequential chains, although the program is
   the same (``jit_model_args=True`` included): the per-series oracle of
   ``test_panel_independent.py``, ``validate_panel.py``'s seeds and a fit re-run with the same
