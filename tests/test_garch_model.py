@@ -78,14 +78,16 @@ def test_bad_arguments_name_themselves():
 @pytest.fixture(scope="module")
 def default_fit():
     """The fit command's model and starting points on the bundled garch11 series:
-    4 chains x 400 draws, float64."""
+    4 chains x 800 draws (400 warm-up), float64: the slowest parameter's bulk ESS is then
+    1,300-1,600 (three seeds), where split R-hat's own noise (R-hat - 1: mean 0.002, sd 0.0013 for
+    chains that mix, docs/volatility.md) is well under the 0.01 it is held to."""
     with jax.enable_x64(True):
         family = FAMILIES["garch"]
         y = jnp.asarray(GARCH11)
         options = {"order": (1, 1), **family.data_defaults(GARCH11, "normal", {})}
         model = family.variants["normal"].model
         mcmc = MCMC(NUTS(model, init_strategy=family.init_strategy()), num_warmup=400,
-                    num_samples=400, num_chains=4, chain_method="vectorized",
+                    num_samples=800, num_chains=4, chain_method="vectorized",
                     progress_bar=False)
         mcmc.run(jax.random.PRNGKey(11), y=y, extra_fields=("diverging",), **options)
         forecasts = Predictive(model, posterior_samples=mcmc.get_samples(),
@@ -97,12 +99,18 @@ def default_fit():
 
 @pytest.mark.slow
 def test_default_fit_mixes_and_stays_stationary(default_fit):
-    from numpyro.diagnostics import split_gelman_rubin
+    """4 chains from the default starts: rank-normalised split R-hat (ArviZ) <= 1.01 for
+    every parameter, every draw stationary and positive, no divergence."""
+    import arviz as az
 
     mcmc, _, _ = default_fit
     samples = mcmc.get_samples(group_by_chain=True)
-    for site in ("mu", "omega", "alpha", "beta"):
-        assert float(np.max(split_gelman_rubin(np.asarray(samples[site])))) <= 1.01, site
+    dataset = az.convert_to_dataset({site: np.asarray(samples[site])
+                                     for site in ("mu", "omega", "alpha", "beta")})
+    rhat = {k: float(np.max(v)) for k, v in az.rhat(dataset).items()}
+    ess = {k: round(float(np.min(v))) for k, v in az.ess(dataset, method="bulk").items()}
+    print(f"max R-hat {rhat}; min bulk ESS {ess}")
+    assert max(rhat.values()) <= 1.01, rhat
     assert bool((samples["alpha"] + samples["beta"] < 1).all() & (samples["omega"] > 0).all())
     assert int(mcmc.get_extra_fields()["diverging"].sum()) == 0
 
@@ -111,7 +119,7 @@ def test_default_fit_mixes_and_stays_stationary(default_fit):
 def test_posterior_volatility_forecast_is_the_variance_forecast_per_draw(x64, default_fit):
     mcmc, forecasts, y = default_fit
     samples = mcmc.get_samples()
-    assert forecasts["y_forecast"].shape == (1600, 5)
+    assert forecasts["y_forecast"].shape == (3200, 5)
     for k in (0, 777):
         e = y - samples["mu"][k]
         s2 = garch_variances(e, samples["omega"][k], samples["alpha"][k],

@@ -58,7 +58,8 @@ import numpy as np  # noqa: E402
 from _common import hmm_series_k3, job_parser, log, renewal_series, write_result  # noqa: E402
 
 NEEDS = {"nutpie": "nutpie", "pymc": "pymc", "numpyro-enumeration": "funsor"}
-SAMPLERS = ("numpyro", "numpyro-priors-only", "numpyro-enumeration", "nutpie", "pymc")
+SAMPLERS = ("numpyro", "numpyro-priors-only", "numpyro-trivial", "numpyro-enumeration",
+            "nutpie", "pymc")
 HMM_K2_POSTERIOR = "hmm_example-hmm_example"
 
 
@@ -198,6 +199,34 @@ def fit_command_fit(case: Case, warmup, draws, chains, seed, priors_only=False) 
                time.perf_counter() - start, None, float(np.mean(extra["num_steps"])))
 
 
+def trivial_model() -> None:
+    """A 3-d standard normal: NUTS's own program around the smallest model."""
+    import numpyro
+    import numpyro.distributions as dist
+
+    numpyro.sample("x", dist.Normal(0.0, 1.0).expand([3]).to_event(1))
+
+
+def trivial_fit(warmup, draws, chains, seed) -> Fit:
+    """:func:`trivial_model` through the fit command's platform set-up and ``run_nuts`` (4
+    chains parallel, the fast XLA:CPU options, uniform(-0.5, 0.5) starts): what compiling
+    and running NumPyro's NUTS program costs before any model is in it."""
+    start = time.perf_counter()
+    setup = _cli.configure_platform("cpu", chains, None, float64=True, compilation_cache=None)
+    import jax
+    from _cli.sampling import run_nuts
+    from numpyro.infer import init_to_uniform
+
+    mcmc, _ = run_nuts(trivial_model, {}, rng_key=jax.random.PRNGKey(seed), chains=chains,
+                       warmup=warmup, samples=draws, chain_method=setup.chain_method,
+                       progress_bar=False, init_strategy=init_to_uniform(radius=0.5))
+    x = np.asarray(mcmc.get_samples(group_by_chain=True)["x"])
+    extra = mcmc.get_extra_fields()
+    return Fit({f"x[{i}]": x[..., i] for i in range(3)},
+               int(np.asarray(extra["diverging"]).sum()), time.perf_counter() - start, None,
+               float(np.mean(extra["num_steps"])))
+
+
 def enumeration_fit(case: Case, warmup, draws, chains, seed) -> Fit:
     """NumPyro NUTS on the enumeration HMM: 4 chains parallel over host devices, the
     family's starting points (medians of 15 prior draws)."""
@@ -262,6 +291,9 @@ DESCRIPTIONS = {
     "numpyro-priors-only": "the numpyro row's set-up with the likelihood masked: NumPyro's "
                            "NUTS program on the priors alone (the floor; its ESS is of the "
                            "prior)",
+    "numpyro-trivial": "the numpyro row's set-up on a 3-d standard normal: NumPyro's NUTS "
+                       "program around the smallest model (the compile floor; its ESS is of "
+                       "that normal)",
     "numpyro-enumeration": "NumPyro's enumeration HMM (scan + enumerated Categorical, "
                            "funsor), NUTS defaults, 4 chains parallel",
     "nutpie": "nutpie (JAX backend) on the PyMC model",
@@ -300,7 +332,9 @@ def main() -> None:
     timer = _cli.CompileTimer() if args.sampler not in ("pymc", "nutpie") else None
     log(f"[family] {args.case} {args.sampler} {args.warmup}+{args.draws} x {args.chains}")
     with timer or contextlib.nullcontext():
-        if args.sampler.startswith("numpyro") and args.sampler != "numpyro-enumeration":
+        if args.sampler == "numpyro-trivial":
+            fit = trivial_fit(args.warmup, args.draws, args.chains, args.seed)
+        elif args.sampler.startswith("numpyro") and args.sampler != "numpyro-enumeration":
             fit = fit_command_fit(case, args.warmup, args.draws, args.chains, args.seed,
                                   priors_only=args.sampler == "numpyro-priors-only")
         elif args.sampler == "numpyro-enumeration":
@@ -324,7 +358,7 @@ def main() -> None:
               "max_rhat": max(rhat.values()), "steps_per_draw": fit.steps_per_draw,
               "means": {k: m for k, (m, _) in moments.items()},
               "mcse": {k: s for k, (_, s) in moments.items()}}
-    if case.posteriordb and args.sampler != "numpyro-priors-only":
+    if case.posteriordb and args.sampler not in ("numpyro-priors-only", "numpyro-trivial"):
         from models.posteriordb import REFERENCE_POSTERIORS, load_reference, z_scores
 
         reference = load_reference(case.posteriordb)

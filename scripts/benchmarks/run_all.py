@@ -51,7 +51,10 @@ REPORT_ORDER = ("numpyro-default", "numpyro-cached", *ESS_SAMPLERS[1:], "numpyro
 PEERS = ("blackjax", "nutpie", "pymc")
 #: bench_families.py's cases, in report order, and the samplers each runs
 FAMILY_CASES = ("garch", "sir", "hmm-k2", "sv", "renewal", "hmm-k3")
-FAMILY_SAMPLERS = ("numpyro", "numpyro-enumeration", "nutpie", "pymc", "numpyro-priors-only")
+FAMILY_SAMPLERS = ("numpyro", "numpyro-enumeration", "nutpie", "pymc", "numpyro-priors-only",
+                   "numpyro-trivial")
+#: rows that are floors of this package's own program, not fits of the case's posterior
+FAMILY_FLOORS = ("numpyro-priors-only", "numpyro-trivial")
 FAMILY_PEERS = ("numpyro-enumeration", "nutpie", "pymc")
 #: PyMC's default sampler (C backend) is not run on these cases: on the hmm_example data
 #: (T = 100) it took 683 s for 200 + 200 draws (257 s sampling, one chain at a time) at load
@@ -109,7 +112,8 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
 def family_plan(quick: bool) -> list[tuple[str, list[str]]]:
     """Issues 14-16: this package and its fastest peers on every case first, then the HMM
     forward pass against dynamax, then PyMC's default sampler where it finishes in minutes,
-    then the priors-only floors (so a run cut short still has the comparisons)."""
+    then the priors-only floors and the trivial model's NUTS program (so a run cut short
+    still has the comparisons)."""
     warmup, draws = (1000, 500) if quick else (1000, 1000)
 
     def job(case: str, sampler: str) -> tuple[str, list[str]]:
@@ -123,6 +127,7 @@ def family_plan(quick: bool) -> list[tuple[str, list[str]]]:
     jobs.append(("hmm-logp", ["bench_hmm.py", "--no-nuts"]))
     jobs += [job(case, "pymc") for case in FAMILY_CASES if case not in PYMC_NOT_RUN]
     jobs += [job(case, "numpyro-priors-only") for case in FAMILY_CASES]
+    jobs += [job(case, "numpyro-trivial") for case in FAMILY_CASES]
     return jobs
 
 
@@ -384,7 +389,8 @@ def _sampling_s(r: dict) -> float:
     return r["total_s"] - (r.get("compile_s") or 0.0)
 
 
-def _limits(ours: list[dict], peer: list[dict], floor: list[dict], peer_name: str) -> str:
+def _limits(ours: list[dict], peer: list[dict], floor: list[dict], peer_name: str,
+            trivial: list[dict] | None = None) -> str:
     """Where this package's ESS/s stands against the best peer's, in factors:
     ESS/s = ESS per draw x draws per second, and time = compile + sampling."""
     o = min(ours, key=lambda r: r["total_s"])
@@ -410,6 +416,14 @@ def _limits(ours: list[dict], peer: list[dict], floor: list[dict], peer_name: st
         parts.append(f"NumPyro's NUTS program on the priors alone takes {f['total_s']:.1f} s "
                      f"(compile {f['compile_s']:.1f} s): at that floor our ESS/s would be "
                      f"{o['min_bulk_ess'] / f['total_s']:,.1f}")
+    if trivial:
+        t = min(trivial, key=lambda r: r["total_s"])
+        parts.append(f"NumPyro's NUTS program around a 3-d standard normal (same settings, "
+                     f"same run) compiles in {t['compile_s']:.1f} s: our compilation is "
+                     f"{o['compile_s'] / t['compile_s']:.1f} x that floor, and with only the "
+                     f"floor's compilation our ESS/s would be "
+                     f"{o['min_bulk_ess'] / (_sampling_s(o) + t['compile_s']):,.1f} "
+                     f"({peer_name}: {p['ess_per_s']:,.1f})")
     return "; ".join(parts)
 
 
@@ -474,9 +488,9 @@ def family_section(grouped: dict[str, list[dict]]) -> list[str]:
                 continue
             r0 = usable[0]
             ratio = (rate[sampler] / best_peer[1]
-                     if best_peer and sampler != "numpyro-priors-only" else None)
+                     if best_peer and sampler not in FAMILY_FLOORS else None)
             z_ours = (_z_against(r0, ours[0]) if ours and sampler not in
-                      ("numpyro", "numpyro-priors-only") else None)
+                      ("numpyro", *FAMILY_FLOORS) else None)
             steps = r0.get("steps_per_draw")
             row = (f"| {sampler} | {r0['description']} | "
                    f"{_runs([r['total_s'] for r in usable])} | "
@@ -497,7 +511,8 @@ def family_section(grouped: dict[str, list[dict]]) -> list[str]:
                 f"{ratio:.2f} × | {'yes' if met else 'no'} |")
             floor = _usable(jobs.get("numpyro-priors-only", []))
             tables += [f"*What sets the ratio* ({title}): "
-                       + _limits(ours, _usable(jobs[best_peer[0]]), floor, best_peer[0])
+                       + _limits(ours, _usable(jobs[best_peer[0]]), floor, best_peer[0],
+                                 _usable(jobs.get("numpyro-trivial", [])))
                        + ".", ""]
     if target_rows:
         lines += ["### Targets (ESS/s of this package ≥ 2 × the best peer), from the tables "
