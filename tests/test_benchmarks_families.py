@@ -116,10 +116,12 @@ def test_family_report_shows_rows_ratio_checks_and_what_limits_it():
     ours = _result("numpyro", 30.0, {"beta": 1.70, "gamma": 0.54})
     peer = _result("nutpie", 20.0, {"beta": 1.75, "gamma": 0.54}, compile_s=2.0)
     floor = _result("numpyro-priors-only", 5.0, {"beta": 2.0, "gamma": 0.4}, total=6.0)
+    trivial = _result("numpyro-trivial", 50.0, {"x": 0.0}, total=3.0, compile_s=2.0)
     skipped = {"skipped": True, "reason": "pymc is not importable here (no module)"}
     grouped = {"family-sir-numpyro": [ours, {**ours, "total_s": 12.0, "ess_per_s": 25.0}],
                "family-sir-nutpie": [peer], "family-sir-pymc": [skipped],
-               "family-sir-numpyro-priors-only": [floor]}
+               "family-sir-numpyro-priors-only": [floor],
+               "family-sir-numpyro-trivial": [trivial]}
     report = "\n".join(run_all.family_section(grouped))
     # z of nutpie's beta against ours: 0.05 / sqrt(2) / 0.01 = 3.54
     assert "| 3.54 |" in report
@@ -128,6 +130,13 @@ def test_family_report_shows_rows_ratio_checks_and_what_limits_it():
     assert "10.0 / 12.0" in report  # both runs
     assert "compilation is 4.0 s of our 10.0 s (40 %)" in report
     assert "on the priors alone takes 6.0 s" in report
+    # the trivial model's row is a floor: no ratio against the peer, none in the targets
+    trivial_row = next(line for line in report.splitlines()
+                       if line.startswith("| numpyro-trivial |"))
+    assert "| 50.0 | – |" in trivial_row, trivial_row
+    # ours compiles in 4.0 s = 2.0 x the floor's 2.0 s; 300 ESS over 6.0 s sampling + 2.0 s
+    assert "compiles in 2.0 s: our compilation is 2.0 x that floor" in report
+    assert "with only the floor's compilation our ESS/s would be 37.5" in report
     assert report.startswith(run_all.FAMILIES_START)
     assert report.rstrip().endswith(run_all.FAMILIES_END)
 
@@ -148,7 +157,7 @@ def test_a_families_only_run_keeps_the_arma_part_of_the_report():
 def test_plan_runs_each_case_with_its_peers_and_the_hmm_forward_pass():
     jobs = dict(run_all.family_plan(quick=True))
     for case in LENGTHS:
-        for sampler in ("numpyro", "nutpie", "numpyro-priors-only"):
+        for sampler in ("numpyro", "nutpie", "numpyro-priors-only", "numpyro-trivial"):
             assert f"family-{case}-{sampler}" in jobs
         assert (f"family-{case}-pymc" in jobs) == (case not in run_all.PYMC_NOT_RUN)
     assert "not run" in "\n".join(run_all.family_section(
