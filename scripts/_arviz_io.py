@@ -290,7 +290,9 @@ def save_ppc_plot(
     right.set_ylabel(observed)
     right.set_title("one-step-ahead predictions over time" if one_step is not None
                     else "replicated series over time")
-    right.legend(loc="best", fontsize="small")
+    # a fixed corner, never "best": matplotlib warns on stderr when its search for the best
+    # corner is slow (a busy machine), and a run's stderr is one line per problem
+    right.legend(loc="upper left", fontsize="small")
     if np.issubdtype(times.dtype, np.datetime64):
         right.tick_params(axis="x", labelrotation=30)
     figure.tight_layout()
@@ -374,7 +376,7 @@ def save_forecast_plot(
     axis.set_xlabel(time_label if real_axis else f"{time_label} (position)")
     axis.set_ylabel(observed)
     axis.set_title(f"{horizon}-step posterior predictive forecast")
-    axis.legend(loc="best", fontsize="small")
+    axis.legend(loc="upper left", fontsize="small")
     if np.issubdtype(ahead.dtype, np.datetime64):
         axis.tick_params(axis="x", labelrotation=30)
     figure.tight_layout()
@@ -423,7 +425,7 @@ def save_time_quantity_plot(
     axis.set_xlabel(time_label if real_axis else f"{time_label} (position)")
     axis.set_ylabel(label)
     axis.set_title(label)
-    axis.legend(loc="best", fontsize="x-small", ncol=2)
+    axis.legend(loc="upper left", fontsize="x-small", ncol=2)
     if np.issubdtype(times.dtype, np.datetime64):
         axis.tick_params(axis="x", labelrotation=30)
     figure.tight_layout()
@@ -486,7 +488,7 @@ def save_class_series_plot(
                     f"{int(np.sum(classes == k))} steps")
     top.set_ylabel(observed)
     top.set_title(f"{observed} coloured by its most probable state (posterior mode per step)")
-    top.legend(loc="best", fontsize="x-small")
+    top.legend(loc="upper left", fontsize="x-small")
     bottom.stackplot(times, mean.T, colors=palette, alpha=0.8, labels=legend)
     bottom.set_ylim(0, 1)
     bottom.set_ylabel("probability")
@@ -651,7 +653,7 @@ def save_means_plot(path: Path, means: Mapping[str, np.ndarray],
         if label in population:
             grid, density = population[label]
             axis.plot(grid, density, color="C1", label="population law")
-            axis.legend(fontsize="x-small")
+            axis.legend(loc="upper left", fontsize="x-small")
         axis.set_title(f"{label}: {np.mean(values):.3g} ± {np.std(values):.2g}",
                        fontsize="small")
         axis.set_xlabel("posterior mean per series")
