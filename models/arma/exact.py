@@ -183,7 +183,8 @@ def _forward_filter(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
     recursion runs in one ``while_loop`` exactly as long as it needs (until P is within
     ``tol`` of its limit and past the last gap), then the steady-state tail is the inverse
     MA filter over the whole series with everything before the head's end masked to zero.
-    One loop and one scan to compile, whatever T: this is what forecasts and the pointwise site compile per draw.
+    One loop and one scan to compile, whatever T: this is what forecasts and the pointwise
+    site compile per draw.
     """
     transition, loading = arma_system(phi, theta)
     noise_cov = sigma**2 * jnp.outer(loading, loading)
