@@ -239,7 +239,31 @@ def _head_values_jvp(tol, primals, tangents_in):
 def onepass_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
                    tol: float, unroll: int = 8) -> Array:
     """Exact log-likelihood of the observed values of ``y`` (NaN where missing), the
-    module's way. Arguments checked by the caller (shapes (T,), (), (p,), (q,), ())."""
+    module's way (what :func:`models.arma.exact.arma_exact_loglik` runs by default).
+
+    Args:
+        y: series, shape (T,), NaN where missing.
+        mu, phi, theta, sigma: process mean (), AR (p,), MA (q,) coefficients and the
+            innovation sd (); checked by the caller.
+        tol: the steady-state test, max |P_t / sigma^2 - R R'| <= tol.
+        unroll: steps per iteration of the tail's MA scan.
+
+    Returns:
+        The log-likelihood, scalar.
+
+    Example:
+        AR(1) with a gap: the density of y_1 under N(0, 1 / (1 - 0.25)), then of y_3
+        given y_1 two steps back (mean 0.25 y_1, variance 1 + 0.25).
+
+        >>> import jax.numpy as jnp
+        >>> from jax.scipy.stats import norm
+        >>> y = jnp.array([0.8, jnp.nan, -0.4])
+        >>> ll = onepass_loglik(y, jnp.array(0.0), jnp.array([0.5]), jnp.zeros(0),
+        ...                     jnp.array(1.0), 1e-6)
+        >>> want = norm.logpdf(0.8, 0.0, (1 / 0.75) ** 0.5) + norm.logpdf(-0.4, 0.2, 1.25 ** 0.5)
+        >>> print(bool(jnp.allclose(ll, want)))
+        True
+    """
     p, q = phi.shape[0], theta.shape[0]
     r = max(p, q + 1)
     num_steps = y.shape[0]
