@@ -1,8 +1,7 @@
 """The exact ARMA likelihood on series with values missing at random (issue 13).
 
-With a gap late in the series the fast path cannot reach its steady state before the end,
-and the whole series goes through the full filter carried with forward sensitivities
-(``models.arma.exact._sensitivity_loglik``). Oracles: statsmodels'
+With a gap late in the series the fast path's head loop (``models.arma.exact_onepass``)
+runs to the end of the series, carrying its forward sensitivities. Oracles: statsmodels'
 ``ARIMA(..., trend="c").loglike`` for the values, JAX's reverse mode through the generic
 sequential Kalman filter (:mod:`patterns.sequential`) for the gradients.
 """
@@ -81,7 +80,7 @@ def test_missing_at_random_under_vmap_and_with_a_data_tangent(x64):
     np.testing.assert_allclose(got[observed], want[observed], rtol=1e-8, atol=1e-12)
 
 
-# --- gaps at places known at trace time: the clustered route (models.arma.exact_gaps) ---
+# --- gaps at the start, in the middle, in runs, at the end; every order; one program ---
 
 
 def _gappy_series(p, q, num_steps, pattern, seed):
@@ -98,66 +97,32 @@ def _gappy_series(p, q, num_steps, pattern, seed):
     return y, (1.1, phi * 0.9, theta * 0.9, 1.2)
 
 
-@pytest.fixture
-def count_clustered(monkeypatch):
-    """How many times the clustered route is traced (it is chosen at trace time)."""
-    import models.arma.exact as exact
-
-    calls = []
-    original = exact.gap_loglik
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(exact, "gap_loglik", counted)
-    return calls
-
-
 @pytest.mark.parametrize("order", [(1, 1), (2, 1), (1, 2), (3, 3)],
                          ids=["arma11", "arma21", "arma12", "arma33"])
-def test_clustered_route_matches_statsmodels_and_the_reference_gradient(x64, order):
-    # The clustered computation itself (models.arma.exact_gaps.gap_loglik) at the window
-    # the probe picks; arma_exact_loglik's switch around it is tested below.
-    from models.arma.exact import arma_system, steps_to_steady_state
-    from models.arma.exact_gaps import WINDOWS, gap_layout, gap_loglik
-    from patterns import solve_discrete_lyapunov
-
+def test_placed_gaps_match_statsmodels_and_the_reference_gradient(x64, order):
+    # The series closed over, as NumPyro passes observed data (a traced series: the
+    # missing-at-random test above).
     p, q = order
     reference = jax.jit(jax.value_and_grad(
         lambda y, *a: arma_exact_loglik(y, *a, method="sequential"), argnums=(1, 2, 3, 4)))
     for seed, pattern in enumerate(("placed", "random") if order == (1, 1) else ("placed",)):
         y, (mu, phi, theta, sigma) = _gappy_series(p, q, 150, pattern, seed)
-        observed = ~np.isnan(y)
         params = tuple(jnp.asarray(a) for a in (mu, phi, theta, sigma))
-        transition, loading = arma_system(params[1], params[2])
-        noise = jnp.outer(loading, loading)
-        settle = steps_to_steady_state(transition, noise,
-                                       solve_discrete_lyapunov(transition, noise),
-                                       jnp.ones(150, bool), 1e-12)
-        window = min(w for w in WINDOWS if w >= int(settle))
-        layout = gap_layout(observed, window, transition.shape[0])
-
-        def loglik(mu_, phi_, theta_, sigma_, y=y, observed=observed, layout=layout):
-            transition, loading = arma_system(phi_, theta_)
-            noise = jnp.outer(loading, loading)
-            return gap_loglik(jnp.asarray(np.nan_to_num(y)), observed, layout, mu_, phi_,
-                              transition, loading, solve_discrete_lyapunov(transition, noise),
-                              sigma_)
-
-        value, grads = jax.jit(jax.value_and_grad(loglik, argnums=(0, 1, 2, 3)))(*params)
+        series = jnp.asarray(y)
+        closed = jax.jit(jax.value_and_grad(
+            lambda *a, series=series: arma_exact_loglik(series, *a), argnums=(0, 1, 2, 3)))
+        _, expected = reference(jnp.asarray(y), *params)
+        value, grads = closed(*params)
         np.testing.assert_allclose(value, _statsmodels(y, mu, phi, theta, sigma), rtol=1e-8,
                                    err_msg=pattern)
-        _, expected = reference(jnp.asarray(y), *params)
         for got, want in zip(grads, expected, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10, err_msg=pattern)
 
 
-def test_clustered_route_falls_back_when_the_covariance_settles_slowly(x64, count_clustered):
+def test_slowly_settling_covariance_under_vmap(x64):
     # Through the ARMA distribution, as a NumPyro model calls it (series concrete, batched
-    # parameters): theta = 0.3 takes the clustered route, theta = 0.97 needs more steps
-    # than the largest window and the whole series goes through the full filter (exact
-    # too); under vmap the batch runs the longest member's branch.
+    # parameters): theta = 0.3 settles within a few steps of each gap, theta = 0.97 never
+    # within the series (the head loop then runs to the end); both exact, alone and batched.
     from models.arma import ARMA
 
     y, (mu, phi, _, sigma) = _gappy_series(1, 1, 200, "random", 7)
@@ -169,38 +134,40 @@ def test_clustered_route_falls_back_when_the_covariance_settles_slowly(x64, coun
 
     thetas = jnp.array([[0.3], [0.97]])
     want = jax.jit(jax.vmap(lambda th: value_and_grad(th, "sequential")))(thetas)
-    for batch in (thetas[:1], thetas):  # clustered route; the fallback for the whole batch
+    for batch in (thetas[:1], thetas):
         got = jax.jit(jax.vmap(lambda th: value_and_grad(th, "fast")))(batch)
         np.testing.assert_allclose(got[0], want[0][: len(batch)], rtol=1e-10)
         np.testing.assert_allclose(got[1], want[1][: len(batch)], rtol=1e-8)
     np.testing.assert_allclose(
         got[0][1], _statsmodels(y, mu, phi, np.array([0.97]), sigma), rtol=1e-8)
-    assert count_clustered
 
 
-def test_cluster_plan_covers_every_step_where_the_covariance_moves(x64):
-    # Brute force: the Kalman covariance recursion in NumPy over the whole series; every
-    # step whose F_t or gain is off its limit by more than the tolerance lies in a cluster.
-    from models.arma.exact import arma_system, steps_to_steady_state
-    from models.arma.exact_gaps import cluster_plan
-    from patterns import solve_discrete_lyapunov
+def test_the_compiled_program_does_not_grow_with_the_number_of_gaps(x64):
+    # Issue 13: the CO2 fit's compile time grew with its gaps (a program assembled per gap
+    # pattern: batched scans per cluster length, one set per window, and a fallback).
+    # Through the ARMA distribution with the series closed over, as NumPyro compiles it:
+    # the value-and-gradient program has the same operations for 0, 5, 20 and 60 gaps
+    # (only the embedded series differs), and 0 gaps has no extra branch.
+    from models.arma import ARMA
 
-    y, (_, phi, theta, _) = _gappy_series(2, 1, 400, "random", 3)
-    observed = ~np.isnan(y)
-    transition, loading = (np.asarray(a) for a in arma_system(jnp.asarray(phi),
-                                                              jnp.asarray(theta)))
-    noise = np.outer(loading, loading)
-    P = np.asarray(solve_discrete_lyapunov(jnp.asarray(transition), jnp.asarray(noise)))
-    settle = int(steps_to_steady_state(jnp.asarray(transition), jnp.asarray(noise),
-                                       jnp.asarray(P), jnp.ones(400, bool), 1e-12))
-    covered = np.zeros(400, bool)
-    for start, end in cluster_plan(observed, settle, transition.shape[0]):
-        covered[start:end] = True
-    moving = np.zeros(400, bool)
-    for t in range(400):
-        gain = P[:, 0] / P[0, 0]
-        moving[t] = abs(P[0, 0] - 1.0) > 1e-10 or np.max(np.abs(gain - loading)) > 1e-10
-        if observed[t]:
-            P = P - np.outer(P[:, 0], P[0, :]) / P[0, 0]
-        P = transition @ P @ transition.T + noise
-    assert moving.sum() > 50 and not np.any(moving & ~covered)
+    num_steps = 600
+    rng = np.random.default_rng(11)
+    base = rng.normal(size=num_steps)
+
+    def operations(num_gaps):
+        y = base.copy()
+        y[rng.choice(num_steps, num_gaps, replace=False)] = np.nan
+
+        def loglik(params):
+            return ARMA(params[0], params[1:2], params[2:3], params[3],
+                        num_steps=num_steps).log_prob(y)
+
+        text = jax.jit(jax.value_and_grad(loglik)).lower(
+            jnp.array([0.1, 0.5, -0.75, 0.9])).as_text()
+        return [line.split("=", 1)[-1].split("(")[0].strip() for line in text.splitlines()
+                if "stablehlo." in line and "stablehlo.constant" not in line]
+
+    reference = operations(0)
+    assert len(reference) > 50 and sum("stablehlo.while" in op for op in reference) >= 1
+    for num_gaps in (5, 20, 60):
+        assert operations(num_gaps) == reference, num_gaps

@@ -236,8 +236,8 @@ class ARMA(dist.Distribution):
                                                initial_y=initial_y)
         if self.likelihood == "exact" and value.ndim == 1 and concrete is not None:
             # Concrete series (NumPyro passes observed data closed over): keep it out of the
-            # vectorisation so that where its gaps are stays known at trace time, and the
-            # exact likelihood takes its clustered route (models.arma.exact_gaps).
+            # vectorisation: one series for the whole batch of parameters, so the exact
+            # likelihood's loop reads unbatched data (models.arma.exact_onepass).
             def loglik_of_params(mu, phi, theta, sigma):
                 return loglik(concrete, mu, phi, theta, sigma)
 
