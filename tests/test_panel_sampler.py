@@ -17,7 +17,7 @@ import numpyro.distributions as dist
 import pytest
 from numpyro.diagnostics import effective_sample_size
 
-from models.panel import fit_independent, independent_sampler, phase_orders
+from models.panel import fit_independent, independent_sampler, phase_orders, series_keys
 
 PRIOR_SD = 10.0
 
@@ -106,30 +106,40 @@ def test_a_compiled_sampler_is_reused_for_other_series_without_compiling(x64, co
 
 
 @pytest.mark.slow
-def test_blocks_of_series_regrouped_by_depth_give_the_draws_of_one_batch(x64, compiled):
+def test_blocks_regrouped_by_depth_give_each_series_its_own_draws_wherever_it_runs(x64,
+                                                                                 compiled):
     # blocks of 4: one block and a padded remainder of two series, re-sorted by tree depth
     # at each warm-up window and for the draws (regroup=True, the default)
     _, y, whole = compiled
-    blocks = fit_independent(normal_mean, y, rng_key=jax.random.PRNGKey(0),
-                             num_warmup=WARMUP, num_samples=SAMPLES, num_chains=CHAINS,
-                             series_kwargs={"obs_sd": OBS_SD}, batch_size=4)
-    # every chain continued its own state: the trees, the adapted step sizes and the draws
-    # are those of the one batch (the same arithmetic in another program: 1e-9)
-    np.testing.assert_array_equal(blocks.warmup_num_steps, whole.warmup_num_steps)
-    np.testing.assert_array_equal(blocks.num_steps, whole.num_steps)
-    np.testing.assert_allclose(blocks.step_size, whole.step_size, rtol=1e-9)
-    np.testing.assert_allclose(blocks.samples["m"], whole.samples["m"], rtol=1e-9, atol=1e-12)
-    # and the regrouping was not the identity: some phase put other series together in a
-    # block than the series order does
-    phases = phase_orders(whole.warmup_num_steps, whole.num_steps)
-    assert len(phases) == 4  # NumPyro's three warm-up windows for 150 iterations, the draws
-    assert [first for first, _, _ in phases] == [0, 75, 100, 150]
+    sampler = independent_sampler(normal_mean, y, num_warmup=WARMUP, num_samples=SAMPLES,
+                                  num_chains=CHAINS, series_kwargs={"obs_sd": OBS_SD},
+                                  batch_size=4)
+    blocks = sampler(jax.random.PRNGKey(0), y, {"obs_sd": OBS_SD})
+    # the regrouping is not the identity: some phase puts other series together in a block
+    # than the series order does
+    phases = phase_orders(blocks.warmup_num_steps, blocks.num_steps)
+    assert [(first, count) for first, count, _ in phases] == [(0, 75), (75, 25), (100, 50),
+                                                              (150, SAMPLES)]
 
     def members(order: np.ndarray) -> set[frozenset]:
         return {frozenset(order[:4].tolist()), frozenset(order[4:].tolist())}
 
-    unsorted = members(np.arange(6))
-    assert any(members(np.asarray(order)) != unsorted for _, _, order in phases[1:])
+    assert any(members(np.asarray(order)) != members(np.arange(6)) for _, _, order in phases)
+    # the same panel in another order, each series with its own keys: other blocks in every
+    # phase (the first holds series 5, 3, 0, 4 now), and bit for bit the same draws
+    order = np.array([5, 3, 0, 4, 1, 2])
+    keys = series_keys(jax.random.PRNGKey(0), 6, CHAINS)
+    again = sampler(keys[order], y[order], {"obs_sd": OBS_SD[order]})
+    for name in ("num_steps", "warmup_num_steps", "step_size", "diverging"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(blocks, name)[order])
+    np.testing.assert_array_equal(again.samples["m"], blocks.samples["m"][order])
+    # against the one vmap (another program: its rounding differs, and dual averaging
+    # carries a difference in the last bits of an acceptance probability into the step
+    # size, measured 1.4e-7 relative): the same trees, the same draws to rounding
+    np.testing.assert_array_equal(blocks.warmup_num_steps, whole.warmup_num_steps)
+    np.testing.assert_array_equal(blocks.num_steps, whole.num_steps)
+    np.testing.assert_allclose(blocks.step_size, whole.step_size, rtol=1e-5)
+    np.testing.assert_allclose(blocks.samples["m"], whole.samples["m"], rtol=1e-5, atol=1e-8)
     with pytest.raises(ValueError, match="batch_size must be None or an integer >= 1, got 0"):
         fit_independent(normal_mean, y, rng_key=jax.random.PRNGKey(0), batch_size=0)
 

@@ -478,6 +478,9 @@ def independent_sampler(
 ) -> Callable[..., PanelFit]:
     """The one-program fit as a function compiled once: ``sampler(rng_key, y,
     series_kwargs=None) -> PanelFit`` for any panel of the shape of ``y`` (S, T).
+    ``rng_key`` is one key (chain c of series s then uses ``series_keys(rng_key, S, C)[s,
+    c]``) or those (S, C, 2) keys themselves (to fit the series in another order with the
+    keys they had).
 
     :func:`fit_independent` calls it once. Called again with other series of the same shape
     (and series keywords of the same shapes), it reuses the compiled program: no tracing,
@@ -535,7 +538,10 @@ def independent_sampler(
         if y.shape != shape:
             raise ValueError(f"fit_independent: this sampler was compiled for y of shape "
                              f"{shape}, got {y.shape}")
-        out = compiled(series_keys(rng_key, count, num_chains), y, series_kwargs)
+        keys = jnp.asarray(rng_key)
+        if keys.shape != (count, num_chains, 2):  # one key: series_keys derives them
+            keys = series_keys(rng_key, count, num_chains)
+        out = compiled(keys, y, series_kwargs)
         return PanelFit(out["samples"], out["diverging"], out["energy"],
                         out["potential_energy"], out["num_steps"], out["accept_prob"],
                         out["step_size"], out["inverse_mass_matrix"],

@@ -326,8 +326,8 @@ def main() -> None:
     if args.blocks_only:
         # the one program three ways, side by side at each S (interleaved: the load drifts)
         for count in sorted(set(args.series)):
-            for batch_size, regroup in ((None, False), (args.blocks_only, False),
-                                        (args.blocks_only, True)):
+            for batch_size, regroup in ((None, False), (args.blocks_only, True),
+                                        (args.blocks_only, False)):
                 timing = timed_fit(count, batch_size, regroup)
                 name = "one program" + (f", blocks of {batch_size}" if batch_size else "") \
                     + (", regrouped after warm-up" if regroup else "")
