@@ -398,7 +398,8 @@ def _regrouped_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
 
     def run_panel(keys: Array, y: Array, kwargs: dict[str, Array]) -> dict[str, Array]:
         num_series = y.shape[0]
-        blocks = -(-num_series // batch_size)
+        size = min(batch_size, num_series)  # (a device's share of the series, if sharded)
+        blocks = -(-num_series // size)
         states = jax.vmap(jax.vmap(init_chain, in_axes=(0, None, None)))(keys, y, kwargs)
         trace = jax.tree_util.tree_map(
             lambda value: jnp.zeros((*value.shape[:2], total, *value.shape[2:]), value.dtype),
@@ -409,10 +410,10 @@ def _regrouped_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
             states, trace, score = carry
             first, count = phase
             order = jnp.argsort(score, stable=True)  # the first phase: the series order
-            padded = jnp.concatenate([order, order[:blocks * batch_size - num_series]])
+            padded = jnp.concatenate([order, order[:blocks * size - num_series]])
 
             def gather(value: Array) -> Array:
-                return value[padded].reshape(blocks, batch_size, *value.shape[1:])
+                return value[padded].reshape(blocks, size, *value.shape[1:])
 
             def one_block(args: tuple[Any, ...]) -> tuple[Any, dict[str, Array]]:
                 return advance_block(*args, first, count)
@@ -421,7 +422,7 @@ def _regrouped_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
                 gather, (states, trace, y, kwargs)))
             inverse = jnp.argsort(order)
             states, trace = jax.tree_util.tree_map(
-                lambda value: value.reshape(blocks * batch_size, *value.shape[2:])[inverse],
+                lambda value: value.reshape(blocks * size, *value.shape[2:])[inverse],
                 out)
             return (states, trace, _phase_score(trace["num_steps"], first, count)), None
 
