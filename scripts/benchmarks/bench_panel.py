@@ -26,10 +26,18 @@ Rows (wall time, compilation included, for S series of length T):
   target series (statsforecast) or a few, extrapolated (nutpie); skipped with the reason when
   not importable there.
 
+``--blocks-only B`` times only the one program, three ways side by side at each S: one
+``vmap`` of all series, blocks of B series in the series order, and blocks of B regrouped by
+tree depth (``fit_independent(..., batch_size=B, regroup=True)``), with the leapfrog steps
+the batches pay (:func:`batched_steps`, each block paying its deepest tree) against the mean
+the chains need (``work_ratio``; REPORT section 7.1).
+
 Prints a table; ``--json PATH`` writes every figure. Speed is never asserted.
 
     python scripts/benchmarks/bench_panel.py --series 25 50 100 --target-series 1000 \\
         --length 200 --loop-series 3 --peer-python /work/benchvenv/bin/python
+    python scripts/benchmarks/bench_panel.py --likelihood conditional --chains 2 \\
+        --warmup 150 --samples 150 --dense-mass --series 1000 --blocks-only 100
 """
 
 from __future__ import annotations
@@ -330,7 +338,7 @@ def main() -> None:
                                         (args.blocks_only, False)):
                 timing = timed_fit(count, batch_size, regroup)
                 name = "one program" + (f", blocks of {batch_size}" if batch_size else "") \
-                    + (", regrouped after warm-up" if regroup else "")
+                    + (", regrouped by tree depth" if regroup else "")
                 rows.append({"name": name, "series": count, **timing,
                              "per_series_s": timing["wall_s"] / count, "measured": True})
                 print(f"{name}, S = {count}: {timing['wall_s']:.1f} s ({timing})",
