@@ -2,7 +2,9 @@ r"""
 Validate the hierarchical ARMA by simulation: coverage of the population parameters
 ===================================================================================
 
-``python scripts/validate_panel.py [--seeds N] [--series S] [--length T] [--json PATH]``
+``python scripts/validate_panel.py [--seeds N] [--first-seed K] [--series S] [--length T]
+[--json PATH]``; ``--merge A.json B.json ...`` reports runs on other seeds together (run
+seeds side by side in several processes, then merge).
 
 Draws N panels of S ARMA(1, 1) series of length T from a known population
 (:func:`models.panel.simulate.simulate_arma_panel`, :class:`~models.panel.simulate.Population`'s
@@ -113,10 +115,49 @@ def coverage(seeds: Sequence[int], *, num_series: int, length: int, warmup: int,
     return {"seeds": [int(seed) for seed in seeds], "series": num_series, "length": length,
             "warmup": warmup, "samples": samples, "chains": chains, "level": LEVEL,
             "intervals": total, "covered": covered,
+            "covered_per_parameter": {name: len(seeds) - sum(miss["parameter"] == name
+                                                             for miss in misses)
+                                      for name in POPULATION_SITES},
             "lower_bound_1pct": binomial_lower_bound(total, LEVEL),
             "divergences_per_seed": divergences,
             "step_size": step_sizes, "missed": misses,
             "truth": truth}
+
+
+def merge(results: Sequence[dict]) -> dict:
+    """One result from the results of several runs on other seeds (the same settings):
+    seeds run in separate processes, side by side.
+
+    Example:
+        >>> one = {"seeds": [0], "series": 4, "length": 50, "warmup": 10, "samples": 10,
+        ...        "chains": 1, "level": 0.9, "intervals": 6, "covered": 5,
+        ...        "covered_per_parameter": {"ar_loc": 0, "ma_loc": 1},
+        ...        "divergences_per_seed": [0], "step_size": [[0.1]],
+        ...        "missed": [{"seed": 0, "parameter": "ar_loc"}], "truth": {}}
+        >>> two = dict(one, seeds=[1], covered=6, missed=[],
+        ...            covered_per_parameter={"ar_loc": 1, "ma_loc": 1})
+        >>> out = merge([one, two])
+        >>> out["covered"], out["intervals"], out["covered_per_parameter"]["ar_loc"]
+        (11, 12, 1)
+    """
+    settings = ("series", "length", "warmup", "samples", "chains", "level")
+    first = results[0]
+    for result in results[1:]:
+        if any(result[key] != first[key] for key in settings):
+            raise ValueError(f"merge: results with other settings: "
+                             f"{ {key: result[key] for key in settings} } vs "
+                             f"{ {key: first[key] for key in settings} }")
+    ordered = sorted(results, key=lambda result: result["seeds"][0])
+    out = {key: first[key] for key in (*settings, "truth")}
+    for key in ("seeds", "divergences_per_seed", "step_size", "missed"):
+        out[key] = [item for result in ordered for item in result[key]]
+    out["intervals"] = sum(result["intervals"] for result in results)
+    out["covered"] = sum(result["covered"] for result in results)
+    out["covered_per_parameter"] = {  # from the misses (runs of older versions lack it)
+        name: len(out["seeds"]) - sum(miss["parameter"] == name for miss in out["missed"])
+        for name in first.get("covered_per_parameter", first["truth"])}
+    out["lower_bound_1pct"] = binomial_lower_bound(out["intervals"], first["level"])
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,7 +170,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None, help="write the result here")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="fit nothing: merge the --json results of runs on other seeds "
+                        "(run side by side) and report them together")
     args = parser.parse_args(argv)
+    if args.merge:
+        result = merge([json.loads(path.read_text()) for path in args.merge])
+        args.seeds, args.series, args.length = (len(result["seeds"]), result["series"],
+                                                result["length"])
+        args.warmup, args.samples, args.chains = (result["warmup"], result["samples"],
+                                                  result["chains"])
+        return _report(args, result)
     if min(args.seeds, args.series, args.length, args.warmup, args.samples) < 1 \
             or args.chains < 1:
         parser.error("--seeds, --series, --length, --warmup, --samples and --chains must be "
@@ -137,12 +188,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = coverage(range(args.first_seed, args.first_seed + args.seeds),
                       num_series=args.series, length=args.length, warmup=args.warmup,
                       samples=args.samples, chains=args.chains)
+    return _report(args, result)
+
+
+def _report(args: argparse.Namespace, result: dict) -> int:
+    """Print the count (and write ``--json``); 0 when it passes."""
     divergences = sum(result["divergences_per_seed"])
     print(f"hierarchical ARMA(1,1), {args.seeds} panels of S = {args.series} x T = "
           f"{args.length}, {args.chains} chains x {args.samples} draws after {args.warmup} "
           f"warm-up: {result['covered']} of {result['intervals']} population 90 % intervals "
           f"cover the truth (1 % binomial lower bound {result['lower_bound_1pct']}); "
           f"divergences: {divergences}")
+    print("  covered per parameter: " + ", ".join(
+        f"{name} {count}/{len(result['seeds'])}"
+        for name, count in result["covered_per_parameter"].items()))
     for miss in result["missed"]:
         print(f"  missed: seed {miss['seed']} {miss['parameter']} "
               f"[{miss['low']:.3f}, {miss['high']:.3f}] vs {miss['truth']}")

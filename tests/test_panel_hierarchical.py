@@ -96,6 +96,8 @@ def test_population_intervals_cover_the_truth_without_divergences(validation):
     print(f"population 90 % intervals covering the truth: {covered} of {total}; divergences: "
           f"{validation['divergences_per_seed']}; missed: {validation['missed']}")
     assert total == SEEDS * 6
+    assert sum(validation["covered_per_parameter"].values()) == covered
+    assert all(0 <= count <= SEEDS for count in validation["covered_per_parameter"].values())
     # 12 intervals at 90 %: 10.8 expected; fewer than 8 has probability < 1 % (0.43 %)
     from scipy.stats import binom
     bound = validation["lower_bound_1pct"]

@@ -23,6 +23,7 @@ from models.panel.independent import (
     independent_sampler,
     panel_model,
     panel_potential,
+    phase_orders,
     predict_independent,
     series_keys,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "independent_sampler",
     "panel_model",
     "panel_potential",
+    "phase_orders",
     "predict_independent",
     "series_diagnostics",
     "series_keys",

@@ -49,7 +49,8 @@ from numpyro.infer.initialization import init_to_uniform
 from numpyro.infer.util import ParamInfo, find_valid_initial_params, initialize_model
 
 __all__ = ["NUTSSettings", "PanelFit", "PanelModel", "fit_independent", "independent_sampler",
-           "panel_model", "panel_potential", "predict_independent", "series_keys"]
+           "panel_model", "panel_potential", "predict_independent", "phase_orders",
+           "series_keys"]
 
 
 class NUTSSettings(NamedTuple):
@@ -280,6 +281,174 @@ def _chain_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
     return run
 
 
+def phase_orders(warmup_num_steps: ArrayLike, num_steps: ArrayLike, *,
+                 regroup: bool = True) -> list[tuple[int, int, Array]]:
+    """How ``fit_independent(..., batch_size=B)`` ordered the series before cutting them
+    into blocks of B, phase by phase: ``(first iteration, iterations, order)``.
+
+    The phases are NumPyro's warm-up windows (the mass matrix changes between them) and the
+    draws. With ``regroup`` every phase after the first sorts the series by their trees in
+    the phase before, shallowest first: a series' score is the largest, over its chains, of
+    the mean leapfrog steps per iteration in that phase (ties keep the series order).
+    Consecutive series of the order then share a block, so shallow series no longer wait
+    for the deep trees of others.
+
+    Args:
+        warmup_num_steps: (S, C, W), :attr:`PanelFit.warmup_num_steps`.
+        num_steps: (S, C, D), :attr:`PanelFit.num_steps`.
+        regroup: as in :func:`fit_independent`; ``False``: one phase, the series order.
+
+    Returns:
+        A list of ``(first, count, order)``, ``order`` an (S,) permutation.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> warm = jnp.array([[[63, 7]], [[3, 3]], [[3, 15]]])  # S = 3, C = 1, W = 2
+        >>> [(first, count, order.tolist()) for first, count, order
+        ...  in phase_orders(warm, jnp.ones((3, 1, 4), int))]
+        [(0, 2, [0, 1, 2]), (2, 4, [1, 2, 0])]
+    """
+    warm, draws = jnp.asarray(warmup_num_steps), jnp.asarray(num_steps)
+    steps = jnp.concatenate([warm, draws], axis=-1)
+    score = jnp.zeros(steps.shape[0])
+    out = []
+    for first, count in _phases(warm.shape[-1], draws.shape[-1], regroup):
+        out.append((first, count, jnp.argsort(score, stable=True)))
+        score = _phase_score(steps, first, count)
+    return out
+
+
+def _phase_score(steps: Array, first: Array | int, count: Array | int) -> Array:
+    """(S, C, L) leapfrog steps -> (S,): the mean over [first, first + count), the largest
+    over chains."""
+    index = jnp.arange(steps.shape[-1])
+    window = (index >= first) & (index < first + count)
+    return jnp.max(jnp.sum(jnp.where(window, steps, 0), axis=-1) / count, axis=-1)
+
+
+def _phases(num_warmup: int, num_samples: int, regroup: bool) -> list[tuple[int, int]]:
+    """(first iteration, iterations) of each phase the series are re-sorted for: NumPyro's
+    warm-up windows (:func:`numpyro.infer.hmc_util.build_adaptation_schedule`; the mass
+    matrix changes between them), then the draws; one phase of all when not ``regroup``."""
+    from numpyro.infer.hmc_util import build_adaptation_schedule
+
+    if not regroup or num_warmup < 1:
+        return [(0, num_warmup + num_samples)]
+    windows = [(w.start, w.end + 1 - w.start) for w in build_adaptation_schedule(num_warmup)]
+    return windows + [(num_warmup, num_samples)]
+
+
+def _regrouped_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
+                      settings: NUTSSettings, sites: tuple[str, ...] | None,
+                      batch_size: int, regroup: bool
+                      ) -> Callable[[Array, Array, dict[str, Array]], dict[str, Array]]:
+    """(keys (S, C, 2), y (S, T), kwargs) -> the panel's draws and statistics, in blocks of
+    ``batch_size`` series; with ``regroup``, re-sorted at the start of every phase
+    (:func:`_phases`) by how deep their trees were in the phase before.
+
+    One program with one copy of the NUTS kernel: a ``lax.scan`` over the phases whose body
+    sorts the series by the last phase's mean tree size, pads them to whole blocks, advances
+    every chain the phase's iterations (a ``while_loop`` over ``sample_kernel`` carrying the
+    chain's whole state: its key, adapted step size and mass matrix, position) block after
+    block (``lax.map``), and puts them back in order. A chain's iterations are those of one
+    uninterrupted run of the kernel from its own state, so its draws do not depend on its
+    block."""
+    max_tree_depth: int | tuple[int, int] = settings.max_tree_depth
+    if settings.warmup_max_tree_depth is not None:
+        max_tree_depth = (min(settings.warmup_max_tree_depth, settings.max_tree_depth),
+                          settings.max_tree_depth)
+    total = num_warmup + num_samples
+    phases = _phases(num_warmup, num_samples, regroup)
+    init_kernel, sample_kernel = hmc(potential_fn_gen=prepared.potential_gen, algo="NUTS")
+
+    def init_chain(key: Array, y_s: Array, kwargs_s: dict[str, Array]) -> Any:
+        kwargs = {"y": y_s, **prepared.static_kwargs, **kwargs_s}
+        init_key, run_key = jax.random.split(key)
+        (z, pe, grad), _ = find_valid_initial_params(
+            init_key, prepared.model, init_strategy=prepared.init_strategy,
+            model_kwargs=kwargs, prototype_params=prepared.prototype)
+        return init_kernel(
+            ParamInfo(z, pe, grad), num_warmup, step_size=settings.step_size,
+            dense_mass=settings.dense_mass, target_accept_prob=settings.target_accept_prob,
+            trajectory_length=None, max_tree_depth=max_tree_depth,
+            model_kwargs=kwargs, rng_key=run_key)
+
+    def record(state: Any) -> dict[str, Array]:
+        return {"z": state.z, "diverging": state.diverging, "energy": state.energy,
+                "potential_energy": state.potential_energy, "num_steps": state.num_steps,
+                "accept_prob": state.mean_accept_prob}
+
+    def advance(state: Any, trace: dict[str, Array], y_s: Array, kwargs_s: dict[str, Array],
+                first: Array, count: Array) -> tuple[Any, dict[str, Array]]:
+        """Iterations [first, first + count) of one chain, written into its ``trace``."""
+        kwargs = {"y": y_s, **prepared.static_kwargs, **kwargs_s}
+
+        def body(carry: tuple[Array, Any, dict[str, Array]]) -> tuple[Array, Any, Any]:
+            i, state, trace = carry
+            state = sample_kernel(state, model_kwargs=kwargs)
+            trace = jax.tree_util.tree_map(lambda b, v: b.at[i].set(v), trace, record(state))
+            return i + 1, state, trace
+
+        _, state, trace = jax.lax.while_loop(lambda carry: carry[0] < first + count, body,
+                                             (first, state, trace))
+        return state, trace
+
+    advance_series = jax.vmap(advance, in_axes=(0, 0, None, None, None, None))  # chains
+    advance_block = jax.vmap(advance_series, in_axes=(0, 0, 0, 0, None, None))  # series
+
+    def run_panel(keys: Array, y: Array, kwargs: dict[str, Array]) -> dict[str, Array]:
+        num_series = y.shape[0]
+        size = min(batch_size, num_series)  # (a device's share of the series, if sharded)
+        blocks = -(-num_series // size)
+        states = jax.vmap(jax.vmap(init_chain, in_axes=(0, None, None)))(keys, y, kwargs)
+        trace = jax.tree_util.tree_map(
+            lambda value: jnp.zeros((*value.shape[:2], total, *value.shape[2:]), value.dtype),
+            jax.vmap(jax.vmap(record))(states))
+
+        def phase(carry: tuple[Any, dict[str, Array], Array], phase: tuple[Array, Array]
+                  ) -> tuple[tuple[Any, dict[str, Array], Array], None]:
+            states, trace, score = carry
+            first, count = phase
+            order = jnp.argsort(score, stable=True)  # the first phase: the series order
+            padded = jnp.concatenate([order, order[:blocks * size - num_series]])
+
+            def gather(value: Array) -> Array:
+                return value[padded].reshape(blocks, size, *value.shape[1:])
+
+            def one_block(args: tuple[Any, ...]) -> tuple[Any, dict[str, Array]]:
+                return advance_block(*args, first, count)
+
+            out = jax.lax.map(one_block, jax.tree_util.tree_map(
+                gather, (states, trace, y, kwargs)))
+            inverse = jnp.argsort(order)
+            states, trace = jax.tree_util.tree_map(
+                lambda value: value.reshape(blocks * size, *value.shape[2:])[inverse],
+                out)
+            return (states, trace, _phase_score(trace["num_steps"], first, count)), None
+
+        firsts, counts = (jnp.array(column) for column in zip(*phases, strict=True))
+        (states, trace, _), _ = jax.lax.scan(
+            phase, (states, trace, jnp.zeros(num_series)), (firsts, counts))
+        warm = jax.tree_util.tree_map(lambda value: value[:, :, :num_warmup], trace)
+        trace = jax.tree_util.tree_map(lambda value: value[:, :, num_warmup:], trace)
+
+        def constrain(z: dict[str, Array], y_s: Array, kwargs_s: dict[str, Array]
+                      ) -> dict[str, Array]:
+            postprocess = prepared.postprocess_gen(y=y_s, **prepared.static_kwargs, **kwargs_s)
+            return jax.vmap(jax.vmap(postprocess))(z)  # chains, draws
+
+        constrained = jax.vmap(constrain)(trace.pop("z"), y, kwargs)
+        keep = sites if sites is not None else tuple(prepared.prototype)
+        trace["samples"] = {name: constrained[name] for name in keep}
+        trace["step_size"] = states.adapt_state.step_size
+        trace["inverse_mass_matrix"] = states.adapt_state.inverse_mass_matrix
+        trace["warmup_diverging"] = jnp.sum(warm["diverging"], axis=-1)
+        trace["warmup_num_steps"] = warm["num_steps"]
+        return trace
+
+    return run_panel
+
+
 def _check_counts(num_warmup: int, num_samples: int, num_chains: int,
                   batch_size: int | None) -> None:
     for name, value, least in (("num_warmup", num_warmup, 0), ("num_samples", num_samples, 1),
@@ -306,9 +475,13 @@ def independent_sampler(
     sites: tuple[str, ...] | None = None,
     mesh: Any = None,
     batch_size: int | None = None,
+    regroup: bool = True,
 ) -> Callable[..., PanelFit]:
     """The one-program fit as a function compiled once: ``sampler(rng_key, y,
     series_kwargs=None) -> PanelFit`` for any panel of the shape of ``y`` (S, T).
+    ``rng_key`` is one key (chain c of series s then uses ``series_keys(rng_key, S, C)[s,
+    c]``) or those (S, C, 2) keys themselves (to fit the series in another order with the
+    keys they had).
 
     :func:`fit_independent` calls it once. Called again with other series of the same shape
     (and series keywords of the same shapes), it reuses the compiled program: no tracing,
@@ -341,17 +514,15 @@ def independent_sampler(
             y=y[0], **static_kwargs, **_one_series(series_kwargs, 0))(prepared.prototype)))
         if unknown:
             raise ValueError(f"fit_independent: sites {unknown} are not sites of the model")
-    run_chain = _chain_runner(prepared, num_warmup, num_samples, settings or NUTSSettings(),
-                              sites)
-    run_series = jax.vmap(run_chain, in_axes=(0, None, None))  # chains of one series
-    if batch_size is None or batch_size >= num_series:
-        run_panel = jax.vmap(run_series)  # series
+    if batch_size is None:
+        run_chain = _chain_runner(prepared, num_warmup, num_samples,
+                                  settings or NUTSSettings(), sites)
+        run_panel = jax.vmap(jax.vmap(run_chain, in_axes=(0, None, None)))  # series, chains
     else:
         # blocks of batch_size series, one after the other: a block's NUTS iterations last
-        # as long as the deepest tree of that block only
-        def run_panel(keys: Array, y: Array, kwargs: dict[str, Array]) -> dict[str, Array]:
-            return jax.lax.map(lambda args: run_series(*args), (keys, y, kwargs),
-                               batch_size=batch_size)
+        # as long as the deepest tree of that block only; after warm-up, re-sorted by depth
+        run_panel = _regrouped_runner(prepared, num_warmup, num_samples,
+                                      settings or NUTSSettings(), sites, batch_size, regroup)
     if mesh is not None:
         from models.panel.sharding import shard_over_series
 
@@ -368,7 +539,10 @@ def independent_sampler(
         if y.shape != shape:
             raise ValueError(f"fit_independent: this sampler was compiled for y of shape "
                              f"{shape}, got {y.shape}")
-        out = compiled(series_keys(rng_key, count, num_chains), y, series_kwargs)
+        keys = jnp.asarray(rng_key)
+        if keys.shape != (count, num_chains, 2):  # one key: series_keys derives them
+            keys = series_keys(rng_key, count, num_chains)
+        out = compiled(keys, y, series_kwargs)
         return PanelFit(out["samples"], out["diverging"], out["energy"],
                         out["potential_energy"], out["num_steps"], out["accept_prob"],
                         out["step_size"], out["inverse_mass_matrix"],
@@ -392,6 +566,7 @@ def fit_independent(
     sites: tuple[str, ...] | None = None,
     mesh: Any = None,
     batch_size: int | None = None,
+    regroup: bool = True,
 ) -> PanelFit:
     """Fit ``model`` to each of S series independently, all in one compiled program.
 
@@ -416,9 +591,14 @@ def fit_independent(
         mesh: a ``jax.sharding.Mesh`` with one axis named ``"series"``: the series are split
             over its devices (:mod:`models.panel.sharding`); S must be a multiple of its size.
         batch_size: ``None`` (default): all S series in one ``vmap``. An integer B: blocks
-            of B series run one after the other (``lax.map`` with ``batch_size``), so a
-            block waits only for its own deepest tree, at the price of a narrower vector.
-            The draws are the same either way (every series keeps its own key and state).
+            of B series run one after the other (``lax.map``), so a block waits only for
+            its own deepest tree, at the price of a narrower vector. The draws are the same
+            either way (every series keeps its own key and state).
+        regroup: with ``batch_size``: at each of NumPyro's warm-up windows and for the
+            draws, the series are re-sorted by the depth of their trees in the phase before
+            (:func:`phase_orders`) and cut into blocks again, so deep series wait for each
+            other, not the shallow ones for them. The draws are the same (each chain
+            continues its own state); ``False`` keeps the series order.
 
     Returns:
         :class:`PanelFit`, leading axes (S, C).
@@ -429,7 +609,7 @@ def fit_independent(
         model, y, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
         static_kwargs=static_kwargs, series_kwargs=series_kwargs,
         init_strategy=init_strategy, settings=settings, sites=sites, mesh=mesh,
-        batch_size=batch_size)
+        batch_size=batch_size, regroup=regroup)
     return sampler(rng_key, y, series_kwargs)
 
 

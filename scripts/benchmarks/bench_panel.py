@@ -26,10 +26,18 @@ Rows (wall time, compilation included, for S series of length T):
   target series (statsforecast) or a few, extrapolated (nutpie); skipped with the reason when
   not importable there.
 
+``--blocks-only B`` times only the one program, three ways side by side at each S: one
+``vmap`` of all series, blocks of B series in the series order, and blocks of B regrouped by
+tree depth (``fit_independent(..., batch_size=B, regroup=True)``), with the leapfrog steps
+the batches pay (:func:`batched_steps`, each block paying its deepest tree) against the mean
+the chains need (``work_ratio``; REPORT section 7.1).
+
 Prints a table; ``--json PATH`` writes every figure. Speed is never asserted.
 
     python scripts/benchmarks/bench_panel.py --series 25 50 100 --target-series 1000 \\
         --length 200 --loop-series 3 --peer-python /work/benchvenv/bin/python
+    python scripts/benchmarks/bench_panel.py --likelihood conditional --chains 2 \\
+        --warmup 150 --samples 150 --dense-mass --series 1000 --blocks-only 100
 """
 
 from __future__ import annotations
@@ -116,6 +124,39 @@ def _run_peer(python: str, kind: str, y: np.ndarray, draws: int, count: int,
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
+def blocks_of(order: np.ndarray, batch_size: int | None) -> list[np.ndarray]:
+    """The blocks of series the one program runs together, as ``fit_independent`` cuts
+    them: consecutive series of ``order``, the last block padded with the first of
+    ``order`` (``batch_size=None``: one block of all).
+
+    Example:
+        >>> [block.tolist() for block in blocks_of(np.array([2, 0, 1]), 2)]
+        [[2, 0], [1, 2]]
+    """
+    order = np.asarray(order)
+    if batch_size is None or batch_size >= len(order):
+        return [order]
+    count = -(-len(order) // batch_size)
+    padded = np.concatenate([order, order[:count * batch_size - len(order)]])
+    return list(padded.reshape(count, batch_size))
+
+
+def batched_steps(steps: np.ndarray, blocks: list[np.ndarray]) -> float:
+    """Leapfrog steps a batched iteration pays, per series: every block of series waits
+    for the deepest tree among its series' chains, and pays it for each of its members
+    (padding included); the mean over iterations, divided by S. ``steps``: (S, C, N).
+
+    Example:
+        >>> steps = np.array([[[1, 1]], [[7, 3]], [[1, 1]], [[7, 7]]])  # S = 4, C = 1
+        >>> batched_steps(steps, [np.arange(4)]), batched_steps(steps, [np.array([0, 2]),
+        ...                                                          np.array([1, 3])])
+        (7.0, 4.0)
+    """
+    paid = sum(len(block) * steps[block].reshape(-1, steps.shape[-1]).max(axis=0).mean()
+               for block in blocks)
+    return float(paid / steps.shape[0])
+
+
 def _ratios(rows: list[dict], target: int) -> dict:
     """The issue's two goals at S = ``target``: the one-program fit against the best Bayesian
     loop (goal >= 20 x faster) and against statsforecast's MLE (goal: within 10 x)."""
@@ -162,6 +203,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None,
                         help="the one program runs blocks of this many series one after the "
                         "other (fit_independent's batch_size; default: all S in one vmap)")
+    parser.add_argument("--regroup", action="store_true",
+                        help="with --batch-size: after warm-up, re-sort the series by their "
+                        "warm-up tree depth before cutting them into blocks "
+                        "(fit_independent's regroup)")
+    parser.add_argument("--blocks-only", type=int, default=None, metavar="B",
+                        help="only the one program, at each S of --series, three ways side "
+                        "by side: all S in one vmap, blocks of B series, blocks of B "
+                        "regrouped after warm-up; with the batched leapfrog work against "
+                        "the work the chains need")
     parser.add_argument("--peer", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--peer-data", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, default=None)
@@ -181,7 +231,7 @@ def main() -> None:
     from _cli.sampling import CompileTimer
     from numpyro.infer import MCMC, NUTS
 
-    from models.panel import NUTSSettings, fit_independent, independent_sampler
+    from models.panel import NUTSSettings, fit_independent, independent_sampler, phase_orders
     from models.panel.simulate import simulate_arma_panel
     from models.registry import FAMILIES
 
@@ -208,7 +258,8 @@ def main() -> None:
             "target_series": args.target_series, "mass_matrix": mass,
             "warmup_max_tree_depth": nuts_settings.warmup_max_tree_depth,
             "max_tree_depth": nuts_settings.max_tree_depth,
-            "batch_size": args.batch_size, "rows": rows, "ratios": ratios or {},
+            "batch_size": args.batch_size, "regroup": args.regroup,
+            "blocks_only": args.blocks_only, "rows": rows, "ratios": ratios or {},
             "complete": final, "load_average_1_5_15": list(os.getloadavg()),
             "devices": [str(d) for d in jax.devices()]}, indent=1))
 
@@ -218,19 +269,36 @@ def main() -> None:
         static = {k: v for k, v in options.items() if k not in series_kwargs}
         return static, series_kwargs
 
-    def steps_row(steps: np.ndarray, warm: np.ndarray) -> dict:
+    def steps_row(steps: np.ndarray, warm: np.ndarray, batch_size: int | None = None,
+                  regroup: bool = False) -> dict:
         """Leapfrog steps per iteration, (S, C, D) after warm-up and (S, C, W) during it: the
-        mean, and the mean over iterations of the largest tree among the chains run together
-        (the batch waits for its deepest tree: what it pays per iteration)."""
-        def batch(values: np.ndarray) -> float:
-            return float(values.reshape(-1, values.shape[-1]).max(axis=0).mean())
+        mean, and what the batches pay per iteration and series (every block of series run
+        together waits for its deepest tree: :func:`batched_steps`, in each phase's blocks,
+        ``models.panel.phase_orders``); ``work_ratio`` is the paid over the mean, warm-up
+        and draws together."""
+        both = np.concatenate([warm, steps], axis=-1)
+        paid = 0.0
+        for first, count, order in phase_orders(warm, steps, regroup=regroup and batch_size):
+            paid += count * batched_steps(both[:, :, first:first + count],
+                                          blocks_of(np.asarray(order), batch_size))
+        row = {"mean_leapfrog_per_draw": float(steps.mean()),
+               "warmup_mean_leapfrog": float(warm.mean()) if warm.size else 0.0,
+               "batch_leapfrog_per_iteration": paid / both.shape[-1]}
+        if not (regroup and batch_size):  # one order throughout: warm-up and draws apart
+            blocks = blocks_of(np.arange(len(steps)), batch_size)
+            row["batch_leapfrog_per_draw"] = batched_steps(steps, blocks)
+            row["warmup_batch_leapfrog"] = batched_steps(warm, blocks) if warm.size else 0.0
+        else:
+            phases = phase_orders(warm, steps, regroup=True)
+            first, count, order = phases[-1]
+            row["batch_leapfrog_per_draw"] = batched_steps(
+                steps, blocks_of(np.asarray(order), batch_size))
+            row["warmup_batch_leapfrog"] = (paid - count * row["batch_leapfrog_per_draw"]) \
+                / max(warm.shape[-1], 1)
+        return row | {"work_ratio": paid / float(both.mean(axis=(0, 1)).sum())}
 
-        return {"mean_leapfrog_per_draw": float(steps.mean()),
-                "batch_leapfrog_per_draw": batch(steps),
-                "warmup_mean_leapfrog": float(warm.mean()) if warm.size else 0.0,
-                "warmup_batch_leapfrog": batch(warm) if warm.size else 0.0}
-
-    def timed_fit(count: int) -> dict:
+    def timed_fit(count: int, batch_size: int | None = args.batch_size,
+                  regroup: bool = args.regroup) -> dict:
         static, series_kwargs = keywords(y[:count])
         with CompileTimer() as compile_timer:
             start = time.perf_counter()
@@ -239,11 +307,14 @@ def main() -> None:
                                   num_chains=args.chains, static_kwargs=static,
                                   series_kwargs=series_kwargs,
                                   init_strategy=family.init_strategy(),
-                                  settings=nuts_settings, batch_size=args.batch_size)
+                                  settings=nuts_settings, batch_size=batch_size,
+                                  regroup=regroup)
             jax.block_until_ready(fit.samples)
             wall = time.perf_counter() - start
         return {"wall_s": wall, "compile_s": compile_timer.seconds,
-                **steps_row(np.asarray(fit.num_steps), np.asarray(fit.warmup_num_steps)),
+                "batch_size": batch_size, "regroup": bool(regroup and batch_size),
+                **steps_row(np.asarray(fit.num_steps), np.asarray(fit.warmup_num_steps),
+                            batch_size, regroup),
                 "divergences": int(np.asarray(fit.diverging).sum()),
                 "series_with_divergences": int((np.asarray(fit.diverging).sum(axis=(1, 2))
                                                 > 0).sum())}
@@ -259,6 +330,22 @@ def main() -> None:
         print(f"one program, S = {count}: {wall:.1f} s ({timing})", file=sys.stderr,
               flush=True)
         dump()
+
+    if args.blocks_only:
+        # the one program three ways, side by side at each S (interleaved: the load drifts)
+        for count in sorted(set(args.series)):
+            for batch_size, regroup in ((None, False), (args.blocks_only, True),
+                                        (args.blocks_only, False)):
+                timing = timed_fit(count, batch_size, regroup)
+                name = "one program" + (f", blocks of {batch_size}" if batch_size else "") \
+                    + (", regrouped by tree depth" if regroup else "")
+                rows.append({"name": name, "series": count, **timing,
+                             "per_series_s": timing["wall_s"] / count, "measured": True})
+                print(f"{name}, S = {count}: {timing['wall_s']:.1f} s ({timing})",
+                      file=sys.stderr, flush=True)
+                dump()
+        dump(final=True)
+        return
 
     # the small S first, then the loops and peers, then the largest S (a run cut short
     # still has the comparison, extrapolated)
