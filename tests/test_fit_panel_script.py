@@ -57,7 +57,9 @@ def runs(tmp_path_factory):
     common = ["arma", "--order", "1", "1", "--data", str(data), "--series-column", "store",
               "--column", "sales", "--time-column", "week", "--forecast", "3", *TINY]
     outs = {"independent": folder / "out", "hierarchical": folder / "hierarchical"}
-    processes = {"independent": start_script(*common, "--out", str(outs["independent"])),
+    # the independent fit in blocks of 2 series (of 4), regrouped by tree depth
+    processes = {"independent": start_script(*common, "--batch-size", "2", "--out",
+                                             str(outs["independent"])),
                  "hierarchical": start_script(*common, "--hierarchical", "--out",
                                               str(outs["hierarchical"]))}
     done = {}
@@ -114,9 +116,11 @@ def test_the_gate_is_applied_per_series_and_names_the_failures(panel_run):
         rows = list(csv.DictReader(handle))
     assert [row["series"] for row in rows] == NAMES
     assert [int(row["observed"]) for row in rows] == [T, T, T - SHORT, T]
+    assert "blocks of 2 series, regrouped by tree depth" in process.stdout
     failed = [row["series"] for row in rows if row["passed"] == "False"]
     record = json.loads((out / "run.json").read_text())
     assert sorted(record["gate"]["failed_series"]) == sorted(failed)
+    assert record["panel"]["batch_size"] == 2
     # 2 x 50 draws cannot reach an ESS of 400: every series fails, and says why
     assert failed == NAMES and process.returncode == 3
     assert "diagnostics gate failed for 4 of 4 series" in process.stderr
@@ -151,6 +155,9 @@ def assert_one_error_line(tmp_path, arguments, fragment):
     (["--columns", "sales", "sales"], "--columns names sales more than once"),
     (["--series-column", "store", "--column", "sales", "--exog", "week"],
      "--exog is not available with a panel"),
+    (["--column", "sales", "--batch-size", "2"], "--batch-size runs many series in blocks"),
+    (["--series-column", "store", "--column", "sales", "--batch-size", "0"],
+     "--batch-size must be an integer >= 1, got 0"),
 ])
 def test_bad_panel_input_gets_one_error_line(tmp_path, arguments, fragment):
     assert_one_error_line(tmp_path, arguments, fragment)
@@ -237,6 +244,8 @@ def test_the_population_density_is_the_mean_normal_density():
       "conditional"], "--likelihood conditional is not available with --hierarchical"),
     (["--series-column", "store", "--column", "sales", "--hierarchical", "--difference", "1"],
      "--difference is not available with --hierarchical (it takes --order)"),
+    (["--series-column", "store", "--column", "sales", "--hierarchical", "--batch-size", "2"],
+     "--batch-size is not available with --hierarchical"),
 ])
 def test_bad_hierarchical_input_gets_one_error_line(tmp_path, arguments, fragment):
     assert_one_error_line(tmp_path, arguments, fragment)
