@@ -80,6 +80,27 @@ def test_missing_at_random_under_vmap_and_with_a_data_tangent(x64):
     np.testing.assert_allclose(got[observed], want[observed], rtol=1e-8, atol=1e-12)
 
 
+def test_a_data_tangent_under_vmap_of_jit(x64):
+    """A regression's residuals y - X beta, scored under vmap over the observed value (as
+    ``SARIMA.log_prob`` does) inside jit: the data carry a tangent through beta. This failed
+    to trace once ("broadcast_in_dim ... operand ndim 0": the rule's head length was an
+    unbatched constant where the primal's is batched); the value and the derivative in beta
+    are the sequential filter's."""
+    y, (mu, phi, theta, sigma) = _series(1, 1, 0.05, 4)
+    y = jnp.asarray(y[:120])[None, :]
+    exog = jnp.sin(jnp.arange(120) / 6.0)
+
+    def score(method):
+        scored = jax.jit(lambda u: arma_exact_loglik(u, mu, jnp.asarray(phi),
+                                                     jnp.asarray(theta), sigma, method=method))
+        return jax.value_and_grad(lambda b: jax.vmap(lambda y_: scored(y_ - b * exog))(y).sum())
+
+    for beta in (0.0, 0.7):
+        (value, grad), (value_ref, grad_ref) = score("fast")(beta), score("sequential")(beta)
+        np.testing.assert_allclose(value, value_ref, rtol=1e-10)
+        np.testing.assert_allclose(grad, grad_ref, rtol=1e-8)
+
+
 # --- gaps at the start, in the middle, in runs, at the end; every order; one program ---
 
 

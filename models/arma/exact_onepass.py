@@ -221,8 +221,15 @@ def _head_values_jvp(tol, primals, tangents_in):
         dense = tuple(jnp.zeros(x.shape, x.dtype) if isinstance(t, SymbolicZero) else t
                       for x, t in zip(differentiable, (y_dot, mu_dot, phi_dot, theta_dot),
                                       strict=True))
-        return jax.jvp(lambda d, m, f, t: _whole_series(d, observed, m, f, t),
-                       differentiable, dense)
+        (a, quad, logf), (da, dquad, dlogf) = jax.jvp(
+            lambda d, m, f, t: _whole_series(d, observed, m, f, t)[1:], differentiable, dense)
+        # L = T, computed from the data rather than written as a constant: under vmap the
+        # primal's L (a while_loop counter) is batched, and JAX's batching of this rule
+        # does not broadcast an unbatched constant to match it ("broadcast_in_dim ...
+        # operand ndim 0" in SARIMA.log_prob's vmap over the observed value)
+        length = (jnp.sum(observed) * 0 + deviations.shape[0]).astype(jnp.arange(1).dtype)
+        return ((length, a, quad, logf),
+                (jnp.zeros(length.shape, jax.dtypes.float0), da, dquad, dlogf))
     (length, a, quad, logf), (da, dquad, dlogf) = _head(deviations, observed, mu, phi,
                                                         theta, tol, tangents=True)
     dtype = a.dtype
