@@ -332,3 +332,28 @@ def test_potential_energy_equals_the_three_site_model_at_random_points(x64):
         np.testing.assert_allclose(float(value), float(old_value), rtol=1e-10)
         np.testing.assert_allclose(np.asarray(gradient), np.asarray(old_gradient), rtol=1e-10,
                                    atol=1e-10)
+
+
+def test_solution_of_two_equations_equals_rk4_on_all_three(x64):
+    """sir_solution integrates (S, I) alone and sets R = N - S - I: the same states as
+    patterns.ode.rk4_solve on the three SIR equations to 1e-12 (relative to N), and the
+    same gradient in (beta, gamma), over a 3 x 3 grid of rates and a non-default start."""
+    from patterns.ode import rk4_solve
+
+    start = jnp.array([1800.0, 3.0, 197.0])
+
+    def three(beta, gamma):
+        return rk4_solve(sir_rhs, start, jnp.arange(15.0), (beta, gamma, 2000.0), substeps=4)
+
+    def two(beta, gamma):
+        return sir_solution(beta, gamma, 2000.0, start, 14, substeps=4)
+
+    both = jax.jit(jax.vmap(lambda b, g: (two(b, g), three(b, g),
+                                          jax.jacfwd(two, (0, 1))(b, g),
+                                          jax.jacrev(three, (0, 1))(b, g))))
+    beta, gamma = (np.ravel(a) for a in np.meshgrid([0.5, 1.73, 3.0], [0.2, 0.54, 1.5]))
+    ours, reference, our_jacobian, reference_jacobian = both(beta, gamma)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(reference), rtol=0,
+                               atol=2000e-12)
+    for a, b in zip(our_jacobian, reference_jacobian, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-8)
