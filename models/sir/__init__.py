@@ -5,7 +5,8 @@ Modules:
 
 * :mod:`models.sir.ode` -- the SIR equations and their RK4 solution (:mod:`patterns.ode`).
 * :mod:`models.sir.counts` -- the negative binomial of the counts (also the renewal
-  family's), scored by log-gamma terms.
+  family's), scored by log-gamma terms, or by sums of logs when the counts are data.
+* :mod:`models.sir.priors` -- the case study's three priors as one vector site.
 * :mod:`models.sir.checks` -- what makes a count series or a starting state unusable.
 * :mod:`models.sir.model` -- the NumPyro model :func:`sir_model`.
 * :mod:`models.sir.family` -- the contract (:data:`FAMILY`), the bundled series and N.

@@ -26,7 +26,10 @@ from models.sir.checks import initial_state_problem, series_problem
 from models.sir.model import sir_model
 from models.sir.ode import SUBSTEPS
 
-__all__ = ["BOARDING_SCHOOL_POPULATION", "FAMILY"]
+__all__ = ["BOARDING_SCHOOL_POPULATION", "FAMILY", "THETA_LABELS"]
+
+#: What the model's latent site ``theta`` holds, in order (each also a deterministic site).
+THETA_LABELS = ("beta", "gamma", "phi_inv")
 
 #: Boys at risk in the 1978 boarding-school outbreak (BMJ 1978;1:587): data of that
 #: series, attached to its bundled file, not a constant of the model.
@@ -78,7 +81,9 @@ FAMILY = ModelFamily(
     ),
     parameters=("beta", "gamma", "phi_inv", "R0", "recovery_time"),
     label=_label,
-    coords_and_dims=lambda options: ({}, {}),
+    # the one latent site holds (beta, gamma, phi_inv) (models.sir.priors): label its axis
+    coords_and_dims=lambda options: ({"parameter": list(THETA_LABELS)},
+                                     {"theta": ["parameter"]}),
     too_short=_too_short,
     data_defaults=lambda y, variant, options: {},
     # Stan's default start, as in the case study: uniform(-2, 2) on the unconstrained scale

@@ -8,12 +8,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
-import numpyro.distributions as dist
 from jax.typing import ArrayLike
 
 from models.sir.checks import initial_state_problem, series_problem
-from models.sir.counts import NegativeBinomial2Counts
+from models.sir.counts import NegativeBinomial2Counts, NegativeBinomial2ObservedCounts
 from models.sir.ode import SUBSTEPS, sir_solution
+from models.sir.priors import CaseStudyPriors
 
 __all__ = ["MIN_MEAN", "sir_model"]
 
@@ -68,7 +68,10 @@ def sir_model(
     beta > 0, ``gamma ~ Normal(0.4, 0.5)`` truncated to gamma > 0,
     ``phi_inv = 1 / phi ~ Exponential(5)``.
 
-    Sites: ``beta``, ``gamma``, ``phi_inv``; deterministic ``R0 = beta / gamma``,
+    Sites: ``theta`` = (beta, gamma, phi_inv), shape (3,), the one latent site
+    (:class:`models.sir.priors.CaseStudyPriors`: the three priors above, independent; one
+    vector site compiles into a smaller NUTS program than three scalar ones, the same
+    density); deterministic ``beta``, ``gamma``, ``phi_inv``, ``R0 = beta / gamma``,
     ``recovery_time = 1 / gamma`` (days) and ``prevalence`` = I(t) for t = 1..T, shape (T,);
     the observed ``y`` (T,); with ``forecast_horizon = h > 0`` also ``prevalence_forecast``
     and ``y_forecast``, shape (h,), for days T+1..T+h.
@@ -94,12 +97,13 @@ def sir_model(
         ...     in_bed, population=763)
         >>> print({name: site["value"].shape for name, site in trace.items()
         ...        if name not in ("beta", "gamma", "phi_inv", "R0", "recovery_time")})
-        {'prevalence': (14,), 'y': (14,)}
+        {'theta': (3,), 'prevalence': (14,), 'y': (14,)}
     """
     y, num_days = _check(y, num_steps, population, initial_infected, initial_recovered)
-    beta = numpyro.sample("beta", dist.TruncatedNormal(2.0, 1.0, low=0.0))
-    gamma = numpyro.sample("gamma", dist.TruncatedNormal(0.4, 0.5, low=0.0))
-    phi_inv = numpyro.sample("phi_inv", dist.Exponential(5.0))
+    theta = numpyro.sample("theta", CaseStudyPriors())
+    beta = numpyro.deterministic("beta", theta[0])
+    gamma = numpyro.deterministic("gamma", theta[1])
+    phi_inv = numpyro.deterministic("phi_inv", theta[2])
     numpyro.deterministic("R0", beta / gamma)
     numpyro.deterministic("recovery_time", 1.0 / gamma)
     initial_state = jnp.array([population - initial_infected - initial_recovered,
@@ -111,7 +115,8 @@ def sir_model(
     numpyro.deterministic("prevalence", prevalence[:num_days])
     mean = jnp.maximum(prevalence, MIN_MEAN)
     concentration = 1.0 / phi_inv
-    numpyro.sample("y", NegativeBinomial2Counts(mean[:num_days], concentration), obs=y)
+    # the observed counts are data known when the model is traced: scored by sums of logs
+    numpyro.sample("y", NegativeBinomial2ObservedCounts(mean[:num_days], concentration), obs=y)
     if forecast_horizon:
         numpyro.deterministic("prevalence_forecast", prevalence[num_days:])
         numpyro.sample("y_forecast", NegativeBinomial2Counts(mean[num_days:], concentration))
