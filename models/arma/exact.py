@@ -47,8 +47,8 @@ from jax import Array, lax
 from jax.typing import ArrayLike
 
 from models.arma.checks import check_arma_args
-from models.arma.exact_onepass import onepass_loglik
-from patterns import inverse_ma_filter, parallel, sequential
+from models.arma.exact_onepass import onepass_loglik, steady_tail
+from patterns import parallel, sequential
 from patterns.gaussian import LOG_2PI
 from patterns.linear_gaussian import LinearGaussianSSM, solve_discrete_lyapunov
 
@@ -217,19 +217,10 @@ def _forward_filter(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
              jnp.zeros(num_steps, y.dtype))
     length, a, P, head_terms = lax.while_loop(not_settled, head_step, start)
 
-    # The tail from t = L = length, as in models.arma.exact_onepass, over the whole series
-    # with the steps before L masked out (their inputs are 0: the MA filter stays at 0).
-    in_tail = positions >= length
+    # The tail from t = L = length (models.arma.exact_onepass.steady_tail).
+    in_tail, innovations = steady_tail(deviations, phi, theta, length, a,
+                                       _tail_unroll(theta.shape[0]))
     tail = jnp.where(in_tail, deviations, 0.0)
-    ar_part = tail
-    for i in range(1, phi.shape[0] + 1):
-        ar_part = ar_part - phi_padded[i - 1] * jnp.concatenate(
-            [jnp.zeros(i, y.dtype), tail[:-i]])
-    ar_part = jnp.where(in_tail, ar_part, 0.0)
-    offset = positions - length  # the head's state enters the first r tail steps
-    carried = jnp.where(in_tail & (offset < r), a[jnp.clip(offset, 0, r - 1)], 0.0)
-    innovations = inverse_ma_filter(ar_part - carried, loading[1 : theta.shape[0] + 1],
-                                    unroll=_tail_unroll(theta.shape[0]))
     if output == "pointwise":
         tail_terms = -0.5 * (LOG_2PI + jnp.log(sigma2) + innovations**2 / sigma2)
         return jnp.where(in_tail, tail_terms, head_terms)
