@@ -33,8 +33,7 @@ from jax.custom_derivatives import SymbolicZero
 from patterns import inverse_ma_filter
 from patterns.gaussian import LOG_2PI
 
-__all__ = ["onepass_loglik"]
-
+__all__ = ["onepass_loglik", "steady_tail"]
 
 
 def _system(phi: Array, theta: Array, r: int):
@@ -271,10 +270,6 @@ def onepass_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
         >>> print(bool(jnp.allclose(ll, want)))
         True
     """
-    p, q = phi.shape[0], theta.shape[0]
-    r = max(p, q + 1)
-    num_steps = y.shape[0]
-    dtype = y.dtype
     # A series closed over (as NumPyro passes observed data) is a constant of the program,
     # and XLA constant-folds what is computed from it, once per copy of the loop body:
     # "Constant folding an instruction is taking > 1s: compare(constant, constant)" in the
@@ -283,19 +278,53 @@ def onepass_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
     observed = ~jnp.isnan(y)
     y_filled = jnp.where(observed, y, 0.0)
     length, a, quad, logf = _head_values(y_filled, observed, mu, phi, theta, tol)
-    # the tail from L on: v_{L+s} = d_{L+s} - sum_{i<=s} phi_i d_{L+s-i} - a_L[s]
-    #                                - sum_j theta_j v_{L+s-j}, zero before L
-    positions = jnp.arange(num_steps)
-    in_tail = positions >= length
-    tail = jnp.where(in_tail, y_filled - mu, 0.0)
-    ar_part = tail
-    for i in range(1, p + 1):
-        ar_part = ar_part - phi[i - 1] * jnp.concatenate([jnp.zeros(i, dtype), tail[:-i]])
-    offset = positions - length
-    carried = jnp.where(in_tail & (offset < r), a[jnp.clip(offset, 0, r - 1)], 0.0)
-    ma_input = jnp.where(in_tail, ar_part - carried, 0.0)
-    innovations = inverse_ma_filter(ma_input, theta, unroll=unroll)
+    _, innovations = steady_tail(y_filled - mu, phi, theta, length, a, unroll)
     num_observed = jnp.sum(observed)
     sigma2 = sigma**2
     return -0.5 * (num_observed * (LOG_2PI + jnp.log(sigma2)) + logf
                    + (quad + jnp.sum(innovations**2)) / sigma2)
+
+
+def steady_tail(deviations: Array, phi: Array, theta: Array, length: Array, state: Array,
+                unroll: int = 8) -> tuple[Array, Array]:
+    """The steady-state filter from step L = ``length`` on, started from the head's
+    predicted state a_L: the innovations of the conditional residual recursion
+    ``v_{L+s} = d_{L+s} - sum_{i<=s} phi_i d_{L+s-i} - a_L[s] - sum_{j<=s} theta_j v_{L+s-j}``,
+    vectorised over the whole series (AR part by shifts, MA part by
+    :func:`patterns.inverse_ma_filter`) with every step before L masked to 0, so its
+    shapes do not depend on L. What the likelihood (:func:`onepass_loglik`) and the
+    state / pointwise outputs of :mod:`models.arma.exact` share.
+
+    Args:
+        deviations: d = y - mu, shape (T,), 0 at gaps (there are none from L on).
+        phi, theta: AR (p,) and MA (q,) coefficients.
+        length: L, integer scalar (may be traced), 0 <= L <= T.
+        state: a_L, the predicted state at L, shape (r,), r = max(p, q + 1).
+        unroll: steps per iteration of the MA scan.
+
+    Returns:
+        (in_tail, innovations): a mask t >= L, shape (T,), and v_t, shape (T,), 0 before L.
+
+    Example:
+        AR(1) from L = 1 with a_1 = 0.5 y_0: v_1 = y_1 - 0.5 y_0, v_2 = y_2 - 0.5 y_1.
+
+        >>> import jax.numpy as jnp
+        >>> d = jnp.array([1.0, 2.0, 4.0])
+        >>> mask, v = steady_tail(d, jnp.array([0.5]), jnp.zeros(0), 1, jnp.array([0.5]))
+        >>> print(mask, v)
+        [False  True  True] [0.  1.5 3. ]
+    """
+    p, q = phi.shape[0], theta.shape[0]
+    r = max(p, q + 1)
+    num_steps = deviations.shape[0]
+    dtype = deviations.dtype
+    positions = jnp.arange(num_steps)
+    in_tail = positions >= length
+    tail = jnp.where(in_tail, deviations, 0.0)
+    ar_part = tail
+    for i in range(1, p + 1):
+        ar_part = ar_part - phi[i - 1] * jnp.concatenate([jnp.zeros(i, dtype), tail[:-i]])
+    offset = positions - length  # the head's state enters the first r tail steps
+    carried = jnp.where(in_tail & (offset < r), state[jnp.clip(offset, 0, r - 1)], 0.0)
+    ma_input = jnp.where(in_tail, ar_part - carried, 0.0)
+    return in_tail, inverse_ma_filter(ma_input, theta, unroll=unroll)
