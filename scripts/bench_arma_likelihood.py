@@ -22,8 +22,7 @@ Each is jitted, checked against the full filter (exact variants) or the plain co
 
 ``--missing F [F ...]`` times, instead, series with a fraction F of values missing at
 random (and the last one, so that no steady state is reached): the exact likelihood's value
-+ gradient (the series closed over, as a fit runs it, by the default route and by
-``method="windows"``, and as a jit argument) against the
++ gradient (the series closed over, as a fit runs it, and as a jit argument) against the
 conditional fast path on the same series with the gaps filled by 0
 (the cost of a complete series), one statsmodels ``loglike`` call (value only, its Cython
 Kalman filter; set ``OPENBLAS_NUM_THREADS=1``), and a numba loop of the same computation
@@ -304,23 +303,17 @@ def benchmark_missing(args: argparse.Namespace) -> list[dict]:
                 y[rng.random(num_steps) < fraction] = np.nan
                 y[-1] = np.nan
                 inputs = (jnp.asarray(y), jnp.asarray(mu), *params)
-                # What a fit runs: the series closed over (NumPyro passes data that way).
+                # What a fit runs: the series closed over (NumPyro passes data that way), so
+                # its gaps are known at trace time and the clustered route is taken.
                 closed = jax.jit(jax.value_and_grad(
                     lambda *a, y=y: arma_exact_loglik(y, *a), argnums=(0, 1, 2, 3)))
                 value, grads = closed(*inputs[1:])
-                # The opt-in windows route (gap pattern as data; needs a concrete series).
-                windowed = jax.jit(jax.value_and_grad(
-                    lambda *a, y=y: arma_exact_loglik(y, *a, method="windows"),
-                    argnums=(0, 1, 2, 3)))
-                windows_value, windows_grads = windowed(*inputs[1:])
                 traced_value, _ = exact(*inputs)  # y an argument: the full filter
                 check, check_grads = reference(*inputs)
                 rel_diff = max([abs(float(value - check)) / abs(float(check)),
-                                abs(float(windows_value - check)) / abs(float(check)),
                                 abs(float(traced_value - check)) / abs(float(check))] + [
-                    float(jnp.max(jnp.abs(a - b) / jnp.abs(b))) for got in
-                    (grads, windows_grads) for a, b in zip(got, check_grads, strict=True)
-                    if a.size])
+                    float(jnp.max(jnp.abs(a - b) / jnp.abs(b))) for a, b in
+                    zip(grads, check_grads, strict=True) if a.size])
                 if rel_diff > 1e-8:
                     raise RuntimeError(f"exact with gaps differs from the full filter: {rel_diff}")
                 filled = (jnp.asarray(np.nan_to_num(y)), jnp.asarray(intercept), *params)
@@ -334,9 +327,6 @@ def benchmark_missing(args: argparse.Namespace) -> list[dict]:
                 times = {
                     "exact": _cpu_seconds(
                         lambda f=closed, a=inputs[1:]: jax.block_until_ready(f(*a)),
-                        args.number, args.repeats),
-                    "exact_windows": _cpu_seconds(
-                        lambda f=windowed, a=inputs[1:]: jax.block_until_ready(f(*a)),
                         args.number, args.repeats),
                     "exact_traced": _cpu_seconds(
                         lambda a=inputs: jax.block_until_ready(exact(*a)),
@@ -373,14 +363,12 @@ def render_missing(rows: list[dict], args: argparse.Namespace) -> str:
         f"Process CPU time per call, best of {args.repeats} rounds of {args.number} calls; "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; "
         f"load average {os.getloadavg()[0]:.1f}. exact, conditional fast and numba: value "
-        "+ gradient; statsmodels: value only. exact: the default route, the series closed "
-        "over (as NumPyro passes data); windows: `method=\"windows\"` (gap pattern as "
-        "data); exact, y traced: y a jit argument.",
+        "+ gradient; statsmodels: value only. exact: the series closed over (as NumPyro "
+        "passes data: the clustered route); exact, y traced: y a jit argument (full filter).",
         "",
         "| T | missing | exact µs | / conditional fast | / statsmodels | / numba | "
-        "windows µs | windows / conditional fast | windows / statsmodels | "
         "conditional fast µs | statsmodels µs | numba µs | exact, y traced µs |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         nb = row.get("numba_s")
@@ -389,9 +377,6 @@ def render_missing(rows: list[dict], args: argparse.Namespace) -> str:
             f"{row['exact_s'] / row['conditional_fast_s']:.1f} | "
             f"{row['exact_s'] / row['statsmodels_s']:.2f} | "
             + (f"{row['exact_s'] / nb:.1f} | " if nb else "- | ")
-            + f"{1e6 * row['exact_windows_s']:.0f} | "
-            f"{row['exact_windows_s'] / row['conditional_fast_s']:.1f} | "
-            f"{row['exact_windows_s'] / row['statsmodels_s']:.2f} | "
             + f"{1e6 * row['conditional_fast_s']:.0f} | {1e6 * row['statsmodels_s']:.0f} | "
             + (f"{1e6 * nb:.0f} |" if nb else "- |")
             + f" {1e6 * row['exact_traced_s']:.0f} |")

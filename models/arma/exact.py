@@ -42,15 +42,12 @@ Three ways to run the filter, all giving the same number:
 
 from typing import Literal
 
-import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import Array, lax
 from jax.typing import ArrayLike
 
 from models.arma.checks import check_arma_args
 from models.arma.exact_onepass import onepass_loglik, steady_tail
-from models.arma.exact_windows import gap_windows, windows_loglik
 from patterns import parallel, sequential
 from patterns.gaussian import LOG_2PI
 from patterns.linear_gaussian import LinearGaussianSSM, solve_discrete_lyapunov
@@ -63,12 +60,7 @@ __all__ = [
     "arma_system",
 ]
 
-FilterMethod = Literal["fast", "windows", "sequential", "parallel"]
-
-#: ``method="windows"``: steps after a gap (and after the start) that a window of full
-#: Kalman steps covers (:mod:`models.arma.exact_windows`); a covariance not settled by
-#: then sends the call to the one-pass route.
-GAP_SETTLE_STEPS = 32
+FilterMethod = Literal["fast", "sequential", "parallel"]
 
 def arma_system(phi: ArrayLike, theta: ArrayLike) -> tuple[Array, Array]:
     """Transition matrix Tm (r, r) and shock loading R (r,) of ARMA(p, q) in Harvey's
@@ -346,10 +338,7 @@ def arma_exact_loglik(
         theta: MA coefficients, shape (q,).
         sigma: innovation standard deviation, scalar.
         method: ``"fast"`` (covariance recursion held at its checked limit, see the module
-            docstring), ``"windows"`` (opt-in, a concrete series only: the covariance work
-            after the gaps batched, :mod:`models.arma.exact_windows`; a traced series or
-            an unsettled window runs ``"fast"``), ``"sequential"`` or ``"parallel"`` (the
-            full generic filters).
+            docstring), ``"sequential"`` or ``"parallel"`` (the full generic filters).
         tol: the fast path's convergence test, ``max |P_t - sigma^2 R R'| <= tol sigma^2``;
             default 1e-12 in float64, 1e-6 in float32 (rounding would never let it pass).
 
@@ -366,36 +355,16 @@ def arma_exact_loglik(
         >>> print(jnp.allclose(ll, norm.logpdf(y[jnp.array([0, 2])], 0.1, 2.0).sum()))
         True
     """
-    # "windows" needs concrete data (NumPy, or a JAX array outside any trace), read before
-    # the checks, which stage it into the trace (jax >= 0.10 traces even a conversion).
-    concrete = (None if method != "windows" or isinstance(y, jax.core.Tracer)
-                else np.asarray(y))
     y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma, "arma_exact_loglik")
-    if method in ("fast", "windows"):
-        tol = _default_tol(y.dtype) if tol is None else tol
-        unroll = _tail_unroll(theta.shape[0])
-
-        def one_pass():
-            return onepass_loglik(y, mu, phi, theta, sigma, tol, unroll=unroll)
-
-        if concrete is None:
-            return one_pass()  # "windows" on a traced series: gap positions unknown
-        # A concrete series: its gap pattern becomes data, the windows of
-        # models.arma.exact_windows, with the one-pass route as the fallback.
-        values = concrete.astype(np.dtype(y.dtype))
-        observed = ~np.isnan(values)
-        p, q = phi.shape[0], theta.shape[0]
-        windows = gap_windows(observed, p, max(p, q + 1), GAP_SETTLE_STEPS)
-        transition, loading = arma_system(phi, theta)
-        P0 = solve_discrete_lyapunov(transition, jnp.outer(loading, loading))
-        return windows_loglik(np.where(observed, values, 0.0), windows, mu, phi, theta,
-                              sigma, P0, tol, one_pass, unroll=unroll)
+    if method == "fast":
+        return onepass_loglik(y, mu, phi, theta, sigma,
+                              _default_tol(y.dtype) if tol is None else tol,
+                              unroll=_tail_unroll(theta.shape[0]))
     if method in ("sequential", "parallel"):
         ssm = arma_state_space(mu, phi, theta, sigma)
         module = sequential if method == "sequential" else parallel
         return module.kalman_filter(ssm, y[:, None]).log_likelihood
     raise ValueError(
-        "arma_exact_loglik: method must be 'fast', 'windows', 'sequential' or 'parallel', "
-        f"got {method!r}"
+        f"arma_exact_loglik: method must be 'fast', 'sequential' or 'parallel', got {method!r}"
     )
 
