@@ -209,7 +209,8 @@ def recovery():
             mcmc = MCMC(NUTS(family.variants["normal"].model,
                              init_strategy=family.init_strategy()),
                         num_warmup=1000, num_samples=300, num_chains=2,
-                        chain_method="vectorized", progress_bar=False)
+                        chain_method="vectorized", progress_bar=False,
+                        jit_model_args=True)  # one program for the three series
             mcmc.run(jax.random.PRNGKey(100 + seed), y=_simulated(seed, 300),
                      extra_fields=("diverging",))
             fits.append(mcmc)
