@@ -70,6 +70,26 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
                       float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
 
 
+#: float64 as the session started (off: what users get); only contexts may change it.
+X64_AT_START = jax.config.jax_enable_x64
+
+
+@pytest.fixture(autouse=True)
+def no_global_x64_switch(request) -> Iterator[None]:
+    """Fail a test that starts or ends with float64 switched on globally (a module that
+    calls ``jax.config.update("jax_enable_x64", ...)`` at import leaks it into every later
+    test of its worker: it changed a docs example's printed numbers in another file). Runs
+    before the ``x64`` fixture enters its context and after it leaves."""
+    def check(when: str) -> None:
+        assert jax.config.jax_enable_x64 == X64_AT_START, (
+            f"jax_enable_x64 is {jax.config.jax_enable_x64} {when} {request.node.nodeid}: "
+            "something switched it globally; use the x64 fixture or jax.enable_x64(...)")
+
+    check("before")
+    yield
+    check("after")
+
+
 @pytest.fixture
 def x64() -> Iterator[None]:
     with jax.enable_x64(True):

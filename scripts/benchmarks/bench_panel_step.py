@@ -38,9 +38,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import jax  # noqa: E402
-
-jax.config.update("jax_enable_x64", True)
-
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import numpyro  # noqa: E402
@@ -182,6 +179,8 @@ def nuts_cost(model: Any, y: np.ndarray, iterations: int) -> dict:
 
 
 def main() -> None:
+    # here, not at import: tests import this module, and a global switch would leak into them
+    jax.config.update("jax_enable_x64", True)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", type=int, nargs="+", default=[1, 50, 200, 2000])
     parser.add_argument("--lengths", type=int, nargs="+", default=[200])
