@@ -4,14 +4,18 @@ A fresh process is not only realism: the XLA host device count (one CPU device p
 set before JAX starts a backend, which in this test process has long happened.
 """
 
+import importlib
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 BUNDLED_SERIES = ROOT / "models" / "data" / "arma11.csv"
+
+BENCHMARKS = SCRIPTS / "benchmarks"
 
 #: Small enough for a loaded 2-core machine, large enough for NUTS to find the posterior.
 TINY = ("--chains", "2", "--warmup", "50", "--samples", "50")
@@ -70,3 +74,12 @@ def run_script_in_process(name: str, *args: str, stdin: str | None = None
             code = exit_.code
     return subprocess.CompletedProcess([name, *args], code if isinstance(code, int) else 1,
                                        stdout.getvalue(), stderr.getvalue())
+
+
+def import_benchmark(name: str) -> ModuleType:
+    """Import ``scripts/benchmarks/<name>.py`` (with its folder on ``sys.path``, as the
+    benchmarks import each other) for a test of what it measures. Nothing in the package
+    imports the scripts; only tests do, through this one door."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    return importlib.import_module(name)

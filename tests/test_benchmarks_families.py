@@ -9,17 +9,14 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from script_runner import BENCHMARKS as BENCH
+from script_runner import ROOT, import_benchmark
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "scripts" / "benchmarks"
-sys.path.insert(0, str(BENCH))
-
-import bench_families  # noqa: E402
-import run_all  # noqa: E402
+bench_families = import_benchmark("bench_families")
+run_all = import_benchmark("run_all")
 
 LENGTHS = {"garch": 200, "sv": 1000, "hmm-k2": 100, "hmm-k3": 2000, "sir": 14, "renewal": 200}
 

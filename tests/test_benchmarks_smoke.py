@@ -6,14 +6,12 @@ Speed itself is never asserted."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from script_runner import BENCHMARKS as BENCH
+from script_runner import import_benchmark
 
-BENCH = Path(__file__).resolve().parents[1] / "scripts" / "benchmarks"
-sys.path.insert(0, str(BENCH))
-
-import run_all  # noqa: E402
+run_all = import_benchmark("run_all")
 
 
 def run_job(script, tmp_path, *args):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
-from script_runner import SCRIPTS, run_script, run_script_in_process
+from script_runner import import_benchmark, run_script, run_script_in_process
 
 SERIES = "t,I\n" + "".join(f"{t},{c}\n" for t, c in enumerate([1, 2, 4, 3, 6, 9, 8, 12], 1))
 
@@ -85,15 +85,10 @@ def test_tiny_fit_writes_r_t_on_the_time_axis_with_its_forecast(tiny_fit):
 def test_loop_benchmark_scores_the_same_density_as_the_scan(x64):
     # the benchmark's course-style model (Python loop, one site per day) must be the same
     # density as renewal_model, or its timing ratio compares two different models
-    import importlib.util
-
     from numpyro.infer.util import log_density
 
     from models.renewal import renewal_model
-    path = SCRIPTS / "benchmarks" / "bench_renewal_loop.py"
-    spec = importlib.util.spec_from_file_location("bench_renewal_loop", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = import_benchmark("bench_renewal_loop")
     y = np.array([3.0, 5.0, 4.0, 8.0, 7.0])
     params = {"log_level": np.array([1.5, 1.9, 1.7, 2.0, 2.2]), "rw_sd": 0.1,
               "log_seed": 1.2, "dispersion": 0.3}

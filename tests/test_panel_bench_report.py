@@ -3,20 +3,13 @@
 the rows' own quotients, a run cut short before its largest S is extrapolated and says so,
 and the section keeps its markers (``run_all.py --only panel`` replaces only it)."""
 
-import sys
-
 import pytest
-from script_runner import SCRIPTS
+from script_runner import import_benchmark
 
 
 @pytest.fixture(scope="module")
 def run_all():
-    path = str(SCRIPTS / "benchmarks")
-    if path not in sys.path:
-        sys.path.insert(0, path)
-    import run_all
-
-    return run_all
+    return import_benchmark("run_all")
 
 
 def result(rows: list[dict]) -> dict:

@@ -5,13 +5,11 @@ compute one density: the benchmark's own likelihood (the MA recursion by
 reference panel potential and gradient under ``vmap`` over series. (The fast path's
 gradients and unrolls are checked against the reference in tests/test_arma_fast.py.)"""
 
-import sys
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from script_runner import SCRIPTS
+from script_runner import import_benchmark
 
 from models.arma import arma_conditional_loglik
 from models.panel import panel_model, panel_potential
@@ -20,12 +18,7 @@ from models.panel.simulate import simulate_arma_panel
 
 @pytest.fixture(scope="module")
 def bench():
-    path = str(SCRIPTS / "benchmarks")
-    if path not in sys.path:
-        sys.path.insert(0, path)
-    import bench_panel_step
-
-    return bench_panel_step
+    return import_benchmark("bench_panel_step")
 
 
 @pytest.mark.parametrize("initial_y", [None, np.array([0.4, -0.2])])
