@@ -171,5 +171,14 @@ def test_the_unidentified_series_is_flagged_and_the_others_pass(panel_fit):
     assert report.max_rhat.shape == report.divergences.shape == (S,)
     # short chains (2 x 300): R-hat 1.05 and ESS 50 rather than the gate's 1.01 and 400
     failing = failing_series(report, max_rhat=1.05, min_ess=50)
-    assert list(failing) == [BAD], failing
+    assert BAD in failing, failing
     assert report.divergences[BAD] > 0
+    # the good series pass R-hat, ESS and E-BFMI; in chains this short a good series may
+    # show one stray divergence on some CPUs (seen: series 1, one of 600 transitions, on a
+    # machine whose XLA code differs in rounding from the one the fit was first run on),
+    # so the divergent series must stand out by its count rather than be alone
+    good = [s for s in range(S) if s != BAD]
+    assert failing_series(report, max_rhat=1.05, min_ess=50, max_divergences=1
+                          ).keys() == {BAD}, failing
+    assert report.divergences[BAD] > max(report.divergences[s] for s in good), \
+        report.divergences
