@@ -31,14 +31,15 @@ def random_pacf(p: int, seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize("p", ORDERS)
 def test_round_trip_and_statsmodels_agreement(x64, p):
-    for seed in range(5):
-        pacf = random_pacf(p, seed)
-        phi = pacf_to_coefficients(pacf)
-        np.testing.assert_allclose(coefficients_to_pacf(phi), pacf, rtol=0, atol=1e-10)
+    # five vectors as one batch (the functions take (..., p)): one pass of op dispatches
+    pacf = np.stack([random_pacf(p, seed) for seed in range(5)])
+    phi = np.asarray(pacf_to_coefficients(pacf))
+    np.testing.assert_allclose(coefficients_to_pacf(phi), pacf, rtol=0, atol=1e-10)
+    for one_pacf, one_phi in zip(pacf, phi, strict=True):
         # statsmodels maps x -> r = x / sqrt(1 + x^2) -> its Durbin-Levinson, whose sign
         # convention for the partial autocorrelation is the opposite: it takes -r.
-        x = -pacf / np.sqrt(1 - pacf**2)
-        np.testing.assert_allclose(phi, constrain_stationary_univariate(x), atol=1e-10)
+        x = -one_pacf / np.sqrt(1 - one_pacf**2)
+        np.testing.assert_allclose(one_phi, constrain_stationary_univariate(x), atol=1e-10)
 
 
 @pytest.mark.parametrize("p", ORDERS)
@@ -58,15 +59,21 @@ def test_every_image_is_stationary_and_invertible(x64, p):
 
 @pytest.mark.parametrize("p", ORDERS)
 def test_log_jacobian_equals_log_det_jacfwd(x64, p):
-    for seed in range(3):
-        pacf = jnp.asarray(random_pacf(p, 10 + seed))
-        _, log_det = jnp.linalg.slogdet(jax.jit(jax.jacfwd(pacf_to_coefficients))(pacf))
-        np.testing.assert_allclose(pacf_log_abs_det_jacobian(pacf), log_det, rtol=1e-8,
-                                   atol=1e-10)
-        transform = PACFToInvertibleMA()
-        _, log_det_ma = jnp.linalg.slogdet(jax.jit(jax.jacfwd(transform))(pacf))
-        np.testing.assert_allclose(transform.log_abs_det_jacobian(pacf, transform(pacf)),
-                                   log_det_ma, rtol=1e-8, atol=1e-10)
+    # three points as one batch, each Jacobian by jacfwd of one vector (vmap), one compile
+    pacf = jnp.asarray(np.stack([random_pacf(p, 10 + seed) for seed in range(3)]))
+    transform = PACFToInvertibleMA()
+
+    @jax.jit
+    def closed_and_autodiff(pacf):
+        log_det = jnp.linalg.slogdet(jax.vmap(jax.jacfwd(pacf_to_coefficients))(pacf))[1]
+        log_det_ma = jnp.linalg.slogdet(jax.vmap(jax.jacfwd(transform))(pacf))[1]
+        closed_ma = jax.vmap(lambda x: transform.log_abs_det_jacobian(x, transform(x)))(pacf)
+        return jax.vmap(pacf_log_abs_det_jacobian)(pacf), log_det, closed_ma, log_det_ma
+
+    closed, log_det, closed_ma, log_det_ma = closed_and_autodiff(pacf)
+    assert closed.shape == log_det.shape == closed_ma.shape == (3,)
+    np.testing.assert_allclose(closed, log_det, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(closed_ma, log_det_ma, rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("constraint", [stationary_ar, invertible_ma], ids=["ar", "ma"])
