@@ -310,8 +310,8 @@ def test_sequential_and_parallel_recurrences_match_a_python_loop(
 ) -> None:
     a, b, init = _random_recurrence(rng_key, shape)
     expected = _recurrence_loop(a, b, init)
-    xs_sequential = sequential.linear_recurrence(a, b, init)
-    xs_parallel = parallel.linear_recurrence(a, b, init)
+    xs_sequential = jax.jit(sequential.linear_recurrence)(a, b, init)
+    xs_parallel = jax.jit(parallel.linear_recurrence)(a, b, init)
     assert xs_sequential.shape == xs_parallel.shape == shape
     assert xs_sequential.dtype == xs_parallel.dtype == jnp.float64
     np.testing.assert_allclose(xs_sequential, expected, rtol=1e-12, atol=1e-12)
@@ -329,8 +329,11 @@ def test_sequential_and_parallel_recurrences_have_the_same_gradients(
         # A weighted sum of squares touches every output with its own weight.
         return lambda a, b, init: jnp.sum(weights * recurrence(a, b, init) ** 2)
 
-    grads_sequential = jax.grad(loss(sequential.linear_recurrence), argnums=(0, 1, 2))(a, b, init)
-    grads_parallel = jax.grad(loss(parallel.linear_recurrence), argnums=(0, 1, 2))(a, b, init)
+    # compiled: op by op, the associative scan's backward pass dispatches thousands of ops
+    grads_sequential = jax.jit(jax.grad(loss(sequential.linear_recurrence), argnums=(0, 1, 2))
+                               )(a, b, init)
+    grads_parallel = jax.jit(jax.grad(loss(parallel.linear_recurrence), argnums=(0, 1, 2))
+                             )(a, b, init)
     for name, g_seq, g_par in zip(("a", "b", "init"), grads_sequential, grads_parallel,
                                   strict=True):
         assert g_seq.shape == g_par.shape, name
