@@ -99,5 +99,8 @@ FAMILY = ModelFamily(
     ),
     posteriors={},
     check_series=_check_series,
-    time_quantities=(TimeQuantity("prevalence", "people infected, I(t) (SIR solution)"),),
+    # I(t) is the ODE's solution at the parameters: drawn after sampling (the posterior
+    # predictive program solves the ODE at every draw anyway), not in NUTS's program
+    time_quantities=(TimeQuantity("prevalence", "people infected, I(t) (SIR solution)",
+                                  after_sampling=True),),
 )
