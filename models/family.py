@@ -20,8 +20,8 @@ nothing about a family is written in ``scripts/``:
   :class:`TimeQuantity`), which the fit command stores on the series' time axis and plots;
 * what makes a series unusable for it beyond length and gaps (:attr:`ModelFamily.check_series`:
   counts that are not counts, a population smaller than the cases);
-* how chains start (:attr:`ModelFamily.init_strategy`) and, where a posterior needs it,
-  NUTS's own settings (:attr:`ModelFamily.nuts_options`: a dense mass matrix);
+* how chains start (:attr:`ModelFamily.init_strategy`) and, where a measurement justified
+  it, NUTS's own settings (:attr:`ModelFamily.nuts_options`: a target acceptance);
 * which variants accept missing values (NaN in ``y``) and which forecast;
 * the bundled data it runs on by default;
 * the posteriordb reference posteriors it reproduces (:class:`ReferencePosterior`).
@@ -251,10 +251,9 @@ class ModelFamily(NamedTuple):
         pooled: the family's hierarchical model of a panel (:class:`PooledModel`), which
             the fit command offers as ``--hierarchical`` with a panel; ``None``: none.
         nuts_options: keywords for NumPyro's ``NUTS`` kernel in the fit command's
-            single-series fit (e.g. ``{"dense_mass": True}`` where the posterior's
-            parameters are strongly correlated); empty (NumPyro's defaults) unless the family
-            measured a gain. The density is the model's alone: these change how NUTS moves,
-            not the posterior.
+            single-series fit (SIR: ``{"target_accept_prob": 0.9}``, a higher ESS per draw
+            measured over seeds); empty (NumPyro's defaults) unless the family measured a
+            gain. They change how NUTS moves, not the posterior.
     """
 
     name: str
