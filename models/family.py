@@ -138,6 +138,8 @@ class TimeQuantity(NamedTuple):
             extra field: the sampler's compiled loop then has no copy of its computation)
             and draws it afterwards in the posterior predictive program, which runs the
             model at every draw anyway; ``posterior.nc`` holds the same values either way.
+            Every variant's model must then record it both when scoring y and when
+            simulating (``y=None, num_steps=T``).
     """
 
     name: str
