@@ -20,7 +20,8 @@ nothing about a family is written in ``scripts/``:
   :class:`TimeQuantity`), which the fit command stores on the series' time axis and plots;
 * what makes a series unusable for it beyond length and gaps (:attr:`ModelFamily.check_series`:
   counts that are not counts, a population smaller than the cases);
-* how chains start (:attr:`ModelFamily.init_strategy`);
+* how chains start (:attr:`ModelFamily.init_strategy`) and, where a measurement justified
+  it, NUTS's own settings (:attr:`ModelFamily.nuts_options`: a target acceptance);
 * which variants accept missing values (NaN in ``y``) and which forecast;
 * the bundled data it runs on by default;
 * the posteriordb reference posteriors it reproduces (:class:`ReferencePosterior`).
@@ -132,12 +133,20 @@ class TimeQuantity(NamedTuple):
             ``<name>_series.png``: the observed series with each point coloured by its
             most probable class (the per-step posterior mode), above the posterior mean
             probabilities over time.
+        after_sampling: the quantity depends on the parameters alone (not on the observed
+            y), so the fit command leaves it out of NUTS's program (NumPyro's ``~z.NAME``
+            extra field: the sampler's compiled loop then has no copy of its computation)
+            and draws it afterwards in the posterior predictive program, which runs the
+            model at every draw anyway; ``posterior.nc`` holds the same values either way.
+            Every variant's model must then record it both when scoring y and when
+            simulating (``y=None, num_steps=T``).
     """
 
     name: str
     label: str
     reference: float | None = None
     class_probabilities: bool = False
+    after_sampling: bool = False
 
 
 class ReferencePosterior(NamedTuple):
@@ -243,6 +252,10 @@ class ModelFamily(NamedTuple):
             of numbers, one set per series).
         pooled: the family's hierarchical model of a panel (:class:`PooledModel`), which
             the fit command offers as ``--hierarchical`` with a panel; ``None``: none.
+        nuts_options: keywords for NumPyro's ``NUTS`` kernel in the fit command's
+            single-series fit (SIR: ``{"target_accept_prob": 0.9}``, a higher ESS per draw
+            measured over seeds); empty (NumPyro's defaults) unless the family measured a
+            gain. They change how NUTS moves, not the posterior.
     """
 
     name: str
@@ -268,6 +281,7 @@ class ModelFamily(NamedTuple):
     covariates: str | None = None
     panel_ok: bool = False
     pooled: PooledModel | None = None
+    nuts_options: Mapping[str, Any] = NO_OPTIONS
 
     def default_options(self, variant: str) -> dict[str, Any]:
         """The options a fit of ``variant`` uses when no flag is given.

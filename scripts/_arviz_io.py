@@ -65,6 +65,7 @@ def inference_data_from_mcmc(
     dims: Mapping[str, Sequence[str]] | None = None,
     attrs: Mapping[str, Any] | None = None,
     observed_data: Mapping[str, Any] | None = None,
+    posterior_extra: Mapping[str, Any] | None = None,
 ) -> az.InferenceData:
     """InferenceData with posterior, sample_stats, observed_data (and posterior_predictive).
 
@@ -81,11 +82,18 @@ def inference_data_from_mcmc(
     then built here the way ``from_numpyro`` builds them (its names and signs of the sampler
     statistics: ``lp`` = -potential energy, ``tree_depth`` = log2(steps) + 1), and are
     identical to its own (``tests/test_fit_compile.py``).
+
+    ``posterior_extra`` (needs ``observed_data``) adds posterior variables drawn after
+    sampling, shaped (chain, draw, ...), after the sampler's own: deterministic sites that
+    the sampler did not collect (:attr:`models.family.TimeQuantity.after_sampling`).
     """
     if observed_data is not None:
         return _inference_data_without_model_run(
             mcmc, observed_data, posterior_predictive=posterior_predictive,
-            predictions=predictions, coords=coords, dims=dims, attrs=attrs)
+            predictions=predictions, coords=coords, dims=dims, attrs=attrs,
+            posterior_extra=posterior_extra)
+    if posterior_extra:
+        raise ValueError("inference_data_from_mcmc: posterior_extra needs observed_data")
     idata = az.from_numpyro(
         mcmc,
         posterior_predictive=dict(posterior_predictive) if posterior_predictive else None,
@@ -118,6 +126,7 @@ def _inference_data_without_model_run(
     coords: Mapping[str, Any] | None,
     dims: Mapping[str, Sequence[str]] | None,
     attrs: Mapping[str, Any] | None,
+    posterior_extra: Mapping[str, Any] | None = None,
 ) -> az.InferenceData:
     """:func:`inference_data_from_mcmc` from arrays alone: no run of the model."""
     import numpyro
@@ -144,7 +153,8 @@ def _inference_data_without_model_run(
     pred_dims = ({name: dims[name] for name in predictions if name in dims}
                  if predictions and dims else None)
     idata = az.InferenceData(
-        posterior=dataset(mcmc.get_samples(group_by_chain=True), dims),
+        posterior=dataset({**mcmc.get_samples(group_by_chain=True), **(posterior_extra or {})},
+                          dims),
         sample_stats=dataset(stats, None),
         posterior_predictive=dataset(posterior_predictive, dims),
         predictions=dataset(predictions, pred_dims),

@@ -77,6 +77,42 @@ def test_tracked_quantity_is_stored_on_the_time_axis_with_its_forecast(toy_fit, 
 
 
 @pytest.mark.slow
+def test_quantity_drawn_after_sampling_is_stored_like_the_others(toy_fit):
+    """``TimeQuantity.after_sampling``: not collected by NUTS, drawn by the posterior
+    predictive program, stored and plotted as a collected one, with the draws' values."""
+    process, out = toy_fit
+    assert process.returncode == 0, process.stderr
+    posterior = xr.open_dataset(out / "posterior.nc", group="posterior")
+    level = posterior["level"]
+    assert level.dims == ("chain", "draw", "time")
+    assert [str(t)[:10] for t in level["time"].values] == TIMES
+    expected = np.broadcast_to((posterior["loc"].to_numpy() + 2.5)[..., None], level.shape)
+    np.testing.assert_allclose(level.to_numpy(), expected, rtol=1e-12)
+    assert (out / "level.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sampling_passes_the_nuts_options_and_leaves_out_quantities_drawn_after(bundled):
+    """``sample_posterior`` gives NUTS the family's ``nuts_options`` and starting points,
+    and asks NumPyro not to collect the ``after_sampling`` quantities (``~z.NAME``)."""
+    from _cli.fit_command import SamplerSettings, sample_posterior
+    from toy_family import make_family
+
+    family = make_family(bundled)
+    settings = SamplerSettings(seed=1, chains=1, warmup=10, samples=10, chain_method=None,
+                               progress_bar=False, compilation_cache=None, platform="cpu")
+    with mock.patch("numpyro.infer.NUTS") as nuts, mock.patch("numpyro.infer.MCMC") as mcmc, \
+            mock.patch("jax.block_until_ready"):
+        sample_posterior(family, "iid", family.default_options("iid"), np.zeros(12),
+                         settings=settings, rng_key=None, chain_method="sequential")
+    kernel_options = nuts.call_args.kwargs
+    assert kernel_options["target_accept_prob"] == 0.85
+    assert kernel_options["init_strategy"] is not None
+    extra_fields = mcmc.return_value.run.call_args.kwargs["extra_fields"]
+    assert "~z.level" in extra_fields and "~z.standardised" not in extra_fields
+    assert "diverging" in extra_fields
+
+
+@pytest.mark.slow
 def test_one_step_ahead_predictions_follow_their_law(toy_fit):
     _, out = toy_fit
     predictive = xr.open_dataset(out / "posterior.nc", group="posterior_predictive")

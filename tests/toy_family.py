@@ -1,7 +1,8 @@
 """A throw-away model family that uses every optional hook of the contract, for the fit
 command's tests (``tests/test_fit_command_hooks.py``): iid observations with an unknown
 location and scale, a string option with choices, a bundled series whose own options and
-time column stand in for flags, a series check, and a tracked quantity with a forecast.
+time column stand in for flags, a series check, a tracked quantity with a forecast, a
+tracked quantity of the parameters alone drawn after sampling, and NUTS options.
 
 Not a model anyone should fit; it exists so that the hooks are tested without waiting for a
 family that needs them.
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
@@ -29,6 +31,8 @@ def toy_model(y=None, *, num_steps=None, forecast_horizon=0, spread="normal",
            else dist.StudentT(4.0, loc + offset, scale))
     with numpyro.plate("time", length):
         observed = numpyro.sample("y", law, obs=y)
+    # the parameters alone, recorded with or without y: TimeQuantity.after_sampling
+    numpyro.deterministic("level", jnp.full(length, loc + offset))
     if y is not None:
         numpyro.deterministic("standardised", (observed - offset - loc) / scale)
     if one_step_ahead:  # iid: the one-step-ahead law is the law itself
@@ -72,7 +76,10 @@ def make_family(data: Path) -> ModelFamily:
                                 options={"offset": 2.5}),
         posteriors={},
         check_series=_no_negatives,
-        time_quantities=(TimeQuantity("standardised", "standardised observation", 0.0),),
+        time_quantities=(TimeQuantity("standardised", "standardised observation", 0.0),
+                         TimeQuantity("level", "location of the observations",
+                                      after_sampling=True)),
+        nuts_options={"target_accept_prob": 0.85},
     )
 
 

@@ -174,8 +174,10 @@ def sample_posterior(
     chain_method: str,
 ) -> tuple[Any, SamplingTimings]:
     """NUTS on the variant's model as the fit command runs it (the family's starting
-    points). Call after :func:`_cli.platform.configure_platform`. The ESS benchmark calls
-    this too, so its default row is the fit command's own fit."""
+    points and NUTS options; the time quantities marked ``after_sampling`` are not
+    collected, :func:`fit` draws them with the posterior predictive). Call after
+    :func:`_cli.platform.configure_platform`. The ESS benchmark calls this too, so its
+    default row is the fit command's own fit."""
     return run_nuts(
         family.variants[variant].model,
         {"y": y, **options},
@@ -186,6 +188,9 @@ def sample_posterior(
         chain_method=chain_method,
         progress_bar=settings.progress_bar,
         init_strategy=family.init_strategy(),
+        nuts_options=family.nuts_options,
+        leave_out=[quantity.name for quantity in family.time_quantities
+                   if quantity.after_sampling],
     )
 
 
@@ -356,16 +361,23 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
         timings.extra[timing] = time.perf_counter() - start
         return {site: np.asarray(value) for site, value in draws.items()}
 
-    # replicated series: simulated afresh from each draw, not conditioned on y
-    replicated = draw_from_posterior(["y"], predictive_key, "posterior_predictive_s",
-                                     y=None, num_steps=series.length)["y"]
-    posterior_predictive = {"y": replicated}
+    # replicated series: simulated afresh from each draw, not conditioned on y; the same
+    # program gives the time quantities that depend on the parameters alone, left out of
+    # the sampler's (TimeQuantity.after_sampling)
+    after_sampling = [quantity.name for quantity in family.time_quantities
+                      if quantity.after_sampling]
+    predictive_draws = draw_from_posterior(["y", *after_sampling], predictive_key,
+                                           "posterior_predictive_s", y=None,
+                                           num_steps=series.length)
+    posterior_predictive = {"y": predictive_draws["y"]}
+    posterior_extra = {name: predictive_draws[name] for name in after_sampling}
+    posterior_sites = {**mcmc.get_samples(group_by_chain=True), **posterior_extra}
     if family.variants[variant].one_step:  # one-step-ahead predictions, given the data
         posterior_predictive["y_one_step"] = draw_from_posterior(
             ["y_one_step"], jax.random.fold_in(predictive_key, 1), "one_step_s", y=y,
             one_step_ahead=True)["y_one_step"]
     tracked = [quantity for quantity in family.time_quantities
-               if quantity.name in mcmc.get_samples()]
+               if quantity.name in posterior_sites]
     predictions = None
     if forecast:  # forecasts: conditioned on the observed y
         wanted = ["y_forecast"] + [f"{quantity.name}_forecast" for quantity in tracked]
@@ -385,12 +397,13 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
         coords["horizon"], dims["y_forecast"] = np.arange(1, forecast + 1), ["horizon"]
     for quantity in tracked:  # (chain, draw, T) or (chain, draw, T, K)
         component = [f"{quantity.name}_component"] if np.ndim(
-            mcmc.get_samples()[quantity.name]) == 3 else []
+            posterior_sites[quantity.name]) == 4 else []
         dims[quantity.name] = ["time", *component]
         if predictions is not None and f"{quantity.name}_forecast" in predictions:
             dims[f"{quantity.name}_forecast"] = ["horizon", *component]
     idata = _arviz_io.inference_data_from_mcmc(
         mcmc,
+        posterior_extra=posterior_extra,
         posterior_predictive=posterior_predictive,
         predictions=predictions,
         coords=coords,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,15 +84,24 @@ def run_nuts(
     chain_method: str,
     progress_bar: bool | None = None,
     init_strategy: Callable[..., Any] | None = None,
+    nuts_options: Mapping[str, Any] | None = None,
+    leave_out: Sequence[str] = (),
 ) -> tuple[Any, SamplingTimings]:
     """Run NumPyro NUTS on ``model(**model_kwargs)``; return the MCMC object and its timings.
 
-    ``init_strategy`` is passed to NUTS (``None``: NumPyro's default, ``init_to_uniform``).
+    ``init_strategy`` is passed to NUTS (``None``: NumPyro's default, ``init_to_uniform``),
+    and so are ``nuts_options`` (NUTS keywords such as ``target_accept_prob``; ``None``:
+    NumPyro's defaults). ``leave_out`` names deterministic sites not to collect: NumPyro
+    drops them from each kept draw (``~z.NAME``), so XLA removes their computation from the
+    compiled sampler.
     """
     import jax
     from numpyro.infer import MCMC, NUTS
 
-    kernel = NUTS(model) if init_strategy is None else NUTS(model, init_strategy=init_strategy)
+    kernel_options = dict(nuts_options or {})
+    if init_strategy is not None:
+        kernel_options["init_strategy"] = init_strategy
+    kernel = NUTS(model, **kernel_options)
     mcmc = MCMC(
         kernel,
         num_warmup=warmup,
@@ -103,7 +112,8 @@ def run_nuts(
     )
     with CompileTimer() as compile_timer:
         start = time.perf_counter()
-        mcmc.run(rng_key, extra_fields=EXTRA_FIELDS, **model_kwargs)
+        mcmc.run(rng_key, extra_fields=EXTRA_FIELDS + tuple(f"~z.{name}" for name in leave_out),
+                 **model_kwargs)
         jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
         wall = time.perf_counter() - start
     timings = SamplingTimings(
