@@ -147,3 +147,27 @@ def test_numba_floors_compute_the_reference_value_and_gradient(x64):
         value = algorithm(y, *params, np.empty_like(y), grad)
         np.testing.assert_allclose(value, float(expected_value), rtol=1e-12)
         np.testing.assert_allclose(grad, np.asarray(expected_grad), rtol=1e-10)
+
+
+def test_batched_chains_job_checks_every_formulation_before_timing_it(tmp_path, monkeypatch):
+    chains = import_benchmark("bench_arma_chains")
+    out = tmp_path / "chains.json"
+    argv = ["--sizes", "40", "--widths", "1", "3", "--orders", "1,1", "0,2", "--rounds", "1",
+            "--min-seconds", "0.001", "--json", str(out)]
+    chains.main(argv)
+    rows = json.loads(out.read_text())["rows"]
+    assert [(row["p"], row["q"], row["width"]) for row in rows] == [
+        (1, 1, 1), (1, 1, 3), (0, 2, 1), (0, 2, 3)]
+    names = {name if unroll is None else f"{name}/{unroll}" for name, unroll in chains.CANDIDATES}
+    for row in rows:
+        assert set(row["us"]) == names and all(t > 0 for t in row["us"].values())
+    # a formulation that computes something else is refused, not timed
+    good = chains.batched_candidate
+
+    def off_by_one_for_autodiff(p, q, y, gradient, unroll):
+        call = good(p, q, y, gradient, unroll)
+        return (lambda x: tuple(v + 1.0 for v in call(x))) if gradient == "autodiff" else call
+
+    monkeypatch.setattr(chains, "batched_candidate", off_by_one_for_autodiff)
+    with pytest.raises(AssertionError, match="autodiff/4 disagrees with the reference"):
+        chains.main(argv)
