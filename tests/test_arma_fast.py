@@ -10,6 +10,7 @@ validation run (tests/test_posteriordb.py).
 from functools import partial
 
 import jax
+import jax.extend.core
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -176,6 +177,58 @@ def test_sensitivity_gradient_under_vmap(x64):
 
     np.testing.assert_allclose(np.asarray(grads(arma_fast_conditional_loglik)),
                                np.asarray(grads(arma_conditional_loglik)), rtol=1e-9)
+
+
+def _has_reverse_scan(jaxpr) -> bool:
+    if any(eqn.primitive.name == "scan" and eqn.params["reverse"] for eqn in jaxpr.eqns):
+        return True
+    return any(_has_reverse_scan(getattr(sub, "jaxpr", sub))
+               for sub in jax.extend.core.subjaxprs(jaxpr))
+
+
+@pytest.mark.parametrize(("p", "q"), [(1, 1), (0, 1)])
+def test_batched_sensitivity_orders_switch_to_reverse_mode_with_the_same_numbers(x64, p, q):
+    """Under vmap the sensitivity orders take JAX's reverse mode of the MA scan (XLA:CPU
+    runs the batched sensitivity scan 20x slower from 3 members: bench_arma_chains.py):
+    every parameter batched, or only the series, with a presample, and second derivatives
+    batched, all equal the reference; one member alone keeps the forward sensitivities."""
+    y, _, _, _, _, initial_y = random_case(13, p, q, 400, True)
+    rng = np.random.default_rng(14)
+    width = 4
+    mus, sigmas = jnp.asarray(rng.normal(size=width)), jnp.asarray(rng.uniform(0.5, 2, width))
+    phis = jnp.asarray(rng.uniform(-0.6, 0.6, (width, p)))
+    thetas = jnp.asarray(rng.uniform(-0.6, 0.6, (width, q)))
+
+    def value_and_grad(fn):
+        return jax.jit(jax.vmap(jax.value_and_grad(
+            lambda *a: fn(y, *a, initial_y=initial_y), argnums=(0, 1, 2, 3))))
+
+    fast = value_and_grad(arma_fast_conditional_loglik)
+    (v_fast, g_fast), (v_ref, g_ref) = (fast(mus, phis, thetas, sigmas),
+                                        value_and_grad(arma_conditional_loglik)(
+                                            mus, phis, thetas, sigmas))
+    np.testing.assert_allclose(v_fast, v_ref, rtol=1e-12)
+    for g, e in zip(g_fast, g_ref, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-10)
+    assert _has_reverse_scan(jax.make_jaxpr(fast)(mus, phis, thetas, sigmas).jaxpr)
+    one = jax.value_and_grad(lambda m: arma_fast_conditional_loglik(
+        y, m, phis[0], thetas[0], sigmas[0], initial_y=initial_y))
+    assert not _has_reverse_scan(jax.make_jaxpr(one)(mus[0]).jaxpr)
+
+    series = jnp.asarray(rng.normal(size=(3, 400)))
+
+    def grad_in_theta(fn):
+        return jax.vmap(lambda y_s: jax.grad(lambda th: fn(y_s, mus[0], phis[0], th,
+                                                           sigmas[0]))(thetas[0]))(series)
+
+    np.testing.assert_allclose(grad_in_theta(arma_fast_conditional_loglik),
+                               grad_in_theta(arma_conditional_loglik), rtol=1e-10)
+
+    def hessian_in_theta(fn):
+        return jax.vmap(jax.hessian(lambda th: fn(y, mus[0], phis[0], th, sigmas[0])))(thetas)
+
+    np.testing.assert_allclose(hessian_in_theta(arma_fast_conditional_loglik),
+                               hessian_in_theta(arma_conditional_loglik), rtol=1e-8, atol=1e-9)
 
 
 def test_unknown_gradient_is_named():

@@ -311,6 +311,65 @@ def _plain_sum_of_squares(y, c, phi, theta, initial_y, unroll):
     return jnp.sum(jnp.square(inverse_ma_filter(innovations, theta, unroll=unroll)))
 
 
+#: Scan steps per loop iteration of the MA scan JAX differentiates when the sensitivity
+#: path is batched (:func:`_sum_of_squares_and_gradient`): 4, the fastest under ``vmap`` at
+#: every width measured (``bench_arma_chains.py``, REPORT.md section 4).
+BATCHED_UNROLL = 4
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(5,))
+def _sum_of_squares_and_gradient(y, c, phi, theta, initial_y, unroll):
+    """``(S, dS/d(c, phi...), dS/d(theta...))`` of ``S = sum_t e_t^2`` by the forward
+    sensitivities (:func:`_sensitivity_scan`), for one parameter set.
+
+    Under ``jax.vmap`` (vectorised chains, a panel's series) the same three values come from
+    JAX's reverse mode of the MA scan instead (:func:`_batched_sum_of_squares_and_gradient`):
+    XLA:CPU runs the batched sensitivity scan far slower than its one-member loop once the
+    batch reaches 3 members (ARMA(1, 1), T = 2000, value + gradient: 13 us for one member,
+    300 us for 4, against 42 us for the batched reverse mode; ``bench_arma_chains.py``).
+    """
+    return _dispatch_by_batching(y, c, phi, theta, initial_y, unroll)
+
+
+@_sum_of_squares_and_gradient.defjvp
+def _sum_of_squares_and_gradient_jvp(unroll, primals, tangents):
+    # second derivatives (Hessians, forward over reverse) differentiate the sensitivity
+    # scan itself: JAX cannot differentiate through the batching switch (custom_vmap)
+    return jax.jvp(partial(_sensitivity_values, unroll=unroll), primals, tangents)
+
+
+def _sensitivity_values(y, c, phi, theta, initial_y, unroll):
+    innovations = _ar_innovations(y, c, phi, initial_y)
+    columns = _ar_innovation_derivatives(y, c, phi, initial_y)
+    total, col_grads, theta_grads = _sensitivity_scan(innovations, columns, theta, unroll)
+    return total, col_grads, theta_grads
+
+
+def _reverse_mode_values(y, c, phi, theta, initial_y):
+    def total(c, phi, theta):
+        return _plain_sum_of_squares(y, c, phi, theta, initial_y, BATCHED_UNROLL)
+
+    value, (g_c, g_phi, g_theta) = jax.value_and_grad(total, argnums=(0, 1, 2))(c, phi, theta)
+    return (value, (g_c, *(g_phi[i] for i in range(phi.shape[0]))),
+            tuple(g_theta[j] for j in range(theta.shape[0])))
+
+
+def _dispatch_by_batching(y, c, phi, theta, initial_y, unroll):
+    @jax.custom_batching.custom_vmap
+    def values(y, c, phi, theta, initial_y):
+        return _sensitivity_values(y, c, phi, theta, initial_y, unroll)
+
+    @values.def_vmap
+    def _batched_sum_of_squares_and_gradient(axis_size, in_batched, y, c, phi, theta,
+                                             initial_y):
+        args = (y, c, phi, theta, initial_y)
+        axes = jax.tree.map(lambda batched: 0 if batched else None, in_batched)
+        out = jax.vmap(_reverse_mode_values, in_axes=axes, axis_size=axis_size)(*args)
+        return out, jax.tree.map(lambda _: True, out)
+
+    return values(y, c, phi, theta, initial_y)
+
+
 @partial(jax.custom_jvp, nondiff_argnums=(5,))
 def _sensitivity_sum_of_squares(y, c, phi, theta, initial_y, unroll):
     """``sum_t e_t^2``, scalar, whose derivative in (c, phi, theta) comes from
@@ -328,14 +387,15 @@ def _sensitivity_sum_of_squares_jvp(unroll, primals, tangents):
                  for t in tangents]
         return jax.jvp(partial(_plain_sum_of_squares, unroll=unroll), primals, tuple(dense))
 
-    innovations = _ar_innovations(y, c, phi, initial_y)
-    columns = _ar_innovation_derivatives(y, c, phi, initial_y)
     if theta.shape[0] == 0:
+        innovations = _ar_innovations(y, c, phi, initial_y)
+        columns = _ar_innovation_derivatives(y, c, phi, initial_y)
         total = jnp.sum(jnp.square(innovations))
         col_grads = tuple(2 * jnp.dot(innovations, u) for u in columns)
         theta_grads = ()
     else:
-        total, col_grads, theta_grads = _sensitivity_scan(innovations, columns, theta, unroll)
+        total, col_grads, theta_grads = _sum_of_squares_and_gradient(y, c, phi, theta,
+                                                                     initial_y, unroll)
     total_dot = jnp.zeros_like(total)
     if not isinstance(c_dot, SymbolicZero):
         total_dot = total_dot + col_grads[0] * c_dot
