@@ -4,9 +4,10 @@ Oracles nobody here wrote: NumPyro's own ``potential_energy`` of each series' mo
 Python loop (the vectorised log-density must equal it to 1e-12, values and gradients), and
 NumPyro's ``MCMC`` fitting each series on its own (the posterior means of the one-program
 fit must agree with it within |z| < 4, z from both Monte Carlo standard errors). One series
-of the panel is over-differenced white noise (y_t = e_t - e_{t-1}: an MA unit root, theta
-= -1, on the edge where the conditional likelihood's errors stop dying out), a posterior
-NUTS diverges on; the per-series diagnostics must flag it and pass the others.
+of the panel is white noise differenced twice (y_t = e_t - 2 e_{t-1} + e_{t-2}: a double MA
+unit root that an ARMA(1, 1) cannot reach, its posterior pressed against the edge where
+the conditional likelihood's errors stop dying out), a posterior NUTS diverges on; the
+per-series diagnostics must flag it and pass the others.
 """
 
 from functools import partial
@@ -96,13 +97,13 @@ def test_series_keys_do_not_depend_on_the_number_of_series():
 
 @pytest.fixture(scope="module")
 def panel_fit():
-    """One fit of S = 20 series (series BAD is over-differenced noise) and NumPyro MCMC on each
+    """One fit of S = 20 series (series BAD is noise differenced twice) and NumPyro MCMC on each
     good series alone, same settings."""
     with jax.enable_x64(True):
         y, truth = simulate_panel(S, T, seed=17)
         rng = np.random.default_rng(17)
         rng.uniform(size=2 * S)  # the draws simulate_panel made for the truth
-        y[BAD] = np.diff(rng.normal(size=T + 1))
+        y[BAD] = np.diff(rng.normal(size=T + 2), n=2)
         fit = fit_independent(arma_fast_model, y, rng_key=jax.random.PRNGKey(0),
                               num_warmup=WARMUP, num_samples=SAMPLES, num_chains=CHAINS,
                               static_kwargs={"order": ORDER},
@@ -172,13 +173,13 @@ def test_the_unidentified_series_is_flagged_and_the_others_pass(panel_fit):
     # short chains (2 x 300): R-hat 1.05 and ESS 50 rather than the gate's 1.01 and 400
     failing = failing_series(report, max_rhat=1.05, min_ess=50)
     assert BAD in failing, failing
-    assert report.divergences[BAD] > 0
     # the good series pass R-hat, ESS and E-BFMI; in chains this short a good series may
-    # show one stray divergence on some CPUs (seen: series 1, one of 600 transitions, on a
-    # machine whose XLA code differs in rounding from the one the fit was first run on),
-    # so the divergent series must stand out by its count rather than be alone
+    # show a stray divergence or three (seen: 3 of 600 transitions, and which series
+    # depends on rounding: XLA's code and the likelihood's formulation), so the divergent
+    # series must stand out by its count (it had 42 where a good series had at most 3)
     good = [s for s in range(S) if s != BAD]
-    assert failing_series(report, max_rhat=1.05, min_ess=50, max_divergences=1
+    stray = 0.01 * CHAINS * SAMPLES
+    assert failing_series(report, max_rhat=1.05, min_ess=50, max_divergences=stray
                           ).keys() == {BAD}, failing
-    assert report.divergences[BAD] > max(report.divergences[s] for s in good), \
+    assert report.divergences[BAD] > 5 * max(1, max(report.divergences[s] for s in good)), \
         report.divergences
