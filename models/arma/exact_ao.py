@@ -1,0 +1,236 @@
+"""Exact ARMA log-likelihood as the conditional recursion plus a small Gaussian correction:
+the presample values and the missing values integrated out (the additive-outlier route;
+Ljung 1989; Gomez, Maravall & Pena 1999; Newbold 1974).
+
+With x_t = y_t - mu, x_t = sum_i phi_i x_{t-i} + e_t + sum_j theta_j e_{t-j}, run the
+conditional recursion with a zero presample and the missing x_t set to 0::
+
+    eps_t = x~_t - sum_i phi_i x~_{t-i} - sum_j theta_j eps_{t-j}     (t = 0 .. T-1)
+
+It is linear and unit lower triangular in x, so exactly ``e = eps + A v``: ``v = (u,
+x_mis)``, u the p + q presample values (x_{-1..-p}, e_{-1..-q}) ~ N(0, sigma^2 Omega), x_mis
+the m missing values, A = [H, Pi] the response of the recursion to a unit in each. With
+Omega = C C', u = C w, A_w = [H C, Pi], M = A_w'A_w + diag(I_{p+q}, 0_m), b = A_w' eps,
+integrating e (Jacobian 1), w (standard normal, sigma^2) and x_mis (flat) gives::
+
+    log p(y_obs) = -(T - m)/2 log(2 pi sigma^2) - 1/2 log|M| - (eps'eps - b'M^{-1} b) / (2 sigma^2)
+
+Pieces (all exact, no truncation):
+
+* eps: one forward pass (AR part by shifts, MA part by :func:`patterns.inverse_ma_filter`);
+* b: every column of A is a short combination of shifted copies of h, the impulse
+  response of the MA filter (a column is a few *atoms*: a coefficient at a time), so
+  A'eps gathers z = (MA filter)' eps, one reverse pass of the same filter;
+* A'A: sum_t h_{t-a} h_{t-b} = r_{|a-b|} - w_{T-a}' X w_{T-b} for atoms a, b < T, with
+  X the solution of the q x q Stein equation X = E_11 + Phi' X Phi (Phi the companion
+  matrix of the MA recursion), w_n = (h_n, .., h_{n-q+1}) and r_n = (X e_1)' w_n: gathers
+  from one length-T impulse response, no T x m work;
+* log|M| and M^{-1} b: one Cholesky of a (p + q + m) square matrix (dense).
+
+The shapes depend on m, so the series must be concrete (NumPyro passes observed data that
+way); the gap *positions* are computed at run time from the series (behind
+``lax.optimization_barrier``), so nothing of size m^2 is embedded in the program.
+float64 is what it is written and tested for (float32 loses the b'M^{-1}b cancellation
+at T in the thousands).
+
+Where the MA part is not comfortably invertible (largest root modulus of the MA
+recursion's companion matrix >= :data:`MAX_MA_MODULUS`) or the presample covariance is
+near singular (AR and MA factors that almost cancel), the same program runs the one-pass
+Kalman route of :mod:`models.arma.exact_onepass` instead (``lax.cond``).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array, lax
+
+from models.arma.exact_onepass import onepass_loglik
+from patterns import inverse_ma_filter, solve_discrete_lyapunov
+from patterns.gaussian import LOG_2PI
+
+__all__ = ["MAX_MA_MODULUS", "ao_loglik", "ao_value"]
+
+#: Largest modulus of the MA recursion's companion eigenvalues this route takes. Beyond
+#: it the Stein solution X grows like 1 / (1 - rho^2) and the cancellation in
+#: eps'eps - b'M^{-1}b and in r_d - w'Xw costs about log10 of that in digits; at 0.999
+#: that is under 3 digits of 16 (measured: see the module's tests), and non-invertible
+#: MA (rho >= 1) has no stationary X at all.
+MAX_MA_MODULUS = 0.999
+
+#: Smallest pivot of the presample covariance's Cholesky factor (sigma = 1) this route
+#: takes: near-cancelling AR and MA factors make Omega singular.
+MIN_PRESAMPLE_PIVOT = 1e-6
+
+
+def _ma_companion(theta: Array) -> Array:
+    """Phi (q, q): (h_n, .., h_{n-q+1}) = Phi (h_{n-1}, .., h_{n-q}); q >= 1."""
+    q = theta.shape[0]
+    return jnp.zeros((q, q), theta.dtype).at[0, :].set(-theta).at[1:, :-1].set(
+        jnp.eye(q - 1, dtype=theta.dtype))
+
+
+def _ma_modulus(theta: Array) -> Array:
+    """Largest |eigenvalue| of the MA companion matrix (gradient stopped)."""
+    theta = lax.stop_gradient(theta)
+    if theta.shape[0] == 0:
+        return jnp.zeros((), theta.dtype)
+    if theta.shape[0] == 1:
+        return jnp.abs(theta[0])
+    return jnp.max(jnp.abs(jnp.linalg.eigvals(_ma_companion(theta))))
+
+
+def _presample_cov(phi: Array, theta: Array) -> Array:
+    """Omega (p + q, p + q), sigma = 1: covariance of (x_{-1}, .., x_{-p}, e_{-1}, .., e_{-q})."""
+    p, q = phi.shape[0], theta.shape[0]
+    dtype = phi.dtype
+    k = p + q
+    omega = jnp.zeros((k, k), dtype)
+    if p:
+        r = max(p, q + 1)
+        phi_padded = jnp.zeros(r, dtype).at[:p].set(phi)
+        loading = jnp.zeros(r, dtype).at[0].set(1.0).at[1 : q + 1].set(theta)
+        transition = jnp.zeros((r, r), dtype).at[:, 0].set(phi_padded)
+        transition = transition.at[:-1, 1:].set(jnp.eye(r - 1, dtype=dtype))
+        P = solve_discrete_lyapunov(transition, jnp.outer(loading, loading))
+        gammas = []
+        for _ in range(p):  # gamma_j = (Tm^j P0)[0, 0]
+            gammas.append(P[0, 0])
+            P = transition @ P
+        gamma = jnp.stack(gammas)
+        lags = np.abs(np.arange(p)[:, None] - np.arange(p)[None, :])
+        omega = omega.at[:p, :p].set(gamma[lags])
+    if q:
+        psi = [jnp.ones((), dtype)]  # MA(inf) weights psi_0 .. psi_{q-1}
+        for j in range(1, q):
+            value = theta[j - 1]
+            for i in range(1, min(j, p) + 1):
+                value = value + phi[i - 1] * psi[j - i]
+            psi.append(value)
+        psi = jnp.stack(psi)
+        omega = omega.at[p:, p:].set(jnp.eye(q, dtype=dtype))
+        if p:
+            # Cov(x_{-a}, e_{-b}) = psi_{b-a} for b >= a (a, b >= 1)
+            a, b = np.arange(1, p + 1)[:, None], np.arange(1, q + 1)[None, :]
+            cross = jnp.where(b >= a, psi[np.clip(b - a, 0, q - 1)], 0.0)
+            omega = omega.at[:p, p:].set(cross).at[p:, :p].set(cross.T)
+    return omega
+
+
+def _presample_atoms(p: int, q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and coefficient indices (k, L) of the presample columns of A, L = max(p, q).
+
+    Coefficient index into (0, 1, -phi_1..-phi_p, -theta_1..-theta_q); 0 is an empty atom.
+    x_{-a} enters the recursion's input at t = i - a with -phi_i (i = a..p); e_{-b} at
+    t = j - b with -theta_j (j = b..q).
+    """
+    width = max(p, q, 1)
+    positions = np.zeros((p + q, width), np.int64)
+    index = np.zeros((p + q, width), np.int64)
+    for a in range(1, p + 1):
+        for n, i in enumerate(range(a, p + 1)):
+            positions[a - 1, n], index[a - 1, n] = i - a, 1 + i
+    for b in range(1, q + 1):
+        for n, j in enumerate(range(b, q + 1)):
+            positions[p + b - 1, n], index[p + b - 1, n] = j - b, 1 + p + j
+    return positions, index
+
+
+def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
+             num_missing: int, unroll: int = 8) -> Array:
+    """The route's formula (module docstring), no fallback: exact wherever the MA part is
+    invertible and Omega is positive definite.
+
+    Args:
+        y: series (T,), NaN where missing; ``num_missing`` of them (static).
+        mu, phi, theta, sigma: (), (p,), (q,), ().
+        num_missing: m, the number of NaN in y (static: it sets the shapes).
+        unroll: steps per iteration of the two MA scans.
+
+    Returns:
+        The log-likelihood, scalar.
+
+    Example:
+        AR(1) with a gap: N(0, 1 / 0.75) for y_1, then y_3 given y_1 two steps back.
+
+        >>> import jax.numpy as jnp
+        >>> from jax.scipy.stats import norm
+        >>> y = jnp.array([0.8, jnp.nan, -0.4])
+        >>> ll = ao_value(y, jnp.array(0.0), jnp.array([0.5]), jnp.zeros(0), jnp.array(1.0), 1)
+        >>> want = norm.logpdf(0.8, 0.0, (1 / 0.75) ** 0.5) + norm.logpdf(-0.4, 0.2, 1.25 ** 0.5)
+        >>> print(bool(jnp.allclose(ll, want)))
+        True
+    """
+    p, q = phi.shape[0], theta.shape[0]
+    k, m = p + q, num_missing
+    num_steps = y.shape[0]
+    dtype = y.dtype
+    observed = ~jnp.isnan(y)
+    x = jnp.where(observed, y - mu, 0.0)
+
+    # eps: the conditional recursion, zero presample, gaps at 0
+    ar_part = x
+    for i in range(1, p + 1):
+        ar_part = ar_part - phi[i - 1] * jnp.concatenate([jnp.zeros(i, dtype), x[:-i]])
+    eps = inverse_ma_filter(ar_part, theta, unroll=unroll)
+    sum_sq = jnp.sum(eps * eps)
+    if k + m == 0:
+        quad, logdet = sum_sq, jnp.zeros((), dtype)
+    else:
+        # atoms: (columns, width) positions and coefficients
+        width = max(p + 1, q, 1)
+        pre_pos, pre_idx = _presample_atoms(p, q)
+        table = jnp.concatenate([jnp.zeros(1, dtype), jnp.ones(1, dtype), -phi, -theta])
+        pad = width - pre_pos.shape[1]
+        pre_pos = np.pad(pre_pos, ((0, 0), (0, pad)))
+        pre_idx = np.pad(pre_idx, ((0, 0), (0, pad)))
+        gaps = jnp.nonzero(~observed, size=m, fill_value=0)[0] if m else jnp.zeros(0, int)
+        gap_idx = np.zeros((m, width), np.int64)
+        gap_idx[:, 0] = 1
+        gap_idx[:, 1 : p + 1] = 2 + np.arange(p)
+        positions = jnp.concatenate([jnp.asarray(pre_pos),
+                                     gaps[:, None] + jnp.arange(width)[None, :]])
+        index = jnp.concatenate([jnp.asarray(pre_idx), jnp.asarray(gap_idx)])
+        inside = positions < num_steps
+        coef = jnp.where(inside, table[index], 0.0)  # (k + m, width)
+        positions = jnp.where(inside, positions, 0)
+
+        # b = A'eps through z = (MA filter)' eps
+        z = inverse_ma_filter(eps, theta, unroll=unroll, reverse=True)
+        b = jnp.sum(coef * z[positions], axis=1)
+
+        # A'A from the MA impulse response h (length T + 1) and the Stein solution X
+        q1 = max(q, 1)
+        theta1 = theta if q else jnp.zeros(1, dtype)
+        impulse = jnp.zeros(num_steps + 1, dtype).at[0].set(1.0)
+        h = inverse_ma_filter(impulse, theta, unroll=unroll)
+        h_padded = jnp.concatenate([jnp.zeros(q1 - 1, dtype), h])  # h_n at n + q1 - 1
+        companion = _ma_companion(theta1)
+        E = jnp.zeros((q1, q1), dtype).at[0, 0].set(1.0)
+        X = solve_discrete_lyapunov(companion.T, E)  # X = Phi' X Phi + E
+        # r_n = sum_j X[j, 0] h_{n-j}, n = 0 .. T
+        r = sum(X[j, 0] * h_padded[q1 - 1 - j : q1 - 1 - j + num_steps + 1] for j in range(q1))
+        flat_pos = positions.reshape(-1)
+        flat_coef = coef.reshape(-1)
+        lags = jnp.abs(flat_pos[:, None] - flat_pos[None, :])
+        gram_atoms = r[lags]
+        # w_{T-tau} = (h_{T-tau}, .., h_{T-tau-q+1}) for every atom
+        w = jnp.stack([h_padded[num_steps - flat_pos - j + q1 - 1] for j in range(q1)], axis=1)
+        gram_atoms = gram_atoms - w @ X @ w.T
+        gram_atoms = flat_coef[:, None] * gram_atoms * flat_coef[None, :]
+        gram = gram_atoms.reshape(k + m, width, k + m, width).sum(axis=(1, 3))
+
+        # presample columns through C (Omega = C C'); M = A_w'A_w + diag(I_k, 0)
+        if k:
+            chol = jnp.linalg.cholesky(_presample_cov(phi, theta))
+            top = chol.T @ gram[:k]  # (k, k + m)
+            gram = jnp.concatenate([
+                jnp.concatenate([top[:, :k] @ chol + jnp.eye(k, dtype=dtype), top[:, k:]], 1),
+                jnp.concatenate([top[:, k:].T, gram[k:, k:]], 1)], 0)
+            b = jnp.concatenate([chol.T @ b[:k], b[k:]])
+        factor = jnp.linalg.cholesky(gram)
+        logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(factor)))
+        solved = jax.scipy.linalg.cho_solve((factor, True), b)
+        quad = sum_sq - b @ solved
+    num_observed = num_steps - m
+    sigma2 = sigma**2
+    return -0.5 * (num_observed * (LOG_2PI + jnp.log(sigma2)) + logdet + quad / sigma2)
