@@ -234,3 +234,56 @@ def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
     num_observed = num_steps - m
     sigma2 = sigma**2
     return -0.5 * (num_observed * (LOG_2PI + jnp.log(sigma2)) + logdet + quad / sigma2)
+
+
+def _route_applies(phi: Array, theta: Array) -> Array:
+    """Whether :func:`ao_value` is used: MA modulus below :data:`MAX_MA_MODULUS` and the
+    presample covariance's Cholesky pivots above :data:`MIN_PRESAMPLE_PIVOT` (forward
+    only: it picks a branch)."""
+    phi, theta = lax.stop_gradient(phi), lax.stop_gradient(theta)
+    ok = _ma_modulus(theta) < MAX_MA_MODULUS
+    if phi.shape[0] + theta.shape[0]:
+        pivots = jnp.diagonal(jnp.linalg.cholesky(_presample_cov(phi, theta)))
+        ok = ok & jnp.all(pivots > MIN_PRESAMPLE_PIVOT)
+    return ok
+
+
+def ao_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, tol: float,
+              unroll: int = 8) -> Array:
+    """Exact log-likelihood of the observed values of ``y`` by this module's route, with
+    the one-pass Kalman route (:func:`models.arma.exact_onepass.onepass_loglik`) where it
+    does not apply: a near non-invertible MA part, a near-singular presample covariance,
+    or a series that is not concrete (a jit argument, a ``vmap`` over the data, residuals
+    of a regression): the number of gaps sets this route's shapes.
+
+    Args:
+        y: series, shape (T,), NaN where missing.
+        mu, phi, theta, sigma: process mean (), AR (p,), MA (q,) coefficients and the
+            innovation sd (); checked by the caller.
+        tol: the fallback's steady-state test (see :func:`onepass_loglik`).
+        unroll: steps per iteration of the MA scans.
+
+    Returns:
+        The log-likelihood, scalar.
+
+    Example:
+        ARMA(1, 1) with a gap, against the Kalman filter of the same model.
+
+        >>> import jax.numpy as jnp
+        >>> from models.arma.exact import arma_exact_loglik
+        >>> y = jnp.array([0.3, -0.1, jnp.nan, 0.8, 0.2])
+        >>> args = (jnp.array(0.0), jnp.array([0.5]), jnp.array([0.4]), jnp.array(1.0))
+        >>> print(bool(jnp.allclose(ao_loglik(y, *args, 1e-6),
+        ...                         arma_exact_loglik(y, *args, method="sequential"))))
+        True
+    """
+    if isinstance(y, jax.core.Tracer):
+        return onepass_loglik(y, mu, phi, theta, sigma, tol, unroll)
+    num_missing = int(np.isnan(np.asarray(y)).sum())
+    # The series is a constant of the program; the gap positions are computed from it at
+    # run time (XLA would otherwise constant-fold the m x m index arithmetic at compile).
+    series = lax.optimization_barrier(y)
+    return lax.cond(
+        _route_applies(phi, theta),
+        lambda: ao_value(series, mu, phi, theta, sigma, num_missing, unroll),
+        lambda: onepass_loglik(y, mu, phi, theta, sigma, tol, unroll))
