@@ -138,133 +138,97 @@ def _presample_atoms(p: int, q: int) -> tuple[np.ndarray, np.ndarray]:
     return positions, index
 
 
-def _gram_and_projection(series: Array, mu: Array, phi: Array, theta: Array,
-                         num_missing: int, unroll: int) -> tuple[Array, Array, Array]:
-    """eps'eps (), b = A_w'eps (K,) and M = A_w'A_w + diag(I_k, 0) (K, K), K = p + q + m:
-    everything of the formula that touches the series (module docstring)."""
+def _ma_impulse(theta: Array, indices: Array | None, length: int) -> Array:
+    """h_n, the MA filter's impulse response (h_0 = 1, h_n = -sum_j theta_j h_{n-j}, 0 for
+    n < 0), by powers of the companion matrix instead of a scan (differentiated by plain
+    reverse mode, no length-T scan to transpose): the whole array n = 0 .. length - 1 by
+    doubling when ``indices`` is None, else only at ``indices`` (any integers) by binary
+    powers."""
+    q = theta.shape[0]
+    dtype = theta.dtype
+    if q == 0:
+        if indices is None:
+            return jnp.zeros(length, dtype).at[0].set(1.0)
+        return (indices == 0).astype(dtype)
+    companion = _ma_companion(theta)
+    if indices is None:
+        windows = jnp.eye(q, dtype=dtype)[:1]  # rows s_n' = (Phi^n e_1)'
+        power = companion
+        while windows.shape[0] < length:  # s_{n+L} = Phi^L s_n
+            windows = jnp.concatenate([windows, windows @ power.T])
+            power = power @ power
+        return windows[:length, 0]
+    bits = max(int(length).bit_length(), 1)
+    vectors = jnp.broadcast_to(jnp.eye(q, dtype=dtype)[0], indices.shape + (q,))
+    power = companion
+    n = jnp.maximum(indices, 0)
+    for bit in range(bits):
+        vectors = jnp.where(((n >> bit) & 1)[..., None] == 1, vectors @ power.T, vectors)
+        power = power @ power
+    return jnp.where(indices >= 0, vectors[..., 0], 0.0)
+
+
+def _atoms(phi: Array, theta: Array, gaps: Array, num_steps: int):
+    """The columns of A (presample, then gaps) as atoms: positions and coefficients, both
+    (p + q + m, width); an atom past the end of the series has coefficient 0."""
     p, q = phi.shape[0], theta.shape[0]
-    k, m = p + q, num_missing
-    num_steps = series.shape[0]
-    dtype = series.dtype
-    observed = ~jnp.isnan(series)
-    x = jnp.where(observed, series - mu, 0.0)
-
-    # eps: the conditional recursion, zero presample, gaps at 0
-    ar_part = x
-    for i in range(1, p + 1):
-        ar_part = ar_part - phi[i - 1] * jnp.concatenate([jnp.zeros(i, dtype), x[:-i]])
-    eps = inverse_ma_filter(ar_part, theta, unroll=unroll)
-    sum_sq = jnp.sum(eps * eps)
-    if k + m == 0:
-        return sum_sq, jnp.zeros(0, dtype), jnp.zeros((0, 0), dtype)
-
-    # the columns of A as atoms: (K, width) positions and coefficients
+    m = gaps.shape[0]
+    dtype = phi.dtype
     width = max(p + 1, q, 1)
     pre_pos, pre_idx = _presample_atoms(p, q)
     pad = width - pre_pos.shape[1]
     pre_pos = np.pad(pre_pos, ((0, 0), (0, pad)))
     pre_idx = np.pad(pre_idx, ((0, 0), (0, pad)))
     table = jnp.concatenate([jnp.zeros(1, dtype), jnp.ones(1, dtype), -phi, -theta])
-    gaps = (jnp.nonzero(~observed, size=m, fill_value=0)[0] if m
-            else jnp.zeros(0, jnp.arange(1).dtype))
     gap_idx = np.zeros((m, width), np.int64)
-    gap_idx[:, 0] = 1  # x_g enters at g with 1 and at g + i with -phi_i
+    gap_idx[:, 0] = 1  # x_g enters the recursion at g with 1 and at g + i with -phi_i
     gap_idx[:, 1 : p + 1] = 2 + np.arange(p)
     positions = jnp.concatenate([jnp.asarray(pre_pos),
                                  gaps[:, None] + jnp.arange(width)[None, :]])
     index = jnp.concatenate([jnp.asarray(pre_idx), jnp.asarray(gap_idx)])
     inside = positions < num_steps
-    coef = jnp.where(inside, table[index], 0.0)
-    positions = jnp.where(inside, positions, 0)
+    return jnp.where(inside, positions, 0), jnp.where(inside, table[index], 0.0)
 
-    # b = A'eps through z = (MA filter)' eps, one reverse pass
-    z = inverse_ma_filter(eps, theta, unroll=unroll, reverse=True)
-    b = jnp.sum(coef * z[positions], axis=1)
 
-    # A'A from the MA impulse response h and the Stein solution X
+def _gram(phi: Array, theta: Array, positions: Array, coef: Array, num_steps: int,
+          whole_impulse: bool) -> Array:
+    """A'A (K, K) for the atoms: sum_{t<T} h_{t-a} h_{t-b} = r_{|a-b|} - w_{T-a}' X w_{T-b}
+    (module docstring), X = Phi' X Phi + E_11, r_n = (X e_1)' w_n."""
+    q = theta.shape[0]
+    dtype = phi.dtype
     q1 = max(q, 1)
     theta1 = theta if q else jnp.zeros(1, dtype)
-    impulse = jnp.zeros(num_steps + 1, dtype).at[0].set(1.0)
-    h = inverse_ma_filter(impulse, theta, unroll=unroll)
-    h_padded = jnp.concatenate([jnp.zeros(q1 - 1, dtype), h])  # h_n at n + q1 - 1
     X = solve_discrete_lyapunov(_ma_companion(theta1).T,
                                 jnp.zeros((q1, q1), dtype).at[0, 0].set(1.0))
-    # r_n = sum_j X[j, 0] h_{n-j} = sum_{t >= 0} h_t h_{t+n}, n = 0 .. T
-    r = sum(X[j, 0] * h_padded[q1 - 1 - j : q1 - 1 - j + num_steps + 1] for j in range(q1))
+    K, width = coef.shape
     flat_pos, flat_coef = positions.reshape(-1), coef.reshape(-1)
-    # sum_{t < T} h_{t-a} h_{t-b} = r_{|a-b|} - w_{T-a}' X w_{T-b}
-    w = jnp.stack([h_padded[num_steps - flat_pos - j + q1 - 1] for j in range(q1)], axis=1)
-    gram = r[jnp.abs(flat_pos[:, None] - flat_pos[None, :])] - w @ X @ w.T
-    gram = (flat_coef[:, None] * gram * flat_coef[None, :]).reshape(
-        k + m, width, k + m, width).sum(axis=(1, 3))
-
-    # presample columns through C (Omega = C C'), and M = A_w'A_w + diag(I_k, 0)
-    if k:
-        chol = jnp.linalg.cholesky(_presample_cov(phi, theta))
-        top = chol.T @ gram[:k]  # (k, K)
-        gram = jnp.concatenate([
-            jnp.concatenate([top[:, :k] @ chol + jnp.eye(k, dtype=dtype), top[:, k:]], 1),
-            jnp.concatenate([top[:, k:].T, gram[k:, k:]], 1)], 0)
-        b = jnp.concatenate([chol.T @ b[:k], b[k:]])
-    return sum_sq, b, gram
-
-
-@partial(jax.custom_jvp, nondiff_argnums=(5, 6))
-def _correction(series, mu, phi, theta, unused, num_missing, unroll):
-    """(eps'eps - b'M^{-1}b, log|M|): the sigma-free parts of the formula."""
-    del unused
-    sum_sq, b, gram = _gram_and_projection(series, mu, phi, theta, num_missing, unroll)
-    if b.shape[0] == 0:
-        return sum_sq, jnp.zeros((), sum_sq.dtype)
-    factor = jnp.linalg.cholesky(gram)
-    solved = jax.scipy.linalg.cho_solve((factor, True), b)
-    return sum_sq - b @ solved, 2.0 * jnp.sum(jnp.log(jnp.diagonal(factor)))
-
-
-@partial(_correction.defjvp, symbolic_zeros=True)
-def _correction_jvp(num_missing, unroll, primals, tangents):
-    """Forward sensitivities along the 1 + p + q directions (mu, phi, theta), carried
-    through the scans and the gathers by ``vmap`` of ``jvp`` (no reverse pass over T and
-    no scatter of the m^2 gathers), then the algebra by hand: d log|M| = tr(M^{-1} dM),
-    d(b'M^{-1}b) = 2 s'db - s'dM s with s = M^{-1} b. The series has no tangent: this
-    route only runs on a concrete series."""
-    series, mu, phi, theta, unused = primals
-    _, mu_dot, phi_dot, theta_dot, _ = tangents
-    p, q = phi.shape[0], theta.shape[0]
-    dtype = series.dtype
-    basis = jnp.eye(1 + p + q, dtype=dtype)
-
-    def along(direction):
-        return jax.jvp(
-            lambda m_, f_, t_: _gram_and_projection(series, m_, f_, t_, num_missing, unroll),
-            (mu, phi, theta), (direction[0], direction[1 : p + 1], direction[p + 1 :]))
-
-    (sum_sq, b, gram), (d_sum_sq, d_b, d_gram) = jax.vmap(
-        along, out_axes=((None, None, None), 0))(basis)
-    if b.shape[0] == 0:
-        quad, logdet = sum_sq, jnp.zeros((), dtype)
-        d_quad, d_logdet = d_sum_sq, jnp.zeros(basis.shape[0], dtype)
-    else:
-        factor = jnp.linalg.cholesky(gram)
-        solved = jax.scipy.linalg.cho_solve((factor, True), b)
-        inverse = jax.scipy.linalg.cho_solve((factor, True), jnp.eye(b.shape[0], dtype=dtype))
-        quad = sum_sq - b @ solved
-        logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(factor)))
-        d_quad = (d_sum_sq - 2.0 * d_b @ solved
-                  + jnp.einsum("i,nij,j->n", solved, d_gram, solved))
-        d_logdet = jnp.einsum("ij,nij->n", inverse, d_gram)
-    direction = jnp.concatenate([
-        jnp.zeros(1, dtype) if isinstance(mu_dot, SymbolicZero) else jnp.reshape(mu_dot, (1,)),
-        jnp.zeros(p, dtype) if isinstance(phi_dot, SymbolicZero) else phi_dot,
-        jnp.zeros(q, dtype) if isinstance(theta_dot, SymbolicZero) else theta_dot,
-    ])
-    return (quad, logdet), (direction @ d_quad, direction @ d_logdet)
+    lags = jnp.abs(flat_pos[:, None] - flat_pos[None, :])
+    ends = num_steps - flat_pos[:, None] - jnp.arange(q1)[None, :]  # w_{T-a} indices
+    if whole_impulse:  # gaps: lags anywhere in 0 .. T
+        h = _ma_impulse(theta, None, num_steps + 1)
+        h_padded = jnp.concatenate([jnp.zeros(q1 - 1, dtype), h])
+        r = sum(X[j, 0] * h_padded[q1 - 1 - j : q1 - 1 - j + num_steps + 1] for j in range(q1))
+        r_lags = r[lags]
+        w = h_padded[ends + q1 - 1]
+    else:  # presample only: lags below max(p, q), ends near T
+        back = lags[..., None] - jnp.arange(q1)
+        r_lags = jnp.sum(X[:, 0] * _ma_impulse(theta, back, num_steps + 1), axis=-1)
+        w = _ma_impulse(theta, ends, num_steps + 1)
+    gram = flat_coef[:, None] * (r_lags - w @ X @ w.T) * flat_coef[None, :]
+    return gram.reshape(K, width, K, width).sum(axis=(1, 3))
 
 
 def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
              num_missing: int, unroll: int = 8) -> Array:
     """The route's formula (module docstring), no fallback: exact wherever the MA part is
     invertible and Omega is positive definite.
+
+    The gradient: the quadratic term is min_v |eps + A_w v|^2 + |v_u|^2, so its
+    derivative is that of |e(x^, u^)|^2 + |w^|^2 at the minimiser held fixed (the envelope
+    theorem): the conditional residuals of the series completed by the smoothed missing
+    values x^ and presample values u^ = C w^, by one MA scan differentiated by reverse
+    mode. eps, z and the solve are computed without a derivative; log|M| is differentiated
+    through the Cholesky factor and the gathers of the impulse response.
 
     Args:
         y: series (T,), NaN where missing; ``num_missing`` of them (static).
@@ -286,8 +250,57 @@ def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
         >>> print(bool(jnp.allclose(ll, want)))
         True
     """
-    quad, logdet = _correction(y, mu, phi, theta, None, num_missing, unroll)
-    num_observed = y.shape[0] - num_missing
+    p, q = phi.shape[0], theta.shape[0]
+    k, m = p + q, num_missing
+    num_steps = y.shape[0]
+    dtype = y.dtype
+    observed = ~jnp.isnan(y)
+    x = jnp.where(observed, y - mu, 0.0)
+
+    def ar_part(series):  # x_t - sum_i phi_i x_{t-i}, zero presample
+        out = series
+        for i in range(1, p + 1):
+            out = out - phi[i - 1] * jnp.concatenate([jnp.zeros(i, dtype), series[:-i]])
+        return out
+
+    if k + m == 0:
+        quad, logdet = jnp.sum(x * x), jnp.zeros((), dtype)
+    else:
+        gaps = (jnp.nonzero(~observed, size=m, fill_value=0)[0] if m
+                else jnp.zeros(0, jnp.arange(1).dtype))
+        positions, coef = _atoms(phi, theta, gaps, num_steps)
+        gram = _gram(phi, theta, positions, coef, num_steps, whole_impulse=m > 0)
+        chol = jnp.linalg.cholesky(_presample_cov(phi, theta)) if k else None
+        if k:  # presample columns through C (Omega = C C'); M = A_w'A_w + diag(I_k, 0)
+            top = chol.T @ gram[:k]
+            gram = jnp.concatenate([
+                jnp.concatenate([top[:, :k] @ chol + jnp.eye(k, dtype=dtype), top[:, k:]], 1),
+                jnp.concatenate([top[:, k:].T, gram[k:, k:]], 1)], 0)
+        factor = jnp.linalg.cholesky(gram)
+        logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(factor)))
+
+        # the minimiser v^ = -M^{-1} A_w'eps, without a derivative
+        frozen = lax.stop_gradient((x, phi, theta, positions, coef, chol, factor))
+        x0, phi0, theta0, positions0, coef0, chol0, factor0 = frozen
+        eps = inverse_ma_filter(x0 - sum(phi0[i - 1] * jnp.concatenate(
+            [jnp.zeros(i, dtype), x0[:-i]]) for i in range(1, p + 1)), theta0, unroll=unroll)
+        z = inverse_ma_filter(eps, theta0, unroll=unroll, reverse=True)
+        b = jnp.sum(coef0 * z[positions0], axis=1)
+        if k:
+            b = jnp.concatenate([chol0.T @ b[:k], b[k:]])
+        v = -jax.scipy.linalg.cho_solve((factor0, True), b)
+
+        # the completed series' residuals, differentiable in (mu, phi, theta)
+        completed = x.at[gaps].set(v[k:]) if m else x
+        inputs = ar_part(completed)
+        if k:
+            presample = chol @ v[:k]  # u^ = C w^
+            pre_pos, pre_coef = positions[:k], coef[:k]
+            inputs = inputs.at[pre_pos.reshape(-1)].add(
+                (pre_coef * presample[:, None]).reshape(-1))
+        residuals = inverse_ma_filter(inputs, theta, unroll=unroll)
+        quad = jnp.sum(residuals * residuals) + jnp.sum(v[:k] ** 2)
+    num_observed = num_steps - m
     sigma2 = sigma**2
     return -0.5 * (num_observed * (LOG_2PI + jnp.log(sigma2)) + logdet + quad / sigma2)
 
