@@ -39,13 +39,11 @@ near singular (AR and MA factors that almost cancel), the same program runs the 
 Kalman route of :mod:`models.arma.exact_onepass` instead (``lax.cond``).
 """
 
-from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
-from jax.custom_derivatives import SymbolicZero
 
 from models.arma.exact_onepass import onepass_loglik
 from patterns import inverse_ma_filter, solve_discrete_lyapunov
@@ -317,18 +315,19 @@ def _route_applies(phi: Array, theta: Array) -> Array:
     return ok
 
 
-def ao_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, tol: float,
-              unroll: int = 8) -> Array:
+def ao_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
+              num_missing: int, tol: float, unroll: int = 8) -> Array:
     """Exact log-likelihood of the observed values of ``y`` by this module's route, with
     the one-pass Kalman route (:func:`models.arma.exact_onepass.onepass_loglik`) where it
-    does not apply: a near non-invertible MA part, a near-singular presample covariance,
-    or a series that is not concrete (a jit argument, a ``vmap`` over the data, residuals
-    of a regression): the number of gaps sets this route's shapes.
+    does not apply: a near non-invertible MA part or a near-singular presample covariance
+    (one ``lax.cond``; under ``vmap`` both branches run).
 
     Args:
-        y: series, shape (T,), NaN where missing.
+        y: series, shape (T,), NaN where missing (may be traced: a series closed over
+            becomes a constant of the trace); its gaps' count must be known.
         mu, phi, theta, sigma: process mean (), AR (p,), MA (q,) coefficients and the
             innovation sd (); checked by the caller.
+        num_missing: m, the number of NaN in ``y`` (static: it sets the shapes).
         tol: the fallback's steady-state test (see :func:`onepass_loglik`).
         unroll: steps per iteration of the MA scans.
 
@@ -342,13 +341,10 @@ def ao_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array, tol: 
         >>> from models.arma.exact import arma_exact_loglik
         >>> y = jnp.array([0.3, -0.1, jnp.nan, 0.8, 0.2])
         >>> args = (jnp.array(0.0), jnp.array([0.5]), jnp.array([0.4]), jnp.array(1.0))
-        >>> print(bool(jnp.allclose(ao_loglik(y, *args, 1e-6),
+        >>> print(bool(jnp.allclose(ao_loglik(y, *args, 1, 1e-6),
         ...                         arma_exact_loglik(y, *args, method="sequential"))))
         True
     """
-    if isinstance(y, jax.core.Tracer):
-        return onepass_loglik(y, mu, phi, theta, sigma, tol, unroll)
-    num_missing = int(np.isnan(np.asarray(y)).sum())
     # The series is a constant of the program; the gap positions are computed from it at
     # run time (XLA would otherwise constant-fold the m x m index arithmetic at compile).
     series = lax.optimization_barrier(y)
