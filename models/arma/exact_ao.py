@@ -209,8 +209,9 @@ def _gram(phi: Array, theta: Array, positions: Array, coef: Array, num_steps: in
         r_lags = r[lags]
         w = h_padded[ends + q1 - 1]
     else:  # presample only: lags below max(p, q), ends near T
-        back = lags[..., None] - jnp.arange(q1)
-        r_lags = jnp.sum(X[:, 0] * _ma_impulse(theta, back, num_steps + 1), axis=-1)
+        back = lags[..., None] - jnp.arange(q1)[None, None, :]
+        r_lags = jnp.sum(X[None, None, :, 0] * _ma_impulse(theta, back, num_steps + 1),
+                         axis=-1)
         w = _ma_impulse(theta, ends, num_steps + 1)
     gram = flat_coef[:, None] * (r_lags - w @ X @ w.T) * flat_coef[None, :]
     return gram.reshape(K, width, K, width).sum(axis=(1, 3))
