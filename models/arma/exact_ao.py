@@ -24,21 +24,28 @@ Pieces (all exact, no truncation):
 * A'A: sum_t h_{t-a} h_{t-b} = r_{|a-b|} - w_{T-a}' X w_{T-b} for atoms a, b < T, with
   X the solution of the q x q Stein equation X = E_11 + Phi' X Phi (Phi the companion
   matrix of the MA recursion), w_n = (h_n, .., h_{n-q+1}) and r_n = (X e_1)' w_n: gathers
-  from one length-T impulse response, no T x m work;
-* log|M| and M^{-1} b: one Cholesky of a (p + q + m) square matrix (dense).
+  from the impulse response (by doubling with powers of Phi, no scan), no T x m work;
+* log|M| and M^{-1} b: one Cholesky of a (p + q + m) square matrix (dense: O(m^3), which
+  is why :func:`models.arma.exact.arma_exact_loglik` takes this route only for few gaps).
+
+The gradient: eps'eps - b'M^{-1}b = min_v |eps + A_w v|^2 + |v_u|^2, so (envelope
+theorem) its derivative is that of |e^|^2 + |w^|^2 with the minimiser held fixed, e^ the
+conditional residuals of the series completed by the smoothed missing and presample
+values: one more MA scan, differentiated by reverse mode; eps, z and the solve carry no
+derivative. The value is computed the same way (a sum of squares, not a difference), so
+there is no cancellation. log|M| is differentiated through its Cholesky factor.
 
 The shapes depend on m, so the series must be concrete (NumPyro passes observed data that
 way); the gap *positions* are computed at run time from the series (behind
 ``lax.optimization_barrier``), so nothing of size m^2 is embedded in the program.
-float64 is what it is written and tested for (float32 loses the b'M^{-1}b cancellation
-at T in the thousands).
+Checked in float64 (values and gradients to 1e-8, measured 1e-13); float32 runs (the
+doctests) but no tolerance is claimed for it.
 
 Where the MA part is not comfortably invertible (largest root modulus of the MA
 recursion's companion matrix >= :data:`MAX_MA_MODULUS`) or the presample covariance is
 near singular (AR and MA factors that almost cancel), the same program runs the one-pass
 Kalman route of :mod:`models.arma.exact_onepass` instead (``lax.cond``).
 """
-
 
 import jax
 import jax.numpy as jnp
@@ -51,11 +58,12 @@ from patterns.gaussian import LOG_2PI
 
 __all__ = ["MAX_MA_MODULUS", "ao_loglik", "ao_value"]
 
-#: Largest modulus of the MA recursion's companion eigenvalues this route takes. Beyond
-#: it the Stein solution X grows like 1 / (1 - rho^2) and the cancellation in
-#: eps'eps - b'M^{-1}b and in r_d - w'Xw costs about log10 of that in digits; at 0.999
-#: that is under 3 digits of 16 (measured: see the module's tests), and non-invertible
-#: MA (rho >= 1) has no stationary X at all.
+#: Largest modulus of the MA recursion's companion eigenvalues this route takes. The
+#: Stein solution X grows like 1 / (1 - rho^2) and the subtraction r_d - w'Xw loses about
+#: log10 of that in digits: measured against statsmodels (ARMA(1, 1), 4 gaps, value), T =
+#: 2000: 3e-15 at theta = 0.9, 2e-13 at 0.99, 5e-12 at 0.998, 6e-12 at 0.99999; T = 200:
+#: at most 3e-14. 0.999 keeps the error near 1e-11 with a margin; non-invertible MA
+#: (rho >= 1) has no X at all, and there the eps recursion grows like rho^T.
 MAX_MA_MODULUS = 0.999
 
 #: Smallest pivot of the presample covariance's Cholesky factor (sigma = 1) this route
