@@ -14,11 +14,18 @@ State-space form (Harvey), state size r = max(p, q + 1)::
 and alpha_1 starts from the stationary distribution N(0, P0), P0 = Tm P0 Tm' + sigma^2 R R',
 solved exactly as a linear system (vec / Kronecker form), not by iterating.
 
-Three ways to run the filter, all giving the same number:
+Several ways to compute it, all giving the same number:
 
 * ``"sequential"`` / ``"parallel"``: the generic filters of :mod:`patterns.sequential` and
   :mod:`patterns.parallel` on the state-space form.
-* ``"fast"`` (default, :mod:`models.arma.exact_onepass`): the covariance recursion
+* ``"ao"`` (:mod:`models.arma.exact_ao`), no Kalman filter: the conditional residual
+  recursion with the missing values set to 0 and a zero presample, corrected by a
+  (p + q + m) square Gaussian integral over the presample and the m missing values (the
+  additive-outlier route). ``"fast"`` (the default) takes it for a concrete series with
+  gaps when m^3 <= :data:`AO_WORK_RATIO` x (position of the last gap + 1), where it was
+  measured faster than the one-pass route (1.4 to 7x, REPORT.md section 4); otherwise
+  ``"onepass"``.
+* ``"onepass"`` (:mod:`models.arma.exact_onepass`): the covariance recursion
   (P_t, F_t, K_t) does not depend on y, only on the parameters and on *where* y is
   missing, and away from gaps it sits at its limit; for an invertible MA part that limit
   is known in closed form: P = sigma^2 R R', F = sigma^2, K = R, where the filter is the
