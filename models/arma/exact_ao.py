@@ -41,10 +41,11 @@ way); the gap *positions* are computed at run time from the series (behind
 Checked in float64 (values and gradients to 1e-8, measured 1e-13); float32 runs (the
 doctests) but no tolerance is claimed for it.
 
-Where the MA part is not comfortably invertible (largest root modulus of the MA
-recursion's companion matrix >= :data:`MAX_MA_MODULUS`) or the presample covariance is
-near singular (AR and MA factors that almost cancel), the same program runs the one-pass
-Kalman route of :mod:`models.arma.exact_onepass` instead (``lax.cond``).
+Where the MA part is not comfortably invertible (the largest eigenvalue modulus of the MA
+recursion's companion matrix, i.e. of the inverse roots of 1 + theta(z), is >=
+:data:`MAX_MA_MODULUS`) or the presample covariance is near singular (AR and MA factors
+that almost cancel), the same program runs the one-pass Kalman route of
+:mod:`models.arma.exact_onepass` instead (``lax.cond``; under ``vmap`` both run).
 """
 
 import jax
