@@ -300,14 +300,25 @@ def benchmark_missing(args: argparse.Namespace) -> list[dict]:
             for fraction in args.missing:
                 rng = np.random.default_rng(int(1000 * fraction) + num_steps)
                 y = complete.copy()
-                y[rng.random(num_steps) < fraction] = np.nan
-                y[-1] = np.nan
+                if fraction:  # 0: the complete series
+                    y[rng.random(num_steps) < fraction] = np.nan
+                    y[-1] = np.nan
                 inputs = (jnp.asarray(y), jnp.asarray(mu), *params)
                 # What a fit runs: the series closed over (NumPyro passes data that way), so
                 # its gaps are known at trace time and the clustered route is taken.
                 closed = jax.jit(jax.value_and_grad(
                     lambda *a, y=y: arma_exact_loglik(y, *a), argnums=(0, 1, 2, 3)))
+                routes = {name: jax.jit(jax.value_and_grad(
+                    lambda *a, y=y, name=name: arma_exact_loglik(y, *a, method=name),
+                    argnums=(0, 1, 2, 3))) for name in ("onepass", "ao")}
                 value, grads = closed(*inputs[1:])
+                for route in routes.values():
+                    route_value, route_grads = route(*inputs[1:])
+                    route_diff = max([abs(float(route_value - value)) / abs(float(value))] + [
+                        float(jnp.max(jnp.abs(a - b) / jnp.maximum(jnp.abs(b), 1e-10)))
+                        for a, b in zip(route_grads, grads, strict=True) if a.size])
+                    if route_diff > 1e-8:
+                        raise RuntimeError(f"the exact routes differ: {route_diff}")
                 traced_value, _ = exact(*inputs)  # y an argument: the full filter
                 check, check_grads = reference(*inputs)
                 rel_diff = max([abs(float(value - check)) / abs(float(check)),
@@ -331,6 +342,9 @@ def benchmark_missing(args: argparse.Namespace) -> list[dict]:
                     "exact_traced": _cpu_seconds(
                         lambda a=inputs: jax.block_until_ready(exact(*a)),
                         args.number, args.repeats),
+                    **{name: _cpu_seconds(
+                        lambda f=route, a=inputs[1:]: jax.block_until_ready(f(*a)),
+                        args.number, args.repeats) for name, route in routes.items()},
                     "conditional_fast": _cpu_seconds(
                         lambda a=filled: jax.block_until_ready(conditional(*a)),
                         args.number, args.repeats),
@@ -364,19 +378,26 @@ def render_missing(rows: list[dict], args: argparse.Namespace) -> str:
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; "
         f"load average {os.getloadavg()[0]:.1f}. exact, conditional fast and numba: value "
         "+ gradient; statsmodels: value only. exact: the series closed over (as NumPyro "
-        "passes data: the clustered route); exact, y traced: y a jit argument (full filter).",
+        "passes data); exact, y traced: y a jit argument (the one-pass route); onepass, ao: "
+        "the series closed over, `method=` forcing that route (the default picks one: "
+        "`models.arma.exact.AO_WORK_RATIO`).",
         "",
-        "| T | missing | exact µs | / conditional fast | / statsmodels | / numba | "
+        "| T | missing | m | exact µs | / conditional fast | / statsmodels | / numba | "
+        "onepass µs | ao µs | ao / conditional fast | ao / statsmodels | "
         "conditional fast µs | statsmodels µs | numba µs | exact, y traced µs |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         nb = row.get("numba_s")
         lines.append(
-            f"| {row['T']} | {100 * row['missing']:g} % | {1e6 * row['exact_s']:.0f} | "
+            f"| {row['T']} | {100 * row['missing']:g} % | {row['T'] - row['observed']} | "
+            f"{1e6 * row['exact_s']:.0f} | "
             f"{row['exact_s'] / row['conditional_fast_s']:.1f} | "
             f"{row['exact_s'] / row['statsmodels_s']:.2f} | "
             + (f"{row['exact_s'] / nb:.1f} | " if nb else "- | ")
+            + f"{1e6 * row['onepass_s']:.0f} | {1e6 * row['ao_s']:.0f} | "
+            + f"{row['ao_s'] / row['conditional_fast_s']:.1f} | "
+            + f"{row['ao_s'] / row['statsmodels_s']:.2f} | "
             + f"{1e6 * row['conditional_fast_s']:.0f} | {1e6 * row['statsmodels_s']:.0f} | "
             + (f"{1e6 * nb:.0f} |" if nb else "- |")
             + f" {1e6 * row['exact_traced_s']:.0f} |")

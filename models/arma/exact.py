@@ -14,11 +14,18 @@ State-space form (Harvey), state size r = max(p, q + 1)::
 and alpha_1 starts from the stationary distribution N(0, P0), P0 = Tm P0 Tm' + sigma^2 R R',
 solved exactly as a linear system (vec / Kronecker form), not by iterating.
 
-Three ways to run the filter, all giving the same number:
+Several ways to compute it, all giving the same number:
 
 * ``"sequential"`` / ``"parallel"``: the generic filters of :mod:`patterns.sequential` and
   :mod:`patterns.parallel` on the state-space form.
-* ``"fast"`` (default, :mod:`models.arma.exact_onepass`): the covariance recursion
+* ``"ao"`` (:mod:`models.arma.exact_ao`), no Kalman filter: the conditional residual
+  recursion with the missing values set to 0 and a zero presample, corrected by a
+  (p + q + m) square Gaussian integral over the presample and the m missing values (the
+  additive-outlier route). ``"fast"`` (the default) takes it for a concrete series with
+  gaps when m^3 <= :data:`AO_WORK_RATIO` x (position of the last gap + 1), where it was
+  measured faster than the one-pass route (1.4 to 7x, REPORT.md section 4); otherwise
+  ``"onepass"``.
+* ``"onepass"`` (:mod:`models.arma.exact_onepass`): the covariance recursion
   (P_t, F_t, K_t) does not depend on y, only on the parameters and on *where* y is
   missing, and away from gaps it sits at its limit; for an invertible MA part that limit
   is known in closed form: P = sigma^2 R R', F = sigma^2, K = R, where the filter is the
@@ -42,11 +49,14 @@ Three ways to run the filter, all giving the same number:
 
 from typing import Literal
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array, lax
 from jax.typing import ArrayLike
 
 from models.arma.checks import check_arma_args
+from models.arma.exact_ao import ao_loglik
 from models.arma.exact_onepass import onepass_loglik, steady_tail
 from patterns import parallel, sequential
 from patterns.gaussian import LOG_2PI
@@ -60,7 +70,15 @@ __all__ = [
     "arma_system",
 ]
 
-FilterMethod = Literal["fast", "sequential", "parallel"]
+FilterMethod = Literal["fast", "ao", "onepass", "sequential", "parallel"]
+
+#: ``method="fast"`` takes the additive-outlier route (:mod:`models.arma.exact_ao`) when
+#: the m missing values satisfy m^3 <= AO_WORK_RATIO x (position of the last gap + 1):
+#: its dense (p + q + m) square algebra grows like m^3, the one-pass route's head runs
+#: to the last gap and on until the covariance settles. Measured crossovers (ARMA(1, 1),
+#: value + gradient, last value missing, REPORT.md section 4): m about 165 at T = 2000,
+#: 300 to 450 at T = 20000.
+AO_WORK_RATIO = 2000
 
 def arma_system(phi: ArrayLike, theta: ArrayLike) -> tuple[Array, Array]:
     """Transition matrix Tm (r, r) and shock loading R (r,) of ARMA(p, q) in Harvey's
@@ -248,6 +266,19 @@ def _forward_filter(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
     return jnp.where(whole, a, steady), jnp.where(whole, P, noise_cov)
 
 
+def _ao_gaps(y: ArrayLike, method: str) -> int | None:
+    """The number of gaps when the additive-outlier route runs, else None: ``method="ao"``
+    or ``"fast"`` with few enough gaps (:data:`AO_WORK_RATIO`; no gaps: the one-pass route
+    is as fast and cheaper to compile), and only for a concrete series (NumPy or a concrete
+    array; a traced series' gap count is unknown at trace time)."""
+    if method not in ("fast", "ao") or isinstance(y, jax.core.Tracer):
+        return None
+    gaps = np.flatnonzero(np.isnan(np.asarray(y)))
+    if method == "ao" or (gaps.size > 0 and gaps.size**3 <= AO_WORK_RATIO * (gaps[-1] + 1)):
+        return int(gaps.size)
+    return None
+
+
 def _default_tol(dtype) -> float:
     return 1e-12 if dtype == jnp.float64 else 1e-6
 
@@ -337,8 +368,12 @@ def arma_exact_loglik(
         phi: AR coefficients, shape (p,), stationary.
         theta: MA coefficients, shape (q,).
         sigma: innovation standard deviation, scalar.
-        method: ``"fast"`` (covariance recursion held at its checked limit, see the module
-            docstring), ``"sequential"`` or ``"parallel"`` (the full generic filters).
+        method: ``"fast"`` (the default: ``"ao"`` for a concrete series with a few missing values,
+            :data:`AO_WORK_RATIO`, else ``"onepass"``), ``"ao"`` (the
+            conditional recursion plus a Gaussian correction for the presample and missing
+            values, :mod:`models.arma.exact_ao`; float64), ``"onepass"`` (covariance
+            recursion held at its checked limit, see the module docstring),
+            ``"sequential"`` or ``"parallel"`` (the full generic filters).
         tol: the fast path's convergence test, ``max |P_t - sigma^2 R R'| <= tol sigma^2``;
             default 1e-12 in float64, 1e-6 in float32 (rounding would never let it pass).
 
@@ -355,16 +390,21 @@ def arma_exact_loglik(
         >>> print(jnp.allclose(ll, norm.logpdf(y[jnp.array([0, 2])], 0.1, 2.0).sum()))
         True
     """
+    # before the check: inside a jit trace, jnp.asarray turns NumPy data into a tracer
+    num_missing = _ao_gaps(y, method)
     y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma, "arma_exact_loglik")
-    if method == "fast":
-        return onepass_loglik(y, mu, phi, theta, sigma,
-                              _default_tol(y.dtype) if tol is None else tol,
-                              unroll=_tail_unroll(theta.shape[0]))
+    tol = _default_tol(y.dtype) if tol is None else tol
+    unroll = _tail_unroll(theta.shape[0])
+    if num_missing is not None:
+        return ao_loglik(y, mu, phi, theta, sigma, num_missing, tol, unroll=unroll)
+    if method in ("fast", "ao", "onepass"):
+        return onepass_loglik(y, mu, phi, theta, sigma, tol, unroll=unroll)
     if method in ("sequential", "parallel"):
         ssm = arma_state_space(mu, phi, theta, sigma)
         module = sequential if method == "sequential" else parallel
         return module.kalman_filter(ssm, y[:, None]).log_likelihood
     raise ValueError(
-        f"arma_exact_loglik: method must be 'fast', 'sequential' or 'parallel', got {method!r}"
+        "arma_exact_loglik: method must be 'fast', 'ao', 'onepass', 'sequential' or "
+        f"'parallel', got {method!r}"
     )
 

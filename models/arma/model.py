@@ -395,6 +395,11 @@ def arma_exact_model(
         (3, 20) (3, 2) (3, 4)
     """
     p, q = order
+    # The observed series as given (NumPy or a concrete array): jnp.asarray inside a jit
+    # trace turns it into a tracer (jax 0.10 lifts constants), which hides where its gaps
+    # are from the exact likelihood (models.arma.exact: the additive-outlier route needs
+    # their count at trace time; NUTS's sampling loop is such a trace).
+    given = None if y is None or isinstance(y, jax.core.Tracer) else np.asarray(y)
     y, num_steps = check_model_series("arma_exact_model", y, num_steps, order)
     spec = model_spec(order, difference, seasonal_order)
     plain = spec.diffuse_states == 0 and not spec.seasonal and exog is None
@@ -415,8 +420,8 @@ def arma_exact_model(
     if plain:
         sigma = numpyro.sample("sigma", dist.HalfCauchy(priors.sigma_scale))
         series = numpyro.sample(
-            "y", ARMA(mu, phi, theta, sigma, num_steps=num_steps, likelihood=likelihood), obs=y
-        )
+            "y", ARMA(mu, phi, theta, sigma, num_steps=num_steps, likelihood=likelihood),
+            obs=y if given is None else given)
         if y is not None and likelihood == "exact":
             numpyro.deterministic(POINTWISE_SITE, sarima_loglik(
                 series, spec, mu, phi, theta, sigma, pointwise=True))

@@ -1,0 +1,364 @@
+"""Exact ARMA log-likelihood as the conditional recursion plus a small Gaussian correction:
+the presample values and the missing values integrated out (the additive-outlier route;
+Ljung 1989; Gomez, Maravall & Pena 1999; Newbold 1974).
+
+With x_t = y_t - mu, x_t = sum_i phi_i x_{t-i} + e_t + sum_j theta_j e_{t-j}, run the
+conditional recursion with a zero presample and the missing x_t set to 0::
+
+    eps_t = x~_t - sum_i phi_i x~_{t-i} - sum_j theta_j eps_{t-j}     (t = 0 .. T-1)
+
+It is linear and unit lower triangular in x, so exactly ``e = eps + A v``: ``v = (u,
+x_mis)``, u the p + q presample values (x_{-1..-p}, e_{-1..-q}) ~ N(0, sigma^2 Omega), x_mis
+the m missing values, A = [H, Pi] the response of the recursion to a unit in each. With
+Omega = C C', u = C w, A_w = [H C, Pi], M = A_w'A_w + diag(I_{p+q}, 0_m), b = A_w' eps,
+integrating e (Jacobian 1), w (standard normal, sigma^2) and x_mis (flat) gives::
+
+    log p(y_obs) = -(T - m)/2 log(2 pi sigma^2) - 1/2 log|M| - (eps'eps - b'M^{-1} b) / (2 sigma^2)
+
+Pieces (all exact, no truncation):
+
+* eps: one forward pass (AR part by shifts, MA part by :func:`patterns.inverse_ma_filter`);
+* b: every column of A is a short combination of shifted copies of h, the impulse
+  response of the MA filter (a column is a few *atoms*: a coefficient at a time), so
+  A'eps gathers z = (MA filter)' eps, one reverse pass of the same filter;
+* A'A: sum_t h_{t-a} h_{t-b} = r_{|a-b|} - w_{T-a}' X w_{T-b} for atoms a, b < T, with
+  X the solution of the q x q Stein equation X = E_11 + Phi' X Phi (Phi the companion
+  matrix of the MA recursion), w_n = (h_n, .., h_{n-q+1}) and r_n = (X e_1)' w_n: gathers
+  from the impulse response (by doubling with powers of Phi, no scan), no T x m work;
+* log|M| and M^{-1} b: one Cholesky of a (p + q + m) square matrix (dense: O(m^3), which
+  is why :func:`models.arma.exact.arma_exact_loglik` takes this route only for few gaps).
+
+The gradient: eps'eps - b'M^{-1}b = min_v |eps + A_w v|^2 + |v_u|^2, so (envelope
+theorem) its derivative is that of |e^|^2 + |w^|^2 with the minimiser held fixed, e^ the
+conditional residuals of the series completed by the smoothed missing and presample
+values: one more MA scan, differentiated by reverse mode; eps, z and the solve carry no
+derivative. The value is computed the same way (a sum of squares, not a difference), so
+there is no cancellation. log|M| is differentiated through its Cholesky factor.
+
+The shapes depend on m, so the series must be concrete (NumPyro passes observed data that
+way); the gap *positions* are computed at run time from the series (behind
+``lax.optimization_barrier``), so nothing of size m^2 is embedded in the program.
+Checked in float64 (values and gradients to 1e-8, measured 1e-13); float32 runs (the
+doctests) but no tolerance is claimed for it.
+
+Where the MA part is not comfortably invertible (the largest eigenvalue modulus of the MA
+recursion's companion matrix, i.e. of the inverse roots of 1 + theta(z), is >=
+:data:`MAX_MA_MODULUS`) or the presample covariance is near singular (AR and MA factors
+that almost cancel), the same program runs the one-pass Kalman route of
+:mod:`models.arma.exact_onepass` instead (``lax.cond``; under ``vmap`` both run).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array, lax
+
+from models.arma.exact_onepass import onepass_loglik
+from patterns import inverse_ma_filter, solve_discrete_lyapunov
+from patterns.gaussian import LOG_2PI
+
+__all__ = ["MAX_MA_MODULUS", "ao_loglik", "ao_value"]
+
+#: Largest modulus of the MA recursion's companion eigenvalues this route takes. The
+#: Stein solution X grows like 1 / (1 - rho^2) and the subtraction r_d - w'Xw loses about
+#: log10 of that in digits: measured against statsmodels (ARMA(1, 1), 4 gaps, value), T =
+#: 2000: 3e-15 at theta = 0.9, 2e-13 at 0.99, 5e-12 at 0.998, 6e-12 at 0.99999; T = 200:
+#: at most 3e-14. 0.999 keeps the error near 1e-11 with a margin; non-invertible MA
+#: (rho >= 1) has no X at all, and there the eps recursion grows like rho^T.
+MAX_MA_MODULUS = 0.999
+
+#: Smallest pivot of the presample covariance's Cholesky factor (sigma = 1) this route
+#: takes: near-cancelling AR and MA factors make Omega singular.
+MIN_PRESAMPLE_PIVOT = 1e-6
+
+
+def _ma_companion(theta: Array) -> Array:
+    """Phi (q, q): (h_n, .., h_{n-q+1}) = Phi (h_{n-1}, .., h_{n-q}); q >= 1."""
+    q = theta.shape[0]
+    return jnp.zeros((q, q), theta.dtype).at[0, :].set(-theta).at[1:, :-1].set(
+        jnp.eye(q - 1, dtype=theta.dtype))
+
+
+def _ma_modulus(theta: Array) -> Array:
+    """Largest |eigenvalue| of the MA companion matrix (gradient stopped)."""
+    theta = lax.stop_gradient(theta)
+    if theta.shape[0] == 0:
+        return jnp.zeros((), theta.dtype)
+    if theta.shape[0] == 1:
+        return jnp.abs(theta[0])
+    return jnp.max(jnp.abs(jnp.linalg.eigvals(_ma_companion(theta))))
+
+
+def _presample_cov(phi: Array, theta: Array) -> Array:
+    """Omega (p + q, p + q), sigma = 1: covariance of (x_{-1}, .., x_{-p}, e_{-1}, .., e_{-q})."""
+    p, q = phi.shape[0], theta.shape[0]
+    dtype = phi.dtype
+    k = p + q
+    omega = jnp.zeros((k, k), dtype)
+    if p:
+        r = max(p, q + 1)
+        phi_padded = jnp.zeros(r, dtype).at[:p].set(phi)
+        loading = jnp.zeros(r, dtype).at[0].set(1.0).at[1 : q + 1].set(theta)
+        transition = jnp.zeros((r, r), dtype).at[:, 0].set(phi_padded)
+        transition = transition.at[:-1, 1:].set(jnp.eye(r - 1, dtype=dtype))
+        P = solve_discrete_lyapunov(transition, jnp.outer(loading, loading))
+        gammas = []
+        for _ in range(p):  # gamma_j = (Tm^j P0)[0, 0]
+            gammas.append(P[0, 0])
+            P = transition @ P
+        gamma = jnp.stack(gammas)
+        lags = np.abs(np.arange(p)[:, None] - np.arange(p)[None, :])
+        omega = omega.at[:p, :p].set(gamma[lags])
+    if q:
+        psi = [jnp.ones((), dtype)]  # MA(inf) weights psi_0 .. psi_{q-1}
+        for j in range(1, q):
+            value = theta[j - 1]
+            for i in range(1, min(j, p) + 1):
+                value = value + phi[i - 1] * psi[j - i]
+            psi.append(value)
+        psi = jnp.stack(psi)
+        omega = omega.at[p:, p:].set(jnp.eye(q, dtype=dtype))
+        if p:
+            # Cov(x_{-a}, e_{-b}) = psi_{b-a} for b >= a (a, b >= 1)
+            a, b = np.arange(1, p + 1)[:, None], np.arange(1, q + 1)[None, :]
+            cross = jnp.where(b >= a, psi[np.clip(b - a, 0, q - 1)], 0.0)
+            omega = omega.at[:p, p:].set(cross).at[p:, :p].set(cross.T)
+    return omega
+
+
+def _presample_atoms(p: int, q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and coefficient indices (k, L) of the presample columns of A, L = max(p, q).
+
+    Coefficient index into (0, 1, -phi_1..-phi_p, -theta_1..-theta_q); 0 is an empty atom.
+    x_{-a} enters the recursion's input at t = i - a with -phi_i (i = a..p); e_{-b} at
+    t = j - b with -theta_j (j = b..q).
+    """
+    width = max(p, q, 1)
+    positions = np.zeros((p + q, width), np.int64)
+    index = np.zeros((p + q, width), np.int64)
+    for a in range(1, p + 1):
+        for n, i in enumerate(range(a, p + 1)):
+            positions[a - 1, n], index[a - 1, n] = i - a, 1 + i
+    for b in range(1, q + 1):
+        for n, j in enumerate(range(b, q + 1)):
+            positions[p + b - 1, n], index[p + b - 1, n] = j - b, 1 + p + j
+    return positions, index
+
+
+def _ma_impulse(theta: Array, indices: Array | None, length: int) -> Array:
+    """h_n, the MA filter's impulse response (h_0 = 1, h_n = -sum_j theta_j h_{n-j}, 0 for
+    n < 0), by powers of the companion matrix instead of a scan (differentiated by plain
+    reverse mode, no length-T scan to transpose): the whole array n = 0 .. length - 1 by
+    doubling when ``indices`` is None, else only at ``indices`` (any integers) by binary
+    powers."""
+    q = theta.shape[0]
+    dtype = theta.dtype
+    if q == 0:
+        if indices is None:
+            return jnp.zeros(length, dtype).at[0].set(1.0)
+        return (indices == 0).astype(dtype)
+    companion = _ma_companion(theta)
+    if indices is None:
+        windows = jnp.eye(q, dtype=dtype)[:1]  # rows s_n' = (Phi^n e_1)'
+        power = companion
+        while windows.shape[0] < length:  # s_{n+L} = Phi^L s_n
+            windows = jnp.concatenate([windows, windows @ power.T])
+            power = power @ power
+        return windows[:length, 0]
+    bits = max(int(length).bit_length(), 1)
+    vectors = jnp.broadcast_to(jnp.eye(q, dtype=dtype)[0], indices.shape + (q,))
+    power = companion
+    n = jnp.maximum(indices, 0)
+    for bit in range(bits):
+        vectors = jnp.where(((n >> bit) & 1)[..., None] == 1, vectors @ power.T, vectors)
+        power = power @ power
+    return jnp.where(indices >= 0, vectors[..., 0], 0.0)
+
+
+def _atoms(phi: Array, theta: Array, gaps: Array, num_steps: int):
+    """The columns of A (presample, then gaps) as atoms: positions and coefficients, both
+    (p + q + m, width); an atom past the end of the series has coefficient 0."""
+    p, q = phi.shape[0], theta.shape[0]
+    m = gaps.shape[0]
+    dtype = phi.dtype
+    width = max(p + 1, q, 1)
+    pre_pos, pre_idx = _presample_atoms(p, q)
+    pad = width - pre_pos.shape[1]
+    pre_pos = np.pad(pre_pos, ((0, 0), (0, pad)))
+    pre_idx = np.pad(pre_idx, ((0, 0), (0, pad)))
+    table = jnp.concatenate([jnp.zeros(1, dtype), jnp.ones(1, dtype), -phi, -theta])
+    gap_idx = np.zeros((m, width), np.int64)
+    gap_idx[:, 0] = 1  # x_g enters the recursion at g with 1 and at g + i with -phi_i
+    gap_idx[:, 1 : p + 1] = 2 + np.arange(p)
+    positions = jnp.concatenate([jnp.asarray(pre_pos),
+                                 gaps[:, None] + jnp.arange(width)[None, :]])
+    index = jnp.concatenate([jnp.asarray(pre_idx), jnp.asarray(gap_idx)])
+    inside = positions < num_steps
+    return jnp.where(inside, positions, 0), jnp.where(inside, table[index], 0.0)
+
+
+def _gram(phi: Array, theta: Array, positions: Array, coef: Array, num_steps: int,
+          whole_impulse: bool) -> Array:
+    """A'A (K, K) for the atoms: sum_{t<T} h_{t-a} h_{t-b} = r_{|a-b|} - w_{T-a}' X w_{T-b}
+    (module docstring), X = Phi' X Phi + E_11, r_n = (X e_1)' w_n."""
+    q = theta.shape[0]
+    dtype = phi.dtype
+    q1 = max(q, 1)
+    theta1 = theta if q else jnp.zeros(1, dtype)
+    X = solve_discrete_lyapunov(_ma_companion(theta1).T,
+                                jnp.zeros((q1, q1), dtype).at[0, 0].set(1.0))
+    K, width = coef.shape
+    flat_pos, flat_coef = positions.reshape(-1), coef.reshape(-1)
+    lags = jnp.abs(flat_pos[:, None] - flat_pos[None, :])
+    ends = num_steps - flat_pos[:, None] - jnp.arange(q1)[None, :]  # w_{T-a} indices
+    if whole_impulse:  # gaps: lags anywhere in 0 .. T
+        h = _ma_impulse(theta, None, num_steps + 1)
+        h_padded = jnp.concatenate([jnp.zeros(q1 - 1, dtype), h])
+        r = sum(X[j, 0] * h_padded[q1 - 1 - j : q1 - 1 - j + num_steps + 1] for j in range(q1))
+        r_lags = r[lags]
+        w = h_padded[ends + q1 - 1]
+    else:  # presample only: lags below max(p, q), ends near T
+        back = lags[..., None] - jnp.arange(q1)[None, None, :]
+        r_lags = jnp.sum(X[None, None, :, 0] * _ma_impulse(theta, back, num_steps + 1),
+                         axis=-1)
+        w = _ma_impulse(theta, ends, num_steps + 1)
+    gram = flat_coef[:, None] * (r_lags - w @ X @ w.T) * flat_coef[None, :]
+    return gram.reshape(K, width, K, width).sum(axis=(1, 3))
+
+
+def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
+             num_missing: int, unroll: int = 8) -> Array:
+    """The route's formula (module docstring), no fallback: exact wherever the MA part is
+    invertible and Omega is positive definite.
+
+    The gradient: the quadratic term is min_v |eps + A_w v|^2 + |v_u|^2, so its
+    derivative is that of |e(x^, u^)|^2 + |w^|^2 at the minimiser held fixed (the envelope
+    theorem): the conditional residuals of the series completed by the smoothed missing
+    values x^ and presample values u^ = C w^, by one MA scan differentiated by reverse
+    mode. eps, z and the solve are computed without a derivative; log|M| is differentiated
+    through the Cholesky factor and the gathers of the impulse response.
+
+    Args:
+        y: series (T,), NaN where missing; ``num_missing`` of them (static).
+        mu, phi, theta, sigma: (), (p,), (q,), ().
+        num_missing: m, the number of NaN in y (static: it sets the shapes).
+        unroll: steps per iteration of the MA scans.
+
+    Returns:
+        The log-likelihood, scalar.
+
+    Example:
+        AR(1) with a gap: N(0, 1 / 0.75) for y_1, then y_3 given y_1 two steps back.
+
+        >>> import jax.numpy as jnp
+        >>> from jax.scipy.stats import norm
+        >>> y = jnp.array([0.8, jnp.nan, -0.4])
+        >>> ll = ao_value(y, jnp.array(0.0), jnp.array([0.5]), jnp.zeros(0), jnp.array(1.0), 1)
+        >>> want = norm.logpdf(0.8, 0.0, (1 / 0.75) ** 0.5) + norm.logpdf(-0.4, 0.2, 1.25 ** 0.5)
+        >>> print(bool(jnp.allclose(ll, want)))
+        True
+    """
+    p, q = phi.shape[0], theta.shape[0]
+    k, m = p + q, num_missing
+    num_steps = y.shape[0]
+    dtype = y.dtype
+    observed = ~jnp.isnan(y)
+    x = jnp.where(observed, y - mu, 0.0)
+
+    def ar_part(series):  # x_t - sum_i phi_i x_{t-i}, zero presample
+        out = series
+        for i in range(1, p + 1):
+            out = out - phi[i - 1] * jnp.concatenate([jnp.zeros(i, dtype), series[:-i]])
+        return out
+
+    if k + m == 0:
+        quad, logdet = jnp.sum(x * x), jnp.zeros((), dtype)
+    else:
+        gaps = (jnp.nonzero(~observed, size=m, fill_value=0)[0] if m
+                else jnp.zeros(0, jnp.arange(1).dtype))
+        positions, coef = _atoms(phi, theta, gaps, num_steps)
+        gram = _gram(phi, theta, positions, coef, num_steps, whole_impulse=m > 0)
+        chol = jnp.linalg.cholesky(_presample_cov(phi, theta)) if k else None
+        if k:  # presample columns through C (Omega = C C'); M = A_w'A_w + diag(I_k, 0)
+            top = chol.T @ gram[:k]
+            gram = jnp.concatenate([
+                jnp.concatenate([top[:, :k] @ chol + jnp.eye(k, dtype=dtype), top[:, k:]], 1),
+                jnp.concatenate([top[:, k:].T, gram[k:, k:]], 1)], 0)
+        factor = jnp.linalg.cholesky(gram)
+        logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(factor)))
+
+        # the minimiser v^ = -M^{-1} A_w'eps, without a derivative
+        frozen = lax.stop_gradient((x, phi, theta, positions, coef, chol, factor))
+        x0, phi0, theta0, positions0, coef0, chol0, factor0 = frozen
+        eps = inverse_ma_filter(x0 - sum(phi0[i - 1] * jnp.concatenate(
+            [jnp.zeros(i, dtype), x0[:-i]]) for i in range(1, p + 1)), theta0, unroll=unroll)
+        z = inverse_ma_filter(eps, theta0, unroll=unroll, reverse=True)
+        b = jnp.sum(coef0 * z[positions0], axis=1)
+        if k:
+            b = jnp.concatenate([chol0.T @ b[:k], b[k:]])
+        v = -jax.scipy.linalg.cho_solve((factor0, True), b)
+
+        # the completed series' residuals, differentiable in (mu, phi, theta)
+        completed = x.at[gaps].set(v[k:]) if m else x
+        inputs = ar_part(completed)
+        if k:
+            presample = chol @ v[:k]  # u^ = C w^
+            pre_pos, pre_coef = positions[:k], coef[:k]
+            inputs = inputs.at[pre_pos.reshape(-1)].add(
+                (pre_coef * presample[:, None]).reshape(-1))
+        residuals = inverse_ma_filter(inputs, theta, unroll=unroll)
+        quad = jnp.sum(residuals * residuals) + jnp.sum(v[:k] ** 2)
+    num_observed = num_steps - m
+    sigma2 = sigma**2
+    return -0.5 * (num_observed * (LOG_2PI + jnp.log(sigma2)) + logdet + quad / sigma2)
+
+
+def _route_applies(phi: Array, theta: Array) -> Array:
+    """Whether :func:`ao_value` is used: MA modulus below :data:`MAX_MA_MODULUS` and the
+    presample covariance's Cholesky pivots above :data:`MIN_PRESAMPLE_PIVOT` (forward
+    only: it picks a branch)."""
+    phi, theta = lax.stop_gradient(phi), lax.stop_gradient(theta)
+    ok = _ma_modulus(theta) < MAX_MA_MODULUS
+    if phi.shape[0] + theta.shape[0]:
+        pivots = jnp.diagonal(jnp.linalg.cholesky(_presample_cov(phi, theta)))
+        ok = ok & jnp.all(pivots > MIN_PRESAMPLE_PIVOT)
+    return ok
+
+
+def ao_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
+              num_missing: int, tol: float, unroll: int = 8) -> Array:
+    """Exact log-likelihood of the observed values of ``y`` by this module's route, with
+    the one-pass Kalman route (:func:`models.arma.exact_onepass.onepass_loglik`) where it
+    does not apply: a near non-invertible MA part or a near-singular presample covariance
+    (one ``lax.cond``; under ``vmap`` both branches run).
+
+    Args:
+        y: series, shape (T,), NaN where missing (may be traced: a series closed over
+            becomes a constant of the trace); its gaps' count must be known.
+        mu, phi, theta, sigma: process mean (), AR (p,), MA (q,) coefficients and the
+            innovation sd (); checked by the caller.
+        num_missing: m, the number of NaN in ``y`` (static: it sets the shapes).
+        tol: the fallback's steady-state test (see :func:`onepass_loglik`).
+        unroll: steps per iteration of the MA scans.
+
+    Returns:
+        The log-likelihood, scalar.
+
+    Example:
+        ARMA(1, 1) with a gap, against the Kalman filter of the same model.
+
+        >>> import jax.numpy as jnp
+        >>> from models.arma.exact import arma_exact_loglik
+        >>> y = jnp.array([0.3, -0.1, jnp.nan, 0.8, 0.2])
+        >>> args = (jnp.array(0.0), jnp.array([0.5]), jnp.array([0.4]), jnp.array(1.0))
+        >>> print(bool(jnp.allclose(ao_loglik(y, *args, 1, 1e-6),
+        ...                         arma_exact_loglik(y, *args, method="sequential"))))
+        True
+    """
+    # The series is a constant of the program; the gap positions are computed from it at
+    # run time (XLA would otherwise constant-fold the m x m index arithmetic at compile).
+    series = lax.optimization_barrier(y)
+    return lax.cond(
+        _route_applies(phi, theta),
+        lambda: ao_value(series, mu, phi, theta, sigma, num_missing, unroll),
+        lambda: onepass_loglik(y, mu, phi, theta, sigma, tol, unroll))
