@@ -80,6 +80,7 @@ FilterMethod = Literal["fast", "ao", "onepass", "sequential", "parallel"]
 #: 300 to 450 at T = 20000.
 AO_WORK_RATIO = 2000
 
+
 def arma_system(phi: ArrayLike, theta: ArrayLike) -> tuple[Array, Array]:
     """Transition matrix Tm (r, r) and shock loading R (r,) of ARMA(p, q) in Harvey's
     state-space form, r = max(p, q + 1).
