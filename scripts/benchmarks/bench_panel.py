@@ -185,7 +185,8 @@ def main() -> None:
     parser.add_argument("--series", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--target-series", type=int, default=1000)
     parser.add_argument("--length", type=int, default=200)
-    parser.add_argument("--likelihood", default="exact", choices=("exact", "conditional"))
+    parser.add_argument("--likelihood", default="exact",
+                        choices=("exact", "conditional", "conditional-reference"))
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=1000)
