@@ -145,3 +145,25 @@ def write_result(path: Path, result: dict[str, Any]) -> None:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def arma_candidate_loglik(y, p: int, q: int, gradient: str, unroll: int | None):
+    """Conditional ARMA(p, q) log-likelihood of one parameter vector (mu, phi, theta,
+    sigma), shape (2 + p + q,), by one formulation: ``"reference"`` (the plain two-buffer
+    scan), ``"auto"`` (the fast path's plan) or a fast-path ``gradient`` at ``unroll``."""
+    import jax.numpy as jnp
+
+    from models.arma.conditional import arma_conditional_loglik
+    from models.arma.conditional_fast import arma_fast_conditional_loglik
+
+    y = jnp.asarray(y)
+
+    def loglik(params):
+        args = (y, params[0], params[1:1 + p], params[1 + p:1 + p + q], params[1 + p + q])
+        if gradient == "reference":
+            return arma_conditional_loglik(*args)
+        if gradient == "auto":
+            return arma_fast_conditional_loglik(*args)
+        return arma_fast_conditional_loglik(*args, gradient=gradient, unroll=unroll)
+
+    return loglik

@@ -27,7 +27,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _common import best_time_per_call, job_parser, log, machine, write_result  # noqa: E402
+from _common import (  # noqa: E402
+    arma_candidate_loglik,
+    best_time_per_call,
+    job_parser,
+    log,
+    machine,
+    write_result,
+)
 
 CANDIDATES = (("reference", None), ("sensitivities", 1), ("sensitivities", 2),
               ("sensitivities", 4), ("autodiff", 4), ("autodiff", 8), ("auto", None))
@@ -37,21 +44,8 @@ def batched_candidate(p: int, q: int, y: np.ndarray, gradient: str, unroll: int 
     """``jit(vmap(value_and_grad))`` of one formulation over a (W, 2 + p + q) batch of
     parameter vectors (mu, phi, theta, sigma), the series shared."""
     import jax
-    import jax.numpy as jnp
 
-    from models.arma.conditional import arma_conditional_loglik
-    from models.arma.conditional_fast import arma_fast_conditional_loglik
-
-    y = jnp.asarray(y)
-
-    def loglik(params):
-        args = (y, params[0], params[1:1 + p], params[1 + p:1 + p + q], params[1 + p + q])
-        if gradient == "reference":
-            return arma_conditional_loglik(*args)
-        if gradient == "auto":
-            return arma_fast_conditional_loglik(*args)
-        return arma_fast_conditional_loglik(*args, gradient=gradient, unroll=unroll)
-
+    loglik = arma_candidate_loglik(y, p, q, gradient, unroll)
     return jax.jit(jax.vmap(jax.value_and_grad(loglik)))
 
 

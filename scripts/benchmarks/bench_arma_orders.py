@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _common import job_parser, log, write_result  # noqa: E402
+from _common import arma_candidate_loglik, job_parser, log, write_result  # noqa: E402
 
 CANDIDATES = (("reference", None), ("sensitivities", 1), ("sensitivities", 2),
               ("sensitivities", 4), ("autodiff", 4), ("autodiff", 8))
@@ -137,19 +137,7 @@ def jax_candidate(p: int, q: int, y, gradient, unroll):
     import jax.numpy as jnp
     from jax import lax
 
-    from models.arma.conditional import arma_conditional_loglik
-    from models.arma.conditional_fast import arma_fast_conditional_loglik
-
-    y = jnp.asarray(y)
-
-    def loglik(params):
-        args = (y, params[0], params[1:1 + p], params[1 + p:1 + p + q], params[1 + p + q])
-        if gradient == "reference":
-            return arma_conditional_loglik(*args)
-        if gradient == "auto":
-            return arma_fast_conditional_loglik(*args)
-        return arma_fast_conditional_loglik(*args, gradient=gradient, unroll=unroll)
-
+    loglik = arma_candidate_loglik(y, p, q, gradient, unroll)
     value_and_grad = jax.value_and_grad(loglik)
     call = jax.jit(value_and_grad)
 
