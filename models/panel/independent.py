@@ -49,8 +49,8 @@ from numpyro.infer.initialization import init_to_uniform
 from numpyro.infer.util import ParamInfo, find_valid_initial_params, initialize_model
 
 __all__ = ["NUTSSettings", "PanelFit", "PanelModel", "fit_independent", "independent_sampler",
-           "panel_model", "panel_potential", "predict_independent", "phase_orders",
-           "series_keys"]
+           "newton_start", "panel_model", "panel_potential", "predict_independent",
+           "phase_orders", "series_keys"]
 
 
 class NUTSSettings(NamedTuple):
@@ -73,13 +73,20 @@ class NUTSSettings(NamedTuple):
     ties two coordinates). It is not the default: on the 20-series test panel
     (tests/test_panel_independent.py, T = 100) it left one chain of each of two good
     series stuck (step size 1e-34 after warm-up took it to phi = 4, theta = -6), where the
-    diagonal matrix passes every good series."""
+    diagonal matrix passes every good series.
+
+    ``newton_steps`` > 0 moves every chain, before warm-up, from its starting point towards
+    the mode of its own posterior by that many safeguarded Newton steps on the potential
+    (:func:`newton_start`), and starts warm-up there with the inverse Hessian as the
+    inverse mass matrix (its diagonal without ``dense_mass``), so that the first warm-up
+    trees, before NumPyro adapts a mass matrix, are not the deepest."""
 
     target_accept_prob: float = 0.8
     max_tree_depth: int = 10
     dense_mass: bool = False
     step_size: float = 1.0
     warmup_max_tree_depth: int | None = 6
+    newton_steps: int = 0
 
 
 class PanelModel(NamedTuple):
@@ -234,6 +241,126 @@ def series_keys(rng_key: Array, num_series: int, num_chains: int) -> Array:
         jnp.arange(num_series))
 
 
+def newton_start(potential_fn: Callable[[dict[str, Array]], Array], z: dict[str, Array],
+                 steps: int, dense_mass: bool = False
+                 ) -> tuple[dict[str, Array], Array, dict[str, Array], Array]:
+    """``steps`` safeguarded Newton steps on ``potential_fn`` from ``z``, and the inverse
+    Hessian there: a starting point near the mode and an initial inverse mass matrix.
+
+    Each step takes the Newton direction with the Hessian's eigenvalues replaced by their
+    absolute values (floored at 1e-8 of the largest: a descent direction even where the
+    potential is not convex), tries the step lengths 1, 1/2, ..., 1/32 and keeps the best
+    if it lowers the potential (else stays). A non-finite result falls back to ``z`` and
+    the identity. One chain's k unconstrained dimensions; traceable and vmappable.
+
+    Args:
+        potential_fn: unconstrained parameters (site -> array) -> potential energy.
+        z: the starting point, site -> array.
+        steps: Newton steps (0: only the inverse Hessian at ``z``).
+        dense_mass: return the (k, k) inverse Hessian; else its diagonal, (k,).
+
+    Returns:
+        ``(z, potential energy, gradient, inverse mass matrix)`` at the point reached.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> def potential(z):  # a correlated Gaussian centred at (1, -2)
+        ...     x = jnp.stack([z["a"] - 1.0, z["b"] + 2.0])
+        ...     return 0.5 * x @ jnp.array([[2.0, 0.5], [0.5, 1.0]]) @ x
+        >>> z, pe, grad, inverse = newton_start(potential, {"a": 0.0, "b": 0.0}, 2,
+        ...                                     dense_mass=True)
+        >>> print(round(float(z["a"]), 6), round(float(z["b"]), 6), round(float(pe), 9))
+        1.0 -2.0 0.0
+        >>> print(jnp.round(inverse * 7, 4).tolist())  # the covariance: 7 x inv([[2, .5], [.5, 1]])
+        [[4.0, -2.0], [-2.0, 8.0]]
+    """
+    from jax.flatten_util import ravel_pytree
+
+    x0, unravel = ravel_pytree(z)
+
+    def potential(x: Array) -> Array:
+        return potential_fn(unravel(x))
+
+    lengths = 2.0 ** -jnp.arange(6, dtype=x0.dtype)
+
+    def curvature(x: Array) -> tuple[Array, Array]:
+        hessian = jax.hessian(potential)(x)
+        values, vectors = jnp.linalg.eigh((hessian + hessian.T) / 2)
+        floor = 1e-8 * jnp.maximum(jnp.max(jnp.abs(values)), 1e-300)
+        return jnp.maximum(jnp.abs(values), floor), vectors
+
+    def step(x: Array, _: None) -> tuple[Array, None]:
+        value, grad = jax.value_and_grad(potential)(x)
+        values, vectors = curvature(x)
+        direction = -vectors @ ((vectors.T @ grad) / values)
+        candidates = x + lengths[:, None] * direction
+        tried = jax.vmap(potential)(candidates)
+        tried = jnp.where(jnp.isfinite(tried), tried, jnp.inf)
+        best = jnp.argmin(tried)
+        return jnp.where(tried[best] < value, candidates[best], x), None
+
+    x, _ = jax.lax.scan(step, x0, None, length=steps)
+    values, vectors = curvature(x)
+    inverse = (vectors / values) @ vectors.T
+    inverse = inverse if dense_mass else jnp.diag(inverse)
+    pe, grad = jax.value_and_grad(potential)(x)
+    good = jnp.all(jnp.isfinite(x)) & jnp.isfinite(pe) & jnp.all(jnp.isfinite(grad)) \
+        & jnp.all(jnp.isfinite(inverse))
+    pe0, grad0 = jax.value_and_grad(potential)(x0)
+    identity = jnp.eye(x0.size, dtype=x0.dtype) if dense_mass else jnp.ones_like(x0)
+    x, pe, grad = (jnp.where(good, new, old) for new, old in ((x, x0), (pe, pe0),
+                                                             (grad, grad0)))
+    inverse = jnp.where(good, inverse, identity)
+    return unravel(x), pe, unravel(grad), inverse
+
+
+def _initial_state(prepared: PanelModel, settings: NUTSSettings, init_kernel: Callable,
+                   num_warmup: int, max_tree_depth: int | tuple[int, int], key: Array,
+                   kwargs: dict[str, Any]) -> Any:
+    """One chain's NUTS state before warm-up: a valid point from the init strategy, moved
+    by ``settings.newton_steps`` Newton steps (:func:`newton_start`) when asked."""
+    init_key, run_key = jax.random.split(key)
+    (z, pe, grad), _ = find_valid_initial_params(
+        init_key, prepared.model, init_strategy=prepared.init_strategy,
+        model_kwargs=kwargs, prototype_params=prepared.prototype)
+    inverse_mass_matrix = None
+    if settings.newton_steps > 0:
+        z, pe, grad, inverse_mass_matrix = newton_start(
+            prepared.potential_gen(**kwargs), z, settings.newton_steps, settings.dense_mass)
+    return init_kernel(
+        ParamInfo(z, pe, grad), num_warmup, step_size=settings.step_size,
+        inverse_mass_matrix=inverse_mass_matrix, dense_mass=settings.dense_mass,
+        target_accept_prob=settings.target_accept_prob, trajectory_length=None,
+        max_tree_depth=max_tree_depth, model_kwargs=kwargs, rng_key=run_key)
+
+
+def _over_series_and_chains(fn: Callable[..., Any], num_chain_args: int
+                            ) -> Callable[..., Any]:
+    """``vmap`` of ``fn`` over every (series, chain) pair as one axis of S x C members.
+
+    The first ``num_chain_args`` arguments hold one value per chain, leading axes (S, C);
+    the others one value per series, leading axis S (repeated for each chain); the outputs
+    come back with leading axes (S, C). One axis rather than a ``vmap`` over chains inside
+    a ``vmap`` over series, so that a likelihood's batching rule sees the whole width
+    (:func:`models.arma.conditional_fast._sum_of_squares_and_gradient` takes the reference
+    scan from :data:`models.arma.conditional_fast.WIDE_BATCH` members on: 2 x faster per
+    gradient at 2,000, REPORT.md section 7.4), not the C chains of one series."""
+
+    def run(*args: Any) -> Any:
+        chain_args, series_args = args[:num_chain_args], args[num_chain_args:]
+        leading = jax.tree_util.tree_leaves(chain_args)[0].shape[:2]
+        members = leading[0] * leading[1]
+        flat = jax.tree_util.tree_map(
+            lambda value: value.reshape(members, *value.shape[2:]), chain_args)
+        repeated = jax.tree_util.tree_map(
+            lambda value: jnp.repeat(value, leading[1], axis=0), series_args)
+        out = jax.vmap(fn)(*flat, *repeated)
+        return jax.tree_util.tree_map(lambda value: value.reshape(*leading, *value.shape[1:]),
+                                      out)
+
+    return run
+
+
 def _chain_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
                   settings: NUTSSettings, sites: tuple[str, ...] | None
                   ) -> Callable[[Array, Array, dict[str, Array]], dict[str, Array]]:
@@ -246,16 +373,9 @@ def _chain_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
 
     def run(key: Array, y_s: Array, kwargs_s: dict[str, Array]) -> dict[str, Array]:
         kwargs = {"y": y_s, **prepared.static_kwargs, **kwargs_s}
-        init_key, run_key = jax.random.split(key)
-        (z, pe, grad), _ = find_valid_initial_params(
-            init_key, prepared.model, init_strategy=prepared.init_strategy,
-            model_kwargs=kwargs, prototype_params=prepared.prototype)
         init_kernel, sample_kernel = hmc(potential_fn_gen=prepared.potential_gen, algo="NUTS")
-        state = init_kernel(
-            ParamInfo(z, pe, grad), num_warmup, step_size=settings.step_size,
-            dense_mass=settings.dense_mass, target_accept_prob=settings.target_accept_prob,
-            trajectory_length=None, max_tree_depth=max_tree_depth,
-            model_kwargs=kwargs, rng_key=run_key)
+        state = _initial_state(prepared, settings, init_kernel, num_warmup, max_tree_depth,
+                               key, kwargs)
 
         def step(state, _):
             state = sample_kernel(state, model_kwargs=kwargs)
@@ -363,15 +483,8 @@ def _regrouped_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
 
     def init_chain(key: Array, y_s: Array, kwargs_s: dict[str, Array]) -> Any:
         kwargs = {"y": y_s, **prepared.static_kwargs, **kwargs_s}
-        init_key, run_key = jax.random.split(key)
-        (z, pe, grad), _ = find_valid_initial_params(
-            init_key, prepared.model, init_strategy=prepared.init_strategy,
-            model_kwargs=kwargs, prototype_params=prepared.prototype)
-        return init_kernel(
-            ParamInfo(z, pe, grad), num_warmup, step_size=settings.step_size,
-            dense_mass=settings.dense_mass, target_accept_prob=settings.target_accept_prob,
-            trajectory_length=None, max_tree_depth=max_tree_depth,
-            model_kwargs=kwargs, rng_key=run_key)
+        return _initial_state(prepared, settings, init_kernel, num_warmup, max_tree_depth,
+                              key, kwargs)
 
     def record(state: Any) -> dict[str, Array]:
         return {"z": state.z, "diverging": state.diverging, "energy": state.energy,
@@ -393,14 +506,12 @@ def _regrouped_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
                                              (first, state, trace))
         return state, trace
 
-    advance_series = jax.vmap(advance, in_axes=(0, 0, None, None, None, None))  # chains
-    advance_block = jax.vmap(advance_series, in_axes=(0, 0, 0, 0, None, None))  # series
 
     def run_panel(keys: Array, y: Array, kwargs: dict[str, Array]) -> dict[str, Array]:
         num_series = y.shape[0]
         size = min(batch_size, num_series)  # (a device's share of the series, if sharded)
         blocks = -(-num_series // size)
-        states = jax.vmap(jax.vmap(init_chain, in_axes=(0, None, None)))(keys, y, kwargs)
+        states = _over_series_and_chains(init_chain, 1)(keys, y, kwargs)
         trace = jax.tree_util.tree_map(
             lambda value: jnp.zeros((*value.shape[:2], total, *value.shape[2:]), value.dtype),
             jax.vmap(jax.vmap(record))(states))
@@ -416,7 +527,9 @@ def _regrouped_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
                 return value[padded].reshape(blocks, size, *value.shape[1:])
 
             def one_block(args: tuple[Any, ...]) -> tuple[Any, dict[str, Array]]:
-                return advance_block(*args, first, count)
+                return _over_series_and_chains(
+                    lambda state, trace, y_s, kwargs_s: advance(state, trace, y_s, kwargs_s,
+                                                                first, count), 2)(*args)
 
             out = jax.lax.map(one_block, jax.tree_util.tree_map(
                 gather, (states, trace, y, kwargs)))
@@ -517,7 +630,7 @@ def independent_sampler(
     if batch_size is None:
         run_chain = _chain_runner(prepared, num_warmup, num_samples,
                                   settings or NUTSSettings(), sites)
-        run_panel = jax.vmap(jax.vmap(run_chain, in_axes=(0, None, None)))  # series, chains
+        run_panel = _over_series_and_chains(run_chain, 1)
     else:
         # blocks of batch_size series, one after the other: a block's NUTS iterations last
         # as long as the deepest tree of that block only; after warm-up, re-sorted by depth
