@@ -49,8 +49,8 @@ from numpyro.infer.initialization import init_to_uniform
 from numpyro.infer.util import ParamInfo, find_valid_initial_params, initialize_model
 
 __all__ = ["NUTSSettings", "PanelFit", "PanelModel", "fit_independent", "independent_sampler",
-           "newton_start", "panel_model", "panel_potential", "predict_independent",
-           "phase_orders", "series_keys"]
+           "panel_model", "panel_potential", "predict_independent", "phase_orders",
+           "series_keys"]
 
 
 class NUTSSettings(NamedTuple):
@@ -73,20 +73,13 @@ class NUTSSettings(NamedTuple):
     ties two coordinates). It is not the default: on the 20-series test panel
     (tests/test_panel_independent.py, T = 100) it left one chain of each of two good
     series stuck (step size 1e-34 after warm-up took it to phi = 4, theta = -6), where the
-    diagonal matrix passes every good series.
-
-    ``newton_steps`` > 0 moves every chain, before warm-up, from its starting point towards
-    the mode of its own posterior by that many safeguarded Newton steps on the potential
-    (:func:`newton_start`), and starts warm-up there with the inverse Hessian as the
-    inverse mass matrix (its diagonal without ``dense_mass``), so that the first warm-up
-    trees, before NumPyro adapts a mass matrix, are not the deepest."""
+    diagonal matrix passes every good series."""
 
     target_accept_prob: float = 0.8
     max_tree_depth: int = 10
     dense_mass: bool = False
     step_size: float = 1.0
     warmup_max_tree_depth: int | None = 6
-    newton_steps: int = 0
 
 
 class PanelModel(NamedTuple):
@@ -241,99 +234,17 @@ def series_keys(rng_key: Array, num_series: int, num_chains: int) -> Array:
         jnp.arange(num_series))
 
 
-def newton_start(potential_fn: Callable[[dict[str, Array]], Array], z: dict[str, Array],
-                 steps: int, dense_mass: bool = False
-                 ) -> tuple[dict[str, Array], Array, dict[str, Array], Array]:
-    """``steps`` safeguarded Newton steps on ``potential_fn`` from ``z``, and the inverse
-    Hessian there: a starting point near the mode and an initial inverse mass matrix.
-
-    Each step takes the Newton direction with the Hessian's eigenvalues replaced by their
-    absolute values (floored at 1e-8 of the largest: a descent direction even where the
-    potential is not convex), tries the step lengths 1, 1/2, ..., 2^-15 and keeps the best
-    if it lowers the potential (else stays). Unless the end point is a local minimum (the
-    Hessian positive definite, the Newton decrement g' H^-1 g below 1) and finite, it falls
-    back to ``z`` and the identity: NumPyro's own start. One chain's k unconstrained
-    dimensions; traceable and vmappable.
-
-    Args:
-        potential_fn: unconstrained parameters (site -> array) -> potential energy.
-        z: the starting point, site -> array.
-        steps: Newton steps (0: only the inverse Hessian at ``z``).
-        dense_mass: return the (k, k) inverse Hessian; else its diagonal, (k,).
-
-    Returns:
-        ``(z, potential energy, gradient, inverse mass matrix)`` at the point reached.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> def potential(z):  # a correlated Gaussian centred at (1, -2)
-        ...     x = jnp.stack([z["a"] - 1.0, z["b"] + 2.0])
-        ...     return 0.5 * x @ jnp.array([[2.0, 0.5], [0.5, 1.0]]) @ x
-        >>> z, pe, grad, inverse = newton_start(potential, {"a": 0.0, "b": 0.0}, 2,
-        ...                                     dense_mass=True)
-        >>> print(round(float(z["a"]), 6), round(float(z["b"]), 6), round(float(pe), 9))
-        1.0 -2.0 0.0
-        >>> print(jnp.round(inverse * 7, 4).tolist())  # the covariance: 7 x inv([[2, .5], [.5, 1]])
-        [[4.0, -2.0], [-2.0, 8.0]]
-    """
-    from jax.flatten_util import ravel_pytree
-
-    x0, unravel = ravel_pytree(z)
-
-    def potential(x: Array) -> Array:
-        return potential_fn(unravel(x))
-
-    lengths = 2.0 ** -jnp.arange(16, dtype=x0.dtype)
-
-    def curvature(x: Array) -> tuple[Array, Array, Array]:
-        hessian = jax.hessian(potential)(x)
-        values, vectors = jnp.linalg.eigh((hessian + hessian.T) / 2)
-        floor = 1e-8 * jnp.maximum(jnp.max(jnp.abs(values)), 1e-300)
-        return jnp.maximum(jnp.abs(values), floor), vectors, jnp.min(values)
-
-    def step(x: Array, _: None) -> tuple[Array, None]:
-        value, grad = jax.value_and_grad(potential)(x)
-        values, vectors, _ = curvature(x)
-        direction = -vectors @ ((vectors.T @ grad) / values)
-        candidates = x + lengths[:, None] * direction
-        tried = jax.vmap(potential)(candidates)
-        tried = jnp.where(jnp.isfinite(tried), tried, jnp.inf)
-        best = jnp.argmin(tried)
-        return jnp.where(tried[best] < value, candidates[best], x), None
-
-    x, _ = jax.lax.scan(step, x0, None, length=steps)
-    values, vectors, lowest = curvature(x)
-    inverse = (vectors / values) @ vectors.T
-    pe, grad = jax.value_and_grad(potential)(x)
-    # a local minimum reached: the Hessian positive definite and the Newton decrement
-    # g' H^-1 g (twice the potential above the quadratic model's minimum) below 1
-    good = jnp.all(jnp.isfinite(x)) & jnp.isfinite(pe) & jnp.all(jnp.isfinite(grad)) \
-        & jnp.all(jnp.isfinite(inverse)) & (lowest > 0) & (grad @ inverse @ grad < 1.0)
-    inverse = inverse if dense_mass else jnp.diag(inverse)
-    pe0, grad0 = jax.value_and_grad(potential)(x0)
-    identity = jnp.eye(x0.size, dtype=x0.dtype) if dense_mass else jnp.ones_like(x0)
-    x, pe, grad = (jnp.where(good, new, old) for new, old in ((x, x0), (pe, pe0),
-                                                             (grad, grad0)))
-    inverse = jnp.where(good, inverse, identity)
-    return unravel(x), pe, unravel(grad), inverse
-
-
 def _initial_state(prepared: PanelModel, settings: NUTSSettings, init_kernel: Callable,
                    num_warmup: int, max_tree_depth: int | tuple[int, int], key: Array,
                    kwargs: dict[str, Any]) -> Any:
-    """One chain's NUTS state before warm-up: a valid point from the init strategy, moved
-    by ``settings.newton_steps`` Newton steps (:func:`newton_start`) when asked."""
+    """One chain's NUTS state before warm-up, from a valid point of the init strategy."""
     init_key, run_key = jax.random.split(key)
     (z, pe, grad), _ = find_valid_initial_params(
         init_key, prepared.model, init_strategy=prepared.init_strategy,
         model_kwargs=kwargs, prototype_params=prepared.prototype)
-    inverse_mass_matrix = None
-    if settings.newton_steps > 0:
-        z, pe, grad, inverse_mass_matrix = newton_start(
-            prepared.potential_gen(**kwargs), z, settings.newton_steps, settings.dense_mass)
     return init_kernel(
         ParamInfo(z, pe, grad), num_warmup, step_size=settings.step_size,
-        inverse_mass_matrix=inverse_mass_matrix, dense_mass=settings.dense_mass,
+        dense_mass=settings.dense_mass,
         target_accept_prob=settings.target_accept_prob, trajectory_length=None,
         max_tree_depth=max_tree_depth, model_kwargs=kwargs, rng_key=run_key)
 

@@ -201,9 +201,6 @@ def main() -> None:
     parser.add_argument("--dense-mass", action="store_true",
                         help="a dense mass matrix per series in the one program and the "
                         "loops compiled once (default: diagonal, models.panel's default)")
-    parser.add_argument("--newton-steps", type=int, default=None,
-                        help="NUTSSettings.newton_steps in the one program and the loop "
-                        "compiled once (default: NUTSSettings' default)")
     parser.add_argument("--warmup-max-tree-depth", type=int, default=None,
                         help="NUTSSettings.warmup_max_tree_depth (default: its default)")
     parser.add_argument("--batch-size", type=int, default=None,
@@ -249,8 +246,6 @@ def main() -> None:
     y = np.asarray(simulate_arma_panel(jax.random.PRNGKey(0), largest, args.length).y)
     rows: list[dict] = []
     nuts_settings = NUTSSettings(dense_mass=args.dense_mass)
-    if args.newton_steps is not None:
-        nuts_settings = nuts_settings._replace(newton_steps=args.newton_steps)
     if args.warmup_max_tree_depth is not None:
         nuts_settings = nuts_settings._replace(
             warmup_max_tree_depth=args.warmup_max_tree_depth)
@@ -269,7 +264,6 @@ def main() -> None:
             "target_series": args.target_series, "mass_matrix": mass,
             "warmup_max_tree_depth": nuts_settings.warmup_max_tree_depth,
             "max_tree_depth": nuts_settings.max_tree_depth,
-            "newton_steps": nuts_settings.newton_steps,
             "batch_size": args.batch_size, "regroup": args.regroup,
             "blocks_only": args.blocks_only, "rows": rows, "ratios": ratios or {},
             "complete": final, "load_average_1_5_15": list(os.getloadavg()),

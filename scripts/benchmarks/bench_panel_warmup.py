@@ -1,8 +1,8 @@
 """The one-program panel fit under several settings side by side in one process (REPORT
 section 7.4): the batched likelihood's formulation (the fast path's choice by width,
 ``models.arma.conditional_fast.WIDE_BATCH``, or the reverse mode of the MA scan at every
-width as before) and the warm-up (``NUTSSettings.newton_steps``: chains started near their
-mode with the inverse Hessian as mass matrix; ``warmup_max_tree_depth``).
+width as before), the warm-up tree cap (``NUTSSettings.warmup_max_tree_depth``), the mass
+matrix and blocks of series (``batch_size``).
 
 Per configuration: wall and process CPU seconds of ``fit_independent`` (compilation
 included), the seconds JAX reports compiling, leapfrog steps per iteration (mean and what
@@ -11,7 +11,7 @@ bulk ESS over the latent sites (NumPyro's ``effective_sample_size``) and that ov
 sampling seconds (wall less compilation) shared by S.
 
     python scripts/benchmarks/bench_panel_warmup.py --series 200 --configs old new \\
-        new+newton5 --json warmup.json
+        new+cap5 --json warmup.json
 """
 
 from __future__ import annotations
@@ -32,20 +32,16 @@ for path in (str(ROOT), str(ROOT / "scripts")):
 
 
 def parse_config(name: str) -> dict:
-    """``old`` / ``new`` (the likelihood's choice), then ``+newtonN``, ``+capD``, ``+diag``,
-    ``+blocksB``.
+    """``old`` / ``new`` (the likelihood's choice), then ``+capD``, ``+diag``, ``+blocksB``.
 
     Example:
-        >>> parse_config("new+newton5+cap5")
-        {'wide': True, 'newton_steps': 5, 'cap': 5, 'dense': True, 'batch_size': None}
+        >>> parse_config("new+cap5+blocks100")
+        {'wide': True, 'cap': 5, 'dense': True, 'batch_size': 100}
     """
     parts = name.split("+")
-    config = {"wide": parts[0] == "new", "newton_steps": 0, "cap": 6, "dense": True,
-              "batch_size": None}
+    config = {"wide": parts[0] == "new", "cap": 6, "dense": True, "batch_size": None}
     for part in parts[1:]:
-        if part.startswith("newton"):
-            config["newton_steps"] = int(part[6:])
-        elif part.startswith("cap"):
+        if part.startswith("cap"):
             config["cap"] = int(part[3:])
         elif part == "diag":
             config["dense"] = False
@@ -63,7 +59,7 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=150)
     parser.add_argument("--samples", type=int, default=150)
-    parser.add_argument("--configs", nargs="+", default=["old", "new", "new+newton5"])
+    parser.add_argument("--configs", nargs="+", default=["old", "new", "new+cap5"])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -93,8 +89,7 @@ def main() -> None:
             # read when the batching rule is traced: every configuration compiles anew
             fast.WIDE_BATCH = wide_batch if config["wide"] else 10**9
             settings = NUTSSettings(dense_mass=config["dense"],
-                                    warmup_max_tree_depth=config["cap"],
-                                    newton_steps=config["newton_steps"])
+                                    warmup_max_tree_depth=config["cap"])
             with CompileTimer() as timer:
                 cpu, wall = time.process_time(), time.perf_counter()
                 fit = fit_independent(model, y, rng_key=jax.random.PRNGKey(1),
