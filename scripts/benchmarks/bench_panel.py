@@ -201,8 +201,6 @@ def main() -> None:
     parser.add_argument("--dense-mass", action="store_true",
                         help="a dense mass matrix per series in the one program and the "
                         "loops compiled once (default: diagonal, models.panel's default)")
-    parser.add_argument("--warmup-max-tree-depth", type=int, default=None,
-                        help="NUTSSettings.warmup_max_tree_depth (default: its default)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="the one program runs blocks of this many series one after the "
                         "other (fit_independent's batch_size; default: all S in one vmap)")
@@ -246,9 +244,6 @@ def main() -> None:
     y = np.asarray(simulate_arma_panel(jax.random.PRNGKey(0), largest, args.length).y)
     rows: list[dict] = []
     nuts_settings = NUTSSettings(dense_mass=args.dense_mass)
-    if args.warmup_max_tree_depth is not None:
-        nuts_settings = nuts_settings._replace(
-            warmup_max_tree_depth=args.warmup_max_tree_depth)
     mass = "dense" if args.dense_mass else "diagonal"
 
     def dump(ratios: dict | None = None, final: bool = False) -> None:
