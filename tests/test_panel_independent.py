@@ -20,11 +20,14 @@ from numpyro.diagnostics import effective_sample_size
 from numpyro.infer import MCMC, NUTS
 from numpyro.infer.util import potential_energy
 
+import models.arma.conditional_fast as conditional_fast
 from models.arma import FAMILY, ConditionalARMA, arma_fast_model
+from models.arma.conditional_fast import WIDE_BATCH
 from models.panel import (
     NUTSSettings,
     failing_series,
     fit_independent,
+    independent_sampler,
     panel_model,
     panel_potential,
     series_diagnostics,
@@ -55,11 +58,15 @@ def simulate_panel(num_series: int, num_steps: int, seed: int) -> tuple[np.ndarr
     return y, truth
 
 
-def test_vectorised_potential_equals_numpyro_potential_per_series(x64):
-    y, _ = simulate_panel(5, 50, seed=1)
+@pytest.mark.parametrize("num_series", [5, WIDE_BATCH])
+def test_vectorised_potential_equals_numpyro_potential_per_series(x64, num_series):
+    # 5 series: the batched gradient by reverse mode; WIDE_BATCH: by the reference scan
+    y, _ = simulate_panel(num_series, 50, seed=1)
     rng = np.random.default_rng(2)
-    params = {"intercept": rng.normal(size=5), "phi": rng.uniform(-0.6, 0.6, (5, 1)),
-              "theta": rng.uniform(-0.6, 0.6, (5, 1)), "sigma": rng.normal(size=5)}
+    params = {"intercept": rng.normal(size=num_series),
+              "phi": rng.uniform(-0.6, 0.6, (num_series, 1)),
+              "theta": rng.uniform(-0.6, 0.6, (num_series, 1)),
+              "sigma": rng.normal(size=num_series)}
     prepared = panel_model(arma_fast_model, y, static_kwargs={"order": ORDER})
     potential = panel_potential(prepared, y)
     values = jax.jit(potential)(params)
@@ -68,13 +75,31 @@ def test_vectorised_potential_equals_numpyro_potential_per_series(x64):
     # once, with the series as an argument)
     oracle = jax.jit(jax.value_and_grad(lambda p, y_s: potential_energy(
         arma_fast_model, (), {"y": y_s, "order": ORDER}, p)))
-    for s in range(5):
+    for s in range(0, num_series, 1 if num_series == 5 else 13):
         one = {name: jnp.asarray(value[s]) for name, value in params.items()}
         expected, expected_grad = oracle(one, jnp.asarray(y[s]))
         np.testing.assert_allclose(values[s], expected, rtol=1e-12)
         for name in params:
             np.testing.assert_allclose(grads[name][s], expected_grad[name], rtol=1e-12,
                                        atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [None, 2])
+def test_the_likelihood_sees_the_width_of_series_times_chains(monkeypatch, batch_size):
+    """The sampler vmaps series x chains as one axis, so the fast likelihood's batching rule
+    chooses its formulation by that width (S x C in one vmap, B x C per block), not by the
+    chains of one series. Traced, not compiled (jax.eval_shape)."""
+    widths = []
+    choose = conditional_fast.batched_formulation
+    monkeypatch.setattr(conditional_fast, "batched_formulation",
+                        lambda width: widths.append(width) or choose(width))
+    y, _ = simulate_panel(3, 20, seed=3)
+    sampler = independent_sampler(arma_fast_model, y, num_warmup=2, num_samples=2,
+                                  num_chains=2, static_kwargs={"order": ORDER},
+                                  batch_size=batch_size)
+    jax.eval_shape(sampler, jax.random.PRNGKey(0), y)
+    # the blocks: B x C; the starting points are found for all S x C at once
+    assert set(widths) == ({6} if batch_size is None else {4, 6})
 
 
 def test_bad_input_names_the_argument():

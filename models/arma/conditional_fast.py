@@ -59,7 +59,7 @@ from jax.typing import ArrayLike
 from numpyro.primitives import Messenger
 
 from models.arma.checks import check_conditional_args
-from models.arma.conditional import ConditionalARMA, arma_conditional_loglik
+from models.arma.conditional import ConditionalARMA, arma_conditional_loglik, arma_residuals
 from models.arma.model import arma_model
 from patterns import inverse_ma_filter, normal_loglik_from_sum_of_squares
 
@@ -69,10 +69,12 @@ __all__ = [
     "FALLBACK",
     "GRADIENTS",
     "PLAN",
+    "WIDE_BATCH",
     "FastConditionalARMA",
     "arma_fast_conditional_loglik",
     "arma_fast_model",
     "arma_fast_residuals",
+    "batched_formulation",
     "fast_model",
     "planned",
 ]
@@ -316,6 +318,16 @@ def _plain_sum_of_squares(y, c, phi, theta, initial_y, unroll):
 #: every width measured (``bench_arma_chains.py``, REPORT.md section 4).
 BATCHED_UNROLL = 4
 
+#: From this many batch members on, the batched gradient takes the reference two-buffer
+#: scan (:func:`models.arma.conditional.arma_residuals` differentiated by JAX) instead of
+#: the reverse mode of the MA scan. Measured (``bench_arma_chains.py --x64 --per-series``,
+#: ARMA(1, 1), T = 200, one series per member as in a panel, us per batched value +
+#: gradient, load 2.7 to 4.2; REPORT.md section 7.4): reverse mode / reference 69 / 195 at
+#: 50 members, 176 / 352 at 100, 468-477 / 327-361 at 200, 803 / 445 at 400, 1,435-1,506 /
+#: 926-1,293 at 1,000, 3,510-5,088 / 1,973-2,502 at 2,000. A panel fit vmaps its series x
+#: chains as one axis (``models.panel.independent``), so the rule sees that width.
+WIDE_BATCH = 200
+
 
 @partial(jax.custom_jvp, nondiff_argnums=(5,))
 def _sum_of_squares_and_gradient(y, c, phi, theta, initial_y, unroll):
@@ -326,7 +338,9 @@ def _sum_of_squares_and_gradient(y, c, phi, theta, initial_y, unroll):
     JAX's reverse mode of the MA scan instead (:func:`_batched_sum_of_squares_and_gradient`):
     XLA:CPU runs the batched sensitivity scan far slower than its one-member loop once the
     batch reaches 3 members (ARMA(1, 1), T = 2000, value + gradient: 13 us for one member,
-    300 us for 4, against 42 us for the batched reverse mode; ``bench_arma_chains.py``).
+    300 us for 4, against 42 us for the batched reverse mode; ``bench_arma_chains.py``);
+    from :data:`WIDE_BATCH` members on, from the reference two-buffer scan
+    (:func:`batched_formulation`).
     """
     return _dispatch_by_batching(y, c, phi, theta, initial_y, unroll)
 
@@ -354,6 +368,29 @@ def _reverse_mode_values(y, c, phi, theta, initial_y):
             tuple(g_theta[j] for j in range(theta.shape[0])))
 
 
+def _reference_scan_values(y, c, phi, theta, initial_y):
+    def total(c, phi, theta):
+        return jnp.sum(jnp.square(arma_residuals(y, c, phi, theta, initial_y=initial_y)))
+
+    value, (g_c, g_phi, g_theta) = jax.value_and_grad(total, argnums=(0, 1, 2))(c, phi, theta)
+    return (value, (g_c, *(g_phi[i] for i in range(phi.shape[0]))),
+            tuple(g_theta[j] for j in range(theta.shape[0])))
+
+
+def batched_formulation(width: int) -> str:
+    """How :func:`arma_fast_conditional_loglik`'s sensitivity orders get their gradient
+    under ``jax.vmap`` over ``width`` members: ``"reverse-mode"`` (JAX's reverse mode of the
+    MA scan, unroll :data:`BATCHED_UNROLL`) below :data:`WIDE_BATCH` members,
+    ``"reference"`` (the two-buffer scan) from there on. One member alone keeps the
+    forward sensitivities.
+
+    Example:
+        >>> print(batched_formulation(4), batched_formulation(2000))
+        reverse-mode reference
+    """
+    return "reference" if width >= WIDE_BATCH else "reverse-mode"
+
+
 def _dispatch_by_batching(y, c, phi, theta, initial_y, unroll):
     @jax.custom_batching.custom_vmap
     def values(y, c, phi, theta, initial_y):
@@ -364,7 +401,9 @@ def _dispatch_by_batching(y, c, phi, theta, initial_y, unroll):
                                              initial_y):
         args = (y, c, phi, theta, initial_y)
         axes = jax.tree.map(lambda batched: 0 if batched else None, in_batched)
-        out = jax.vmap(_reverse_mode_values, in_axes=axes, axis_size=axis_size)(*args)
+        values = (_reference_scan_values if batched_formulation(axis_size) == "reference"
+                  else _reverse_mode_values)
+        out = jax.vmap(values, in_axes=axes, axis_size=axis_size)(*args)
         return out, jax.tree.map(lambda _: True, out)
 
     return values(y, c, phi, theta, initial_y)

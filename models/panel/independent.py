@@ -234,6 +234,48 @@ def series_keys(rng_key: Array, num_series: int, num_chains: int) -> Array:
         jnp.arange(num_series))
 
 
+def _initial_state(prepared: PanelModel, settings: NUTSSettings, init_kernel: Callable,
+                   num_warmup: int, max_tree_depth: int | tuple[int, int], key: Array,
+                   kwargs: dict[str, Any]) -> Any:
+    """One chain's NUTS state before warm-up, from a valid point of the init strategy."""
+    init_key, run_key = jax.random.split(key)
+    (z, pe, grad), _ = find_valid_initial_params(
+        init_key, prepared.model, init_strategy=prepared.init_strategy,
+        model_kwargs=kwargs, prototype_params=prepared.prototype)
+    return init_kernel(
+        ParamInfo(z, pe, grad), num_warmup, step_size=settings.step_size,
+        dense_mass=settings.dense_mass,
+        target_accept_prob=settings.target_accept_prob, trajectory_length=None,
+        max_tree_depth=max_tree_depth, model_kwargs=kwargs, rng_key=run_key)
+
+
+def _over_series_and_chains(fn: Callable[..., Any], num_chain_args: int
+                            ) -> Callable[..., Any]:
+    """``vmap`` of ``fn`` over every (series, chain) pair as one axis of S x C members.
+
+    The first ``num_chain_args`` arguments hold one value per chain, leading axes (S, C);
+    the others one value per series, leading axis S (repeated for each chain); the outputs
+    come back with leading axes (S, C). One axis rather than a ``vmap`` over chains inside
+    a ``vmap`` over series, so that a likelihood's batching rule sees the whole width
+    (:func:`models.arma.conditional_fast._sum_of_squares_and_gradient` takes the reference
+    scan from :data:`models.arma.conditional_fast.WIDE_BATCH` members on: 2 x faster per
+    gradient at 2,000, REPORT.md section 7.4), not the C chains of one series."""
+
+    def run(*args: Any) -> Any:
+        chain_args, series_args = args[:num_chain_args], args[num_chain_args:]
+        leading = jax.tree_util.tree_leaves(chain_args)[0].shape[:2]
+        members = leading[0] * leading[1]
+        flat = jax.tree_util.tree_map(
+            lambda value: value.reshape(members, *value.shape[2:]), chain_args)
+        repeated = jax.tree_util.tree_map(
+            lambda value: jnp.repeat(value, leading[1], axis=0), series_args)
+        out = jax.vmap(fn)(*flat, *repeated)
+        return jax.tree_util.tree_map(lambda value: value.reshape(*leading, *value.shape[1:]),
+                                      out)
+
+    return run
+
+
 def _chain_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
                   settings: NUTSSettings, sites: tuple[str, ...] | None
                   ) -> Callable[[Array, Array, dict[str, Array]], dict[str, Array]]:
@@ -246,16 +288,9 @@ def _chain_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
 
     def run(key: Array, y_s: Array, kwargs_s: dict[str, Array]) -> dict[str, Array]:
         kwargs = {"y": y_s, **prepared.static_kwargs, **kwargs_s}
-        init_key, run_key = jax.random.split(key)
-        (z, pe, grad), _ = find_valid_initial_params(
-            init_key, prepared.model, init_strategy=prepared.init_strategy,
-            model_kwargs=kwargs, prototype_params=prepared.prototype)
         init_kernel, sample_kernel = hmc(potential_fn_gen=prepared.potential_gen, algo="NUTS")
-        state = init_kernel(
-            ParamInfo(z, pe, grad), num_warmup, step_size=settings.step_size,
-            dense_mass=settings.dense_mass, target_accept_prob=settings.target_accept_prob,
-            trajectory_length=None, max_tree_depth=max_tree_depth,
-            model_kwargs=kwargs, rng_key=run_key)
+        state = _initial_state(prepared, settings, init_kernel, num_warmup, max_tree_depth,
+                               key, kwargs)
 
         def step(state, _):
             state = sample_kernel(state, model_kwargs=kwargs)
@@ -363,15 +398,8 @@ def _regrouped_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
 
     def init_chain(key: Array, y_s: Array, kwargs_s: dict[str, Array]) -> Any:
         kwargs = {"y": y_s, **prepared.static_kwargs, **kwargs_s}
-        init_key, run_key = jax.random.split(key)
-        (z, pe, grad), _ = find_valid_initial_params(
-            init_key, prepared.model, init_strategy=prepared.init_strategy,
-            model_kwargs=kwargs, prototype_params=prepared.prototype)
-        return init_kernel(
-            ParamInfo(z, pe, grad), num_warmup, step_size=settings.step_size,
-            dense_mass=settings.dense_mass, target_accept_prob=settings.target_accept_prob,
-            trajectory_length=None, max_tree_depth=max_tree_depth,
-            model_kwargs=kwargs, rng_key=run_key)
+        return _initial_state(prepared, settings, init_kernel, num_warmup, max_tree_depth,
+                              key, kwargs)
 
     def record(state: Any) -> dict[str, Array]:
         return {"z": state.z, "diverging": state.diverging, "energy": state.energy,
@@ -393,14 +421,12 @@ def _regrouped_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
                                              (first, state, trace))
         return state, trace
 
-    advance_series = jax.vmap(advance, in_axes=(0, 0, None, None, None, None))  # chains
-    advance_block = jax.vmap(advance_series, in_axes=(0, 0, 0, 0, None, None))  # series
 
     def run_panel(keys: Array, y: Array, kwargs: dict[str, Array]) -> dict[str, Array]:
         num_series = y.shape[0]
         size = min(batch_size, num_series)  # (a device's share of the series, if sharded)
         blocks = -(-num_series // size)
-        states = jax.vmap(jax.vmap(init_chain, in_axes=(0, None, None)))(keys, y, kwargs)
+        states = _over_series_and_chains(init_chain, 1)(keys, y, kwargs)
         trace = jax.tree_util.tree_map(
             lambda value: jnp.zeros((*value.shape[:2], total, *value.shape[2:]), value.dtype),
             jax.vmap(jax.vmap(record))(states))
@@ -416,7 +442,9 @@ def _regrouped_runner(prepared: PanelModel, num_warmup: int, num_samples: int,
                 return value[padded].reshape(blocks, size, *value.shape[1:])
 
             def one_block(args: tuple[Any, ...]) -> tuple[Any, dict[str, Array]]:
-                return advance_block(*args, first, count)
+                return _over_series_and_chains(
+                    lambda state, trace, y_s, kwargs_s: advance(state, trace, y_s, kwargs_s,
+                                                                first, count), 2)(*args)
 
             out = jax.lax.map(one_block, jax.tree_util.tree_map(
                 gather, (states, trace, y, kwargs)))
@@ -517,7 +545,7 @@ def independent_sampler(
     if batch_size is None:
         run_chain = _chain_runner(prepared, num_warmup, num_samples,
                                   settings or NUTSSettings(), sites)
-        run_panel = jax.vmap(jax.vmap(run_chain, in_axes=(0, None, None)))  # series, chains
+        run_panel = _over_series_and_chains(run_chain, 1)
     else:
         # blocks of batch_size series, one after the other: a block's NUTS iterations last
         # as long as the deepest tree of that block only; after warm-up, re-sorted by depth

@@ -37,16 +37,26 @@ from _common import (  # noqa: E402
 )
 
 CANDIDATES = (("reference", None), ("sensitivities", 1), ("sensitivities", 2),
-              ("sensitivities", 4), ("autodiff", 4), ("autodiff", 8), ("auto", None))
+              ("sensitivities", 4), ("autodiff", 1), ("autodiff", 2), ("autodiff", 4),
+              ("autodiff", 8), ("auto", None))
 
 
 def batched_candidate(p: int, q: int, y: np.ndarray, gradient: str, unroll: int | None):
     """``jit(vmap(value_and_grad))`` of one formulation over a (W, 2 + p + q) batch of
-    parameter vectors (mu, phi, theta, sigma), the series shared."""
+    parameter vectors (mu, phi, theta, sigma): ``y`` of shape (T,) is shared (chains of one
+    series), of shape (W, T) one series per member (a panel's series)."""
     import jax
 
-    loglik = arma_candidate_loglik(y, p, q, gradient, unroll)
-    return jax.jit(jax.vmap(jax.value_and_grad(loglik)))
+    if np.ndim(y) == 1:
+        loglik = arma_candidate_loglik(y, p, q, gradient, unroll)
+        return jax.jit(jax.vmap(jax.value_and_grad(loglik)))
+
+    def one(y_s, params):
+        return jax.value_and_grad(arma_candidate_loglik(y_s, p, q, gradient, unroll))(params)
+
+    batched = jax.jit(jax.vmap(one))
+    series = jax.numpy.asarray(y)
+    return lambda x: batched(series, x)
 
 
 def parameter_batch(p: int, q: int, width: int, dtype, seed: int = 3) -> np.ndarray:
@@ -62,9 +72,10 @@ def benchmark(p: int, q: int, num_steps: int, widths: list[int], args) -> list[d
     import jax
 
     dtype = np.float64 if args.x64 else np.float32
-    y = np.random.default_rng(11).normal(size=num_steps).astype(dtype)
     rows = []
     for width in widths:
+        shape = (width, num_steps) if args.per_series else (num_steps,)
+        y = np.random.default_rng(11).normal(size=shape).astype(dtype)
         x = jax.numpy.asarray(parameter_batch(p, q, width, dtype))
         names, calls, checks = [], [], {}
         for gradient, unroll in CANDIDATES:
@@ -92,6 +103,7 @@ def benchmark(p: int, q: int, num_steps: int, widths: list[int], args) -> list[d
                     call, repeats=1, min_seconds=args.min_seconds,
                     block=jax.block_until_ready))
         rows.append({"p": p, "q": q, "num_steps": num_steps, "width": width,
+                     "per_series": bool(args.per_series),
                      "us": {name: best[name] * 1e6 for name in names},
                      "compile_s": {name: checks[name][2] for name in names}})
         log(f"[chains] ARMA({p},{q}) T={num_steps} W={width}: " + "  ".join(
@@ -130,6 +142,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--min-seconds", type=float, default=0.03)
     parser.add_argument("--x64", action="store_true", help="float64 (default: float32)")
+    parser.add_argument("--per-series", action="store_true",
+                        help="one series per batch member (a panel; default: one series "
+                        "shared by the batch, as chains)")
     parser.add_argument("--nuts", type=int, default=0, metavar="CHAINS",
                         help="also time vectorised-chain NUTS fits with this many chains")
     parser.add_argument("--nuts-steps", type=int, default=2000)

@@ -70,12 +70,14 @@ FAMILIES_END = "<!-- families: end -->"
 PANEL_START = "<!-- panel: start (run_all.py replaces this part) -->"
 PANEL_END = "<!-- panel: end -->"
 #: issue 17's comparison: S = 1,000 series x T = 200, ARMA(1, 1), every series' own posterior
-#: (150 + 150 draws: the largest S alone is ~10 minutes on 2 loaded cores; the loops that
-#: compile per series are timed on 2 series, each compilation minutes long)
-PANEL_ARGS = ["--series", "10", "100", "1000", "--target-series", "1000", "--length", "200",
+#: (150 + 150 draws), the one program at S = 100, 300, 1,000 (the CPU scaling curve) in
+#: blocks of 100 series regrouped by tree depth (REPORT 7.4: 2.3 x less sampling time than
+#: one vmap at S = 1,000); the two loops that compile per series (10-60 x slower than the
+#: best loop, REPORT 7) are left out: each compilation is minutes long
+PANEL_ARGS = ["--series", "100", "300", "1000", "--target-series", "1000", "--length", "200",
               "--likelihood", "conditional", "--chains", "2", "--warmup", "150",
-              "--samples", "150", "--loop-series", "20", "--command-loop-series", "2",
-              "--dense-mass"]
+              "--samples", "150", "--loop-series", "20", "--command-loop-series", "0",
+              "--dense-mass", "--batch-size", "100", "--regroup"]
 
 
 def plan(quick: bool) -> list[tuple[str, list[str]]]:
