@@ -15,7 +15,7 @@ from statsmodels.tsa.arima.model import ARIMA
 from statsmodels.tsa.arima_process import arma_generate_sample
 
 from models.arma.exact import arma_exact_loglik
-from models.arma.exact_ao import MAX_MA_MODULUS
+from models.arma.exact_ao import MAX_MA_MODULUS, _ma_companion, _ma_roots_inside
 
 
 def _statsmodels(y, mu, phi, theta, sigma):
@@ -94,6 +94,20 @@ def test_the_fallback_around_the_ma_threshold(x64):
     y, (mu, phi, _, sigma) = _series(1, 1, 200, "placed", seed=7)
     _check(y, (mu, phi, np.array([0.9985]), sigma),
            more=[(mu, phi, np.array([theta]), sigma) for theta in (0.9995, 1.3)])
+
+
+def test_step_down_modulus_test_agrees_with_the_companion_eigenvalues(x64):
+    # The route's MA test (no eigenvalue solver) against numpy's eigenvalues of the
+    # companion matrix, q = 2..5, theta drawn around the unit circle's boundary.
+    rng = np.random.default_rng(3)
+    for q in range(2, 6):
+        thetas = rng.normal(size=(400, q)) * rng.choice([0.3, 1.0, 2.0], size=(400, 1))
+        moduli = np.array([np.max(np.abs(np.linalg.eigvals(np.asarray(_ma_companion(
+            jnp.asarray(t)))))) for t in thetas])
+        keep = np.abs(moduli - MAX_MA_MODULUS) > 1e-9
+        got = jax.jit(jax.vmap(lambda t: _ma_roots_inside(t, MAX_MA_MODULUS)))(thetas)
+        np.testing.assert_array_equal(np.asarray(got)[keep], (moduli < MAX_MA_MODULUS)[keep])
+        assert 0 < np.sum(moduli[keep] < MAX_MA_MODULUS) < keep.sum()  # both sides seen
 
 
 def test_near_cancelling_factors_fall_back(x64):
