@@ -52,9 +52,11 @@ def simulate_panel(num_series: int, num_steps: int, seed: int) -> tuple[np.ndarr
     truth = np.column_stack([rng.uniform(0.3, 0.7, num_series),
                              rng.uniform(0.2, 0.5, num_series)])
     keys = jax.random.split(jax.random.PRNGKey(seed), num_series)
-    y = np.stack([np.asarray(ConditionalARMA(0.5, jnp.array([phi]), jnp.array([theta]), 1.0,
-                                             num_steps=num_steps).sample(key))
-                  for key, (phi, theta) in zip(keys, truth, strict=True)])
+    # one compiled vmap over the series: the same draws, bit for bit, as a loop of
+    # single-series samples, without 200 op-by-op simulations (12.5 s against 0.5 s)
+    draw = jax.jit(jax.vmap(lambda key, phi, theta: ConditionalARMA(
+        0.5, phi[None], theta[None], 1.0, num_steps=num_steps).sample(key)))
+    y = np.array(draw(keys, jnp.asarray(truth[:, 0]), jnp.asarray(truth[:, 1])))  # writable
     return y, truth
 
 
