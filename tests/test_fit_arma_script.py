@@ -267,8 +267,8 @@ def test_exact_likelihood_with_gaps_writes_forecasts_from_the_posterior(tmp_path
     post = groups["posterior"]
     flat = {k: jnp.asarray(post[k].values.reshape((-1,) + post[k].shape[2:]))
             for k in ("mu", "phi", "theta", "sigma")}
-    means = jax.vmap(lambda mu, phi, theta, sigma: arma_forecast(
-        jnp.asarray(observed), mu, phi, theta, sigma, 12).mean)(
+    means = jax.jit(jax.vmap(lambda mu, phi, theta, sigma: arma_forecast(
+        jnp.asarray(observed), mu, phi, theta, sigma, 12).mean))(
         flat["mu"], flat["phi"], flat["theta"], flat["sigma"])
     forecast = draws.values.reshape(-1, 12)
     spread = forecast.std(axis=0)
