@@ -359,22 +359,25 @@ def _sensitivity_values(y, c, phi, theta, initial_y, unroll):
     return total, col_grads, theta_grads
 
 
-def _reverse_mode_values(y, c, phi, theta, initial_y):
-    def total(c, phi, theta):
-        return _plain_sum_of_squares(y, c, phi, theta, initial_y, BATCHED_UNROLL)
-
+def _reverse_mode(total, c, phi, theta):
+    """``total(c, phi, theta)`` and its gradient by JAX's reverse mode, laid out as
+    :func:`_sensitivity_values` returns them."""
     value, (g_c, g_phi, g_theta) = jax.value_and_grad(total, argnums=(0, 1, 2))(c, phi, theta)
     return (value, (g_c, *(g_phi[i] for i in range(phi.shape[0]))),
             tuple(g_theta[j] for j in range(theta.shape[0])))
+
+
+def _reverse_mode_values(y, c, phi, theta, initial_y):
+    return _reverse_mode(
+        lambda c, phi, theta: _plain_sum_of_squares(y, c, phi, theta, initial_y, BATCHED_UNROLL),
+        c, phi, theta)
 
 
 def _reference_scan_values(y, c, phi, theta, initial_y):
-    def total(c, phi, theta):
-        return jnp.sum(jnp.square(arma_residuals(y, c, phi, theta, initial_y=initial_y)))
-
-    value, (g_c, g_phi, g_theta) = jax.value_and_grad(total, argnums=(0, 1, 2))(c, phi, theta)
-    return (value, (g_c, *(g_phi[i] for i in range(phi.shape[0]))),
-            tuple(g_theta[j] for j in range(theta.shape[0])))
+    return _reverse_mode(
+        lambda c, phi, theta: jnp.sum(jnp.square(arma_residuals(y, c, phi, theta,
+                                                                initial_y=initial_y))),
+        c, phi, theta)
 
 
 def batched_formulation(width: int) -> str:

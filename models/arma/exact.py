@@ -57,7 +57,7 @@ from jax.typing import ArrayLike
 
 from models.arma.checks import check_arma_args
 from models.arma.exact_ao import ao_loglik
-from models.arma.exact_onepass import onepass_loglik, steady_tail
+from models.arma.exact_onepass import arma_system, onepass_loglik, steady_tail
 from patterns import parallel, sequential
 from patterns.gaussian import LOG_2PI
 from patterns.linear_gaussian import LinearGaussianSSM, solve_discrete_lyapunov
@@ -79,28 +79,6 @@ FilterMethod = Literal["fast", "ao", "onepass", "sequential", "parallel"]
 #: value + gradient, last value missing, REPORT.md section 4): m about 165 at T = 2000,
 #: 300 to 450 at T = 20000.
 AO_WORK_RATIO = 2000
-
-
-def arma_system(phi: ArrayLike, theta: ArrayLike) -> tuple[Array, Array]:
-    """Transition matrix Tm (r, r) and shock loading R (r,) of ARMA(p, q) in Harvey's
-    state-space form, r = max(p, q + 1).
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> transition, loading = arma_system(jnp.array([0.5]), jnp.array([0.4]))
-        >>> print(transition, loading)
-        [[0.5 1. ]
-         [0.  0. ]] [1.  0.4]
-    """
-    phi, theta = jnp.asarray(phi), jnp.asarray(theta)
-    p, q = phi.shape[0], theta.shape[0]
-    r = max(p, q + 1)
-    dtype = phi.dtype
-    phi_padded = jnp.zeros(r, dtype).at[:p].set(phi)
-    transition = jnp.zeros((r, r), dtype).at[:, 0].set(phi_padded)
-    transition = transition.at[:-1, 1:].set(jnp.eye(r - 1, dtype=dtype))
-    loading = jnp.zeros(r, dtype).at[0].set(1.0).at[1 : q + 1].set(theta)
-    return transition, loading
 
 
 def arma_state_space(

@@ -54,7 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
 
-from models.arma.exact_onepass import onepass_loglik
+from models.arma.exact_onepass import arma_system, onepass_loglik
 from patterns import inverse_ma_filter, solve_discrete_lyapunov
 from patterns.gaussian import LOG_2PI
 
@@ -125,11 +125,7 @@ def _presample_cov(phi: Array, theta: Array) -> Array:
     k = p + q
     omega = jnp.zeros((k, k), dtype)
     if p:
-        r = max(p, q + 1)
-        phi_padded = jnp.zeros(r, dtype).at[:p].set(phi)
-        loading = jnp.zeros(r, dtype).at[0].set(1.0).at[1 : q + 1].set(theta)
-        transition = jnp.zeros((r, r), dtype).at[:, 0].set(phi_padded)
-        transition = transition.at[:-1, 1:].set(jnp.eye(r - 1, dtype=dtype))
+        transition, loading = arma_system(phi, theta)
         P = solve_discrete_lyapunov(transition, jnp.outer(loading, loading))
         gammas = []
         for _ in range(p):  # gamma_j = (Tm^j P0)[0, 0]
@@ -294,7 +290,7 @@ def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
     observed = ~jnp.isnan(y)
     x = jnp.where(observed, y - mu, 0.0)
 
-    def ar_part(series):  # x_t - sum_i phi_i x_{t-i}, zero presample
+    def ar_part(series, phi):  # x_t - sum_i phi_i x_{t-i}, zero presample
         out = series
         for i in range(1, p + 1):
             out = out - phi[i - 1] * jnp.concatenate([jnp.zeros(i, dtype), series[:-i]])
@@ -319,8 +315,7 @@ def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
         # the minimiser v^ = -M^{-1} A_w'eps, without a derivative
         frozen = lax.stop_gradient((x, phi, theta, positions, coef, chol, factor))
         x0, phi0, theta0, positions0, coef0, chol0, factor0 = frozen
-        eps = inverse_ma_filter(x0 - sum(phi0[i - 1] * jnp.concatenate(
-            [jnp.zeros(i, dtype), x0[:-i]]) for i in range(1, p + 1)), theta0, unroll=unroll)
+        eps = inverse_ma_filter(ar_part(x0, phi0), theta0, unroll=unroll)
         z = inverse_ma_filter(eps, theta0, unroll=unroll, reverse=True)
         b = jnp.sum(coef0 * z[positions0], axis=1)
         if k:
@@ -329,7 +324,7 @@ def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
 
         # the completed series' residuals, differentiable in (mu, phi, theta)
         completed = x.at[gaps].set(v[k:]) if m else x
-        inputs = ar_part(completed)
+        inputs = ar_part(completed, phi)
         if k:
             presample = chol @ v[:k]  # u^ = C w^
             pre_pos, pre_coef = positions[:k], coef[:k]

@@ -29,11 +29,34 @@ import jax
 import jax.numpy as jnp
 from jax import Array, lax
 from jax.custom_derivatives import SymbolicZero
+from jax.typing import ArrayLike
 
 from patterns import inverse_ma_filter
 from patterns.gaussian import LOG_2PI
 
-__all__ = ["onepass_loglik", "steady_tail"]
+__all__ = ["arma_system", "onepass_loglik", "steady_tail"]
+
+
+def arma_system(phi: ArrayLike, theta: ArrayLike) -> tuple[Array, Array]:
+    """Transition matrix Tm (r, r) and shock loading R (r,) of ARMA(p, q) in Harvey's
+    state-space form, r = max(p, q + 1).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> transition, loading = arma_system(jnp.array([0.5]), jnp.array([0.4]))
+        >>> print(transition, loading)
+        [[0.5 1. ]
+         [0.  0. ]] [1.  0.4]
+    """
+    phi, theta = jnp.asarray(phi), jnp.asarray(theta)
+    p, q = phi.shape[0], theta.shape[0]
+    r = max(p, q + 1)
+    dtype = phi.dtype
+    phi_padded = jnp.zeros(r, dtype).at[:p].set(phi)
+    transition = jnp.zeros((r, r), dtype).at[:, 0].set(phi_padded)
+    transition = transition.at[:-1, 1:].set(jnp.eye(r - 1, dtype=dtype))
+    loading = jnp.zeros(r, dtype).at[0].set(1.0).at[1 : q + 1].set(theta)
+    return transition, loading
 
 
 def _system(phi: Array, theta: Array, r: int):
