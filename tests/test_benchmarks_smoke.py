@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import jax
 import pytest
 from script_runner import BENCHMARKS as BENCH
 from script_runner import import_benchmark
@@ -171,3 +172,29 @@ def test_batched_chains_job_checks_every_formulation_before_timing_it(tmp_path, 
     monkeypatch.setattr(chains, "batched_candidate", off_by_one_for_autodiff)
     with pytest.raises(AssertionError, match="autodiff/1 disagrees with the reference"):
         chains.main(argv)
+
+
+def test_panel_warmup_job_runs_each_configuration_and_restores_the_width_rule(tmp_path):
+    warmup = import_benchmark("bench_panel_warmup")
+    import models.arma.conditional_fast as fast
+
+    assert warmup.parse_config("old+cap5+diag+blocks1") == {
+        "wide": False, "cap": 5, "dense": False, "batch_size": 1}
+    with pytest.raises(ValueError, match="unknown part 'x'"):
+        warmup.parse_config("new+x")
+    out = tmp_path / "warmup.json"
+    before = fast.WIDE_BATCH
+    try:  # the script, a process of its own when run, turns float64 on globally
+        warmup.main(["--series", "2", "--length", "30", "--chains", "1", "--warmup", "20",
+                     "--samples", "20", "--configs", "old", "new+diag+blocks1", "--json",
+                     str(out)])
+    finally:
+        jax.config.update("jax_enable_x64", False)
+    assert fast.WIDE_BATCH == before
+    rows = json.loads(out.read_text())["rows"]
+    assert [(row["config"], row["batch_size"], row["dense"]) for row in rows] == [
+        ("old", None, True), ("new+diag+blocks1", 1, False)]
+    for row in rows:
+        assert row["series"] == 2 and row["sampling_s"] > 0
+        assert 1 <= row["mean_leapfrog_per_draw"] <= row["batch_leapfrog_per_draw"]
+        assert 0 < row["ess_min_min"] <= row["ess_min_median"]

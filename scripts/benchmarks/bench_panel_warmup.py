@@ -52,7 +52,7 @@ def parse_config(name: str) -> dict:
     return config
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, nargs="+", default=[200])
     parser.add_argument("--length", type=int, default=200)
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=150)
     parser.add_argument("--configs", nargs="+", default=["old", "new", "new+cap5"])
     parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import jax
 
