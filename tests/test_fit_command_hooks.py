@@ -192,6 +192,17 @@ def test_dot_is_a_missing_value(tmp_path):
     np.testing.assert_array_equal(np.isnan(series.values), [False, True, False])
 
 
+def test_blank_line_in_a_one_column_file_is_a_missing_value(tmp_path):
+    # what pandas' to_csv writes for NaN in a one-column frame; skipping the line would
+    # shift every later value one step in time. Blank lines before the header and after
+    # the last value, and in a file with several columns, carry no data.
+    series = _series(tmp_path, "\ny\n1.0\n\n  \n4.0\n\n\n")
+    np.testing.assert_array_equal(np.isnan(series.values), [False, True, True, False])
+    np.testing.assert_array_equal(series.lines, [3, 4, 5, 6])
+    two = _series(tmp_path, "t,y\n1,1.0\n\n2,4.0\n")
+    np.testing.assert_array_equal(two.values, [1.0, 4.0])
+
+
 @pytest.mark.parametrize(("text", "hint"), [
     ('y\n"1,234.5"\n', "thousands separators"),
     ("y\n1,5\n", "field(s)"),  # unquoted: the comma splits the row

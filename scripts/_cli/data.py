@@ -33,8 +33,9 @@ class Series:
     """One column of a CSV file, as float64, with where each value came from.
 
     ``values`` has shape (T,) and holds NaN where the cell was missing (empty, ``NA``,
-    ``NaN``, ``null``); ``lines`` has shape (T,) and holds the 1-based line of the file each
-    value was read from, so messages can point at it. ``time`` is the time column, or ``None``.
+    ``NaN``, ``null``; in a one-column file also a blank line between values); ``lines``
+    has shape (T,) and holds the 1-based line of the file each value was read from, so
+    messages can point at it. ``time`` is the time column, or ``None``.
     """
 
     values: np.ndarray
@@ -116,11 +117,7 @@ def load_series(
 
     separator, guessed = _separator(text, sep)
     try:
-        numbered_rows = [
-            (line_number, row)
-            for line_number, row in _csv_rows_with_line_numbers(text, separator)
-            if any(cell.strip() for cell in row)  # blank lines carry no data
-        ]
+        numbered_rows = _data_rows(text, separator)
     except csv.Error as error:
         raise CliError(f"{source} is not a readable CSV file: {error}") from None
 
@@ -246,6 +243,20 @@ def _csv_rows_with_line_numbers(text: str, separator: str = ",") -> list[tuple[i
     return rows
 
 
+def _data_rows(text: str, separator: str) -> list[tuple[int, list[str]]]:
+    """The header and data rows with their line numbers. Blank lines carry no data, except
+    in a one-column file between the header and the last value: there a blank line is the
+    column's empty cell, i.e. a missing value (what pandas' ``to_csv`` and R's
+    ``write.csv(na = "")`` write for NaN), and dropping it would shift every later value
+    one step in time."""
+    rows = _csv_rows_with_line_numbers(text, separator)
+    kept = [(line, row) for line, row in rows if any(cell.strip() for cell in row)]
+    if not kept or len(kept[0][1]) != 1:
+        return kept
+    first, last = kept[0][0], kept[-1][0]
+    return [(line, row if row else [""]) for line, row in rows if first <= line <= last]
+
+
 def _time_coordinate(cells: list[tuple[int, str]], time_column: str, source: str) -> np.ndarray:
     """Integers, floats, ISO dates, quarters ('1959Q2' -> 1959-04-01, the quarter's first
     day) or, failing those, the labels as strings."""
@@ -331,8 +342,7 @@ def _text_column(data: str, name: str, sep: str | None, option: str) -> list[str
     raw, source = _read_source(data)
     text = raw.decode("utf-8-sig", errors="replace")
     separator, _ = _separator(text, sep)
-    rows = [row for _, row in _csv_rows_with_line_numbers(text, separator)
-            if any(cell.strip() for cell in row)]
+    rows = [row for _, row in _data_rows(text, separator)]
     header = [cell.strip() for cell in rows[0]]
     if name not in header:
         raise CliError(f"{option} '{name}' is not a column of {source}; available columns: "

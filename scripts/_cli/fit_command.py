@@ -329,8 +329,11 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
     # ArviZ and matplotlib take seconds to import; bad input above fails before paying that.
     import _arviz_io
 
+    num_missing = int(np.isnan(series.values).sum())
+    missing_note = f", {num_missing} missing" if num_missing else ""
     print(
-        f"{label}, {variant} likelihood, T = {series.length} ('{series.column}' of "
+        f"{label}, {variant} likelihood, T = {series.length}{missing_note} "
+        f"('{series.column}' of "
         f"{series.source}); {settings.chains} chain(s) x {settings.samples} draws after "
         f"{settings.warmup} warm-up; float64 on {setup.jax_backend}, chains "
         f"{setup.chain_method} over {setup.device_count} device(s)",
