@@ -28,10 +28,12 @@ from models.arma.sarima import (
     SARIMA,
     SARIMASpec,
     check_spec,
+    difference_series,
     expand_seasonal,
     sarima_filter,
     sarima_forecast,
     sarima_loglik,
+    sarima_one_step,
     sarima_state_space,
 )
 
@@ -166,7 +168,8 @@ def test_complete_differenced_series_take_the_exact_diffuse_likelihood(x64, spec
                                                                         sphi):
     """No gaps: the exact ARMA likelihood of the differenced series, i.e. statsmodels'
     SARIMAX(..., simple_differencing=True): values and pointwise terms to 1e-8, gradients
-    against central differences of statsmodels' value. On a series near 300 the default
+    against central differences of statsmodels' value; forecasts against its exact diffuse
+    filter. On a series near 300 the default
     (approximately diffuse) start differs by more than 1e-6, so this tells the routes apart;
     the SARIMA law (as NumPyro passes the observed series) takes the same route."""
     rng = np.random.default_rng(5)
@@ -220,6 +223,33 @@ def test_complete_differenced_series_take_the_exact_diffuse_likelihood(x64, spec
                  u[1 + spec.p + spec.q : -1], jnp.zeros(0), u[-1], spec=spec,
                  num_steps=y.shape[0])
     np.testing.assert_allclose(float(law.log_prob(y)), expected, rtol=0, atol=1e-8)
+
+    # forecasts: the differenced series' ARMA forecast integrated back, against statsmodels'
+    # exact diffuse filter (which starts every state diffuse, the ARMA ones too: after 300
+    # steps its final state is the same)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exact_diffuse = SARIMAX(y, initialization="diffuse", **order).filter(
+            np.r_[mu * (1.0 - float(jnp.sum(phi_full))), phi, theta, sphi, sigma**2])
+        want = exact_diffuse.get_forecast(HORIZON)
+    got = sarima_forecast(y, spec, mu, jnp.asarray(phi, float), jnp.asarray(theta, float),
+                          sigma, HORIZON, seasonal_phi=jnp.asarray(sphi, float))
+    np.testing.assert_allclose(got.mean, want.predicted_mean, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(got.variance, want.var_pred_mean, rtol=1e-8)
+    # one-step predictions after the first d + sD steps: statsmodels' filter of the
+    # differenced series, plus the known past (y_t - w_t)
+    means, variances = sarima_one_step(y, spec, mu, jnp.asarray(phi, float),
+                                       jnp.asarray(theta, float), sigma,
+                                       seasonal_phi=jnp.asarray(sphi, float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        differenced = simple.filter(np.r_[mu * (1.0 - float(jnp.sum(phi_full))), phi, theta,
+                                          sphi, sigma**2]).filter_results
+    w = np.asarray(difference_series(y, spec))
+    np.testing.assert_allclose(means[burn:], differenced.forecasts[0] + (y[burn:] - w),
+                               rtol=0, atol=1e-8)
+    np.testing.assert_allclose(variances[burn:], differenced.forecasts_error_cov[0, 0],
+                               rtol=1e-8)
 
 
 def test_regression_with_arma_errors_matches_statsmodels(x64):

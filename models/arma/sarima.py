@@ -60,7 +60,7 @@ from numpyro.distributions import constraints
 
 from models.arma.checks import check_coefficients, is_stationary
 from models.arma.exact import arma_exact_loglik, arma_pointwise_loglik
-from models.arma.forecast import ARMAForecast, shock_loading_matrix
+from models.arma.forecast import ARMAForecast, arma_forecast, shock_loading_matrix
 from patterns import solve_discrete_lyapunov
 from patterns.gaussian import LOG_2PI
 
@@ -388,6 +388,24 @@ def _one_step(spec, u, mu, phi, theta, seasonal_phi, seasonal_theta, sigma):
     return means, variances
 
 
+@partial(jax.jit, static_argnums=(0,))
+def _integrated_one_step(spec, u, mu, phi, theta, seasonal_phi, seasonal_theta, sigma):
+    """The exact diffuse route's one-step predictions (a complete series): the differenced
+    series' ARMA filter (no differencing states), and u_t = w_t - sum_k delta_k u_{t-k}
+    with the past known; the first d + sD steps, which are not predictions, get mean 0 and
+    the approximately diffuse variance, as the state filter gives them."""
+    burn = spec.diffuse_states
+    arma_only = SARIMASpec(spec.p, 0, spec.q, spec.P, 0, spec.Q, spec.s if spec.P + spec.Q
+                           else 0)
+    w = _differenced(u, spec)
+    means_w, variances_w = _one_step(arma_only, w, mu, phi, theta, seasonal_phi,
+                                     seasonal_theta, sigma)
+    known = u[burn:] - w  # -sum_k delta_k u_{t-k}, t >= d + sD
+    filler = jnp.zeros(burn, u.dtype)
+    return (jnp.concatenate([filler, means_w + known]),
+            jnp.concatenate([filler + DIFFUSE_VARIANCE, variances_w]))
+
+
 def sarima_one_step(
     y: ArrayLike,
     spec: SARIMASpec,
@@ -407,7 +425,10 @@ def sarima_one_step(
     ``forecasts_error_cov[0, 0]`` (the regression ``x_t' beta`` added to the mean). The
     prediction at a gap is defined as at any other step (the filter only skips the update
     after it); in the first d + sD steps the variance holds the approximately diffuse start
-    (about 10^6): those steps are not predictions.
+    (about 10^6): those steps are not predictions. A complete series with differencing
+    takes the exact diffuse route (:func:`sarima_loglik`): the differenced series' ARMA
+    filter, the known past added back (equal to statsmodels' exact diffuse filter after
+    the first d + sD steps; there the mean is 0 and the variance 10^6).
 
     Args:
         y, spec, mu, phi, theta, sigma, seasonal_phi, seasonal_theta, exog, beta: as in
@@ -429,10 +450,16 @@ def sarima_one_step(
         >>> print(mean[1:], variance[1:])
         [5. 6. 6.] [1. 1. 2.]
     """
+    complete = _is_complete(y)
     spec, u, phi, theta, seasonal_phi, seasonal_theta = _checked_inputs(
         y, spec, phi, theta, seasonal_phi, seasonal_theta, exog, beta, "sarima_one_step")
-    means, variances = _one_step(spec, u, jnp.asarray(mu), phi, theta, seasonal_phi,
-                                 seasonal_theta, jnp.asarray(sigma))
+    if spec.diffuse_states and complete:
+        means, variances = _integrated_one_step(spec, u, jnp.asarray(mu), phi, theta,
+                                                seasonal_phi, seasonal_theta,
+                                                jnp.asarray(sigma))
+    else:
+        means, variances = _one_step(spec, u, jnp.asarray(mu), phi, theta, seasonal_phi,
+                                     seasonal_theta, jnp.asarray(sigma))
     if exog is not None:
         means = means + jnp.asarray(exog) @ jnp.asarray(beta)
     return means, variances
@@ -672,8 +699,52 @@ def sarima_forecast(
             raise ValueError(f"sarima_forecast: future_exog must have shape (h, k) = "
                              f"({horizon}, {jnp.shape(exog)[1]}), got {future_exog.shape}")
         future = future_exog @ jnp.asarray(beta)
+    if spec.diffuse_states and _is_complete(y):
+        return _integrated_forecast(spec, horizon, u, future, jnp.asarray(mu), phi, theta,
+                                    seasonal_phi, seasonal_theta, jnp.asarray(sigma))
     return _forecast(spec, horizon, u, future, jnp.asarray(mu), phi, theta, seasonal_phi,
                      seasonal_theta, jnp.asarray(sigma))
+
+
+def _differencing_polynomial(spec: SARIMASpec) -> np.ndarray:
+    """delta (d + sD + 1,): (1 - L)^d (1 - L^s)^D = sum_k delta_k L^k."""
+    poly = np.ones(1)
+    for _ in range(spec.d):
+        poly = np.convolve(poly, [1.0, -1.0])
+    for _ in range(spec.D):
+        poly = np.convolve(poly, np.r_[1.0, np.zeros(spec.s - 1), -1.0])
+    return poly
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _integrated_forecast(spec, horizon, u, future, mu, phi, theta, seasonal_phi,
+                         seasonal_theta, sigma):
+    """The exact diffuse route's forecasts (a complete series; module docstring): the
+    differenced series' ARMA forecast (the fast filter's final state), integrated back. With
+    delta(L) u = w, u_{T+j} = w_{T+j} - sum_k delta_k u_{T+j-k}: the levels are A (w + z),
+    A[j, i] = the weights of 1 / delta(L) at lag j - i, z_j = -sum_{k>=j} delta_k u_{T+j-k}
+    (the known past), so mean_u = A (mean_w + z) and cov_u = A cov_w A'."""
+    phi_full, theta_full = expand_seasonal(phi, theta, seasonal_phi, seasonal_theta, spec.s)
+    w = _differenced(u, spec)
+    moments = arma_forecast(w, mu, phi_full, theta_full, sigma, horizon)
+    delta = _differencing_polynomial(spec)
+    order = delta.shape[0] - 1
+    weights = np.zeros(horizon)  # 1 / delta(L): psi_0 = 1, psi_n = -sum_k delta_k psi_{n-k}
+    weights[0] = 1.0
+    for n in range(1, horizon):
+        weights[n] = -sum(delta[k] * weights[n - k] for k in range(1, min(n, order) + 1))
+    A = shock_loading_matrix(jnp.asarray(weights, u.dtype))
+    num_steps = u.shape[0]
+    past = np.zeros((horizon, order), np.int64)  # u index of u_{T+j-k}, k = 1..order
+    known = np.zeros((horizon, order), bool)
+    for j in range(1, horizon + 1):
+        for k in range(j, order + 1):
+            past[j - 1, k - 1], known[j - 1, k - 1] = num_steps + j - k - 1, True
+    z = -jnp.sum(jnp.where(known, delta[1:][None, :] * u[past], 0.0), axis=1)
+    mean = A @ (moments.mean + z) + future
+    covariance = A @ moments.covariance @ A.T
+    covariance = 0.5 * (covariance + covariance.T)
+    return ARMAForecast(mean, jnp.diag(covariance), covariance)
 
 
 @partial(jax.jit, static_argnums=(0, 1))
