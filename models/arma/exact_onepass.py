@@ -49,14 +49,8 @@ def arma_system(phi: ArrayLike, theta: ArrayLike) -> tuple[Array, Array]:
          [0.  0. ]] [1.  0.4]
     """
     phi, theta = jnp.asarray(phi), jnp.asarray(theta)
-    p, q = phi.shape[0], theta.shape[0]
-    r = max(p, q + 1)
-    dtype = phi.dtype
-    phi_padded = jnp.zeros(r, dtype).at[:p].set(phi)
-    transition = jnp.zeros((r, r), dtype).at[:, 0].set(phi_padded)
-    transition = transition.at[:-1, 1:].set(jnp.eye(r - 1, dtype=dtype))
-    loading = jnp.zeros(r, dtype).at[0].set(1.0).at[1 : q + 1].set(theta)
-    return transition, loading
+    phi_padded, loading = _system(phi, theta, max(phi.shape[0], theta.shape[0] + 1))
+    return _transition(phi_padded), loading
 
 
 def _system(phi: Array, theta: Array, r: int):

@@ -188,12 +188,7 @@ def difference_series(y: np.ndarray, spec: SARIMASpec) -> np.ndarray:
         >>> print(difference_series(np.array([1.0, 2.0, 4.0, 7.0, 11.0]), SARIMASpec(0, 2, 0)))
         [1. 1. 1.]
     """
-    w = np.asarray(y, dtype=np.float64)
-    for _ in range(spec.d):
-        w = w[1:] - w[:-1]
-    for _ in range(spec.D):
-        w = w[spec.s:] - w[:-spec.s]
-    return w
+    return _differenced(np.asarray(y, dtype=np.float64), spec)
 
 
 class SARIMAStateSpace(NamedTuple):
@@ -583,9 +578,9 @@ def _is_complete(y: ArrayLike) -> bool:
     return not bool(np.isnan(np.asarray(y, dtype=np.float64)).any())
 
 
-def _differenced(u: Array, spec: SARIMASpec) -> Array:
-    """(1 - L)^d (1 - L^s)^D u in JAX (u may be traced: it carries the regression), shape
-    (T - d - sD,)."""
+def _differenced(u: Array | np.ndarray, spec: SARIMASpec) -> Array | np.ndarray:
+    """(1 - L)^d (1 - L^s)^D u, shape (T - d - sD,), by slices: a NumPy array stays one
+    (:func:`difference_series`), a JAX one may be traced (it carries the regression)."""
     for _ in range(spec.d):
         u = u[1:] - u[:-1]
     for _ in range(spec.D):
@@ -883,17 +878,14 @@ class SARIMA(dist.Distribution):
         return paths.reshape(tuple(sample_shape) + self.event_shape)
 
     def _loglik(self, value: ArrayLike, pointwise: bool) -> Array:
-        # NumPy data turns into a tracer under jnp.asarray inside a jit trace: keep a
-        # concrete copy, whose gaps sarima_loglik can see at trace time.
-        concrete = None if isinstance(value, jax.core.Tracer) else np.asarray(value)
+        # Concrete values (NumPyro passes observed data so) have gaps known at trace time:
+        # asked before jnp.asarray, which turns NumPy data into a tracer inside a jit trace.
+        # Complete ones take the exact diffuse route (sarima_loglik).
+        complete = _is_complete(value)
         value = jnp.asarray(value)
         if value.shape[-1:] != self.event_shape:
             raise ValueError(f"SARIMA.log_prob: value must end in the event shape "
                              f"{self.event_shape}, got {value.shape}")
-
-        # Concrete values (NumPyro passes observed data so): their gaps are known at trace
-        # time, and complete series take the exact diffuse route (sarima_loglik).
-        complete = concrete is not None and not bool(np.isnan(concrete).any())
 
         def score(y):
             return _sarima_loglik(y, self.spec, self.mu, self.phi, self.theta, self.sigma,
