@@ -269,7 +269,7 @@ def _gram(phi: Array, theta: Array, positions: Array, coef: Array, num_steps: in
 @jax.custom_vjp
 def _logdet_by_factor(matrix: Array, factor: Array) -> Array:
     """log|M| from M's Cholesky factor L (given, without a derivative), differentiated as
-    d log|M| = tr(M^{-1} dM): M^{-1} = L^{-T} L^{-1} by one triangular solve, about half
+    d log|M| = tr(M^{-1} dM): M^{-1} = L^{-T} L^{-1} by two triangular solves, about half
     the cost of reverse mode through the factorisation."""
     return 2.0 * jnp.sum(jnp.log(jnp.diagonal(factor)))
 
