@@ -6,6 +6,13 @@ This file sits at the root (not in a collected folder) because ``--doctest-modul
 otherwise collect two modules named ``conftest`` and stop on the clash.
 """
 
-import jax
+import os
+
+# Before anything loads NumPy's or SciPy's BLAS: one BLAS thread per process, as the scripts
+# run (scripts/_cli/threads.py says why); the tests' own parallel chains call LAPACK too.
+for _name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import jax  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")

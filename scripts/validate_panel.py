@@ -39,6 +39,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from _cli import threads  # noqa: F401  (one BLAS thread per process, before NumPy loads)
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -37,6 +37,8 @@ before anything can touch a backend, and bad input should be rejected without pa
 imports.
 """
 
+# first: sets the BLAS thread count before anything below loads NumPy (its module text)
+from _cli import threads  # noqa: F401, I001
 from _cli.arguments import (
     SamplerSettings,
     add_common_arguments,
