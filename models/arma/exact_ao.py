@@ -50,6 +50,8 @@ that almost cancel), the same program runs the one-pass Kalman route of
 :mod:`models.arma.exact_onepass` instead (``lax.cond``; under ``vmap`` both run).
 """
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -68,6 +70,11 @@ __all__ = ["MAX_MA_MODULUS", "ao_loglik", "ao_value", "ma_roots_inside"]
 #: at most 3e-14. 0.999 keeps the error near 1e-11 with a margin; non-invertible MA
 #: (rho >= 1) has no X at all, and there the eps recursion grows like rho^T.
 MAX_MA_MODULUS = 0.999
+
+#: Widest atom (slots per column) whose gram is built block by block (:func:`_gram`): the
+#: blocks run fastest for the narrow atoms of ARMA gaps, but their number grows like
+#: width^2 / 2 and each is compiled on its own.
+GRAM_BLOCK_WIDTH = 4
 
 #: Smallest pivot of the presample covariance's Cholesky factor (sigma = 1) this route
 #: takes: near-cancelling AR and MA factors make Omega singular.
@@ -205,26 +212,40 @@ def _ma_impulse(theta: Array, indices: Array | None, length: int) -> Array:
     return jnp.where(indices >= 0, vectors[..., 0], 0.0)
 
 
-def _atoms(phi: Array, theta: Array, gaps: Array, num_steps: int):
+def _atoms(phi: Array, theta: Array, gaps: Array, num_steps: int,
+           delta: tuple[float, ...] = (1.0,)):
     """The columns of A (presample, then gaps) as atoms: positions and coefficients, both
-    (p + q + m, width); an atom past the end of the series has coefficient 0."""
+    (p + q + m, width); an atom outside the series has coefficient 0.
+
+    A missing value at position g enters the recursion's input through delta(L) phi(L):
+    at g - nd + j with the coefficient of L^j in delta(L) (1 - sum_i phi_i L^i), nd =
+    len(delta) - 1. ``delta = (1,)`` is the ARMA case (x_g at g with 1, at g + i with
+    -phi_i); with a differencing polynomial the missing value is a *level* and positions
+    index the differenced series (:func:`ao_value`)."""
     p, q = phi.shape[0], theta.shape[0]
     m = gaps.shape[0]
     dtype = phi.dtype
-    width = max(p + 1, q, 1)
+    nd = len(delta) - 1
+    width = max(p + 1 + nd, q, 1)
     pre_pos, pre_idx = _presample_atoms(p, q)
     pad = width - pre_pos.shape[1]
     pre_pos = np.pad(pre_pos, ((0, 0), (0, pad)))
     pre_idx = np.pad(pre_idx, ((0, 0), (0, pad)))
     table = jnp.concatenate([jnp.zeros(1, dtype), jnp.ones(1, dtype), -phi, -theta])
-    gap_idx = np.zeros((m, width), np.int64)
-    gap_idx[:, 0] = 1  # x_g enters the recursion at g with 1 and at g + i with -phi_i
-    gap_idx[:, 1 : p + 1] = 2 + np.arange(p)
+    ar_poly = table[1 : p + 2]  # (1, -phi_1, .., -phi_p)
+    # delta_k u_g lands in w at g - nd + k; before w's start it is a presample value, which
+    # the presample columns already carry, so it is dropped before the AR polynomial acts
+    terms = jnp.asarray(delta, dtype)[None, :] * (
+        gaps[:, None] - nd + jnp.arange(nd + 1)[None, :] >= 0)
+    gap_coef = [sum(terms[:, k] * ar_poly[j - k] for k in range(max(0, j - p), min(j, nd) + 1))
+                for j in range(p + 1 + nd)]
+    gap_coef = jnp.concatenate([jnp.stack(gap_coef, axis=1).reshape(m, p + 1 + nd),
+                                jnp.zeros((m, width - p - 1 - nd), dtype)], axis=1)
     positions = jnp.concatenate([jnp.asarray(pre_pos),
-                                 gaps[:, None] + jnp.arange(width)[None, :]])
-    index = jnp.concatenate([jnp.asarray(pre_idx), jnp.asarray(gap_idx)])
-    inside = positions < num_steps
-    return jnp.where(inside, positions, 0), jnp.where(inside, table[index], 0.0)
+                                 gaps[:, None] - nd + jnp.arange(width)[None, :]])
+    coef = jnp.concatenate([table[pre_idx], gap_coef])
+    inside = (positions >= 0) & (positions < num_steps)
+    return jnp.where(inside, positions, 0), jnp.where(inside, coef, 0.0)
 
 
 def _gram(phi: Array, theta: Array, positions: Array, coef: Array, num_steps: int,
@@ -238,26 +259,43 @@ def _gram(phi: Array, theta: Array, positions: Array, coef: Array, num_steps: in
     X = solve_discrete_lyapunov(_ma_companion(theta1).T,
                                 jnp.zeros((q1, q1), dtype).at[0, 0].set(1.0))
     width = coef.shape[1]
-    # w_{T-a} for the atoms of each slot i: (K, q1) each
-    ends = [num_steps - positions[:, i, None] - jnp.arange(q1)[None, :] for i in range(width)]
+    wide = width > GRAM_BLOCK_WIDTH
     if whole_impulse:  # gaps: lags anywhere in 0 .. T
         h = _ma_impulse(theta, None, num_steps + 1)
         h_padded = jnp.concatenate([jnp.zeros(q1 - 1, dtype), h])
         r = sum(X[j, 0] * h_padded[q1 - 1 - j : q1 - 1 - j + num_steps + 1] for j in range(q1))
-        w = [h_padded[end + q1 - 1] for end in ends]
+
+        def impulse_at(ends):
+            return h_padded[ends + q1 - 1]
 
         def lagged(lags):
             return r[lags]
     else:  # presample only: lags below max(p, q), ends near T
-        w = [_ma_impulse(theta, end, num_steps + 1) for end in ends]
+        def impulse_at(ends):
+            return _ma_impulse(theta, ends, num_steps + 1)
 
         def lagged(lags):
             back = lags[..., None] - jnp.arange(q1)[None, None, :]
             return jnp.sum(X[None, None, :, 0] * _ma_impulse(theta, back, num_steps + 1),
                            axis=-1)
+    num_columns = coef.shape[0]
+    if wide:
+        # wide atoms (seasonal and differencing polynomials): every atom against every
+        # atom in one (K width, K width) array, summed per column: a program of constant
+        # size, where width^2 / 2 blocks would each be compiled (27 slots: 378 blocks, a
+        # compile of minutes)
+        flat_positions, flat_coef = positions.reshape(-1), coef.reshape(-1)
+        # w_{T-a} for every atom a, (K width, q1)
+        flat_w = impulse_at(num_steps - flat_positions[:, None] - jnp.arange(q1)[None, :])
+        lags = jnp.abs(flat_positions[:, None] - flat_positions[None, :])
+        pairs = flat_coef[:, None] * (lagged(lags) - flat_w @ X @ flat_w.T) * flat_coef[None, :]
+        return pairs.reshape(num_columns, width, num_columns, width).sum(axis=(1, 3))
     # One (K, K) block per pair of atom slots (i, j), the (j, i) block its transpose: no
     # (K, width, K, width) array, whose reduction and its transpose XLA:CPU runs slowly.
-    gram = jnp.zeros((coef.shape[0],) * 2, dtype)
+    # w_{T-a} for the atoms of each slot i: (K, q1) each
+    w = [impulse_at(num_steps - positions[:, i, None] - jnp.arange(q1)[None, :])
+         for i in range(width)]
+    gram = jnp.zeros((num_columns,) * 2, dtype)
     for i in range(width):
         for j in range(i, width):
             lags = jnp.abs(positions[:, i, None] - positions[None, :, j])
@@ -292,7 +330,7 @@ _logdet_by_factor.defvjp(_logdet_by_factor_fwd, _logdet_by_factor_bwd)
 
 
 def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
-             num_missing: int, unroll: int = 8) -> Array:
+             num_missing: int, unroll: int = 8, delta: tuple[float, ...] = (1.0,)) -> Array:
     """The route's formula (module docstring), no fallback: exact wherever the MA part is
     invertible and Omega is positive definite.
 
@@ -303,11 +341,23 @@ def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
     mode. eps, z and the solve are computed without a derivative; log|M| is differentiated
     as tr(M^{-1} dM) and M through the gathers of the impulse response.
 
+    With a differencing polynomial ``delta`` (nd = len(delta) - 1 > 0) the ARMA is that
+    of w = delta(L) y (length T - nd) and the m missing values are *levels* of y, each a
+    column of nd + p + 1 atoms (:func:`_atoms`), integrated with a flat prior like the
+    ARMA's missing values: the exact diffuse likelihood of an ARIMA series with gaps
+    (statsmodels' ``SARIMAX(..., use_exact_diffuse=True)`` plus nd log(2 pi) / 2, the
+    constant its diffuse steps add). A complete series gives the ARMA likelihood of w.
+    The gaps are filled with the last observed level before them (the first observed one
+    for leading gaps) before differencing: the integral does not depend on the fill, and a
+    near one keeps the minimiser small.
+
     Args:
         y: series (T,), NaN where missing; ``num_missing`` of them (static).
-        mu, phi, theta, sigma: (), (p,), (q,), ().
+        mu, phi, theta, sigma: (), (p,), (q,), (); with ``delta``, mu is the mean of w.
         num_missing: m, the number of NaN in y (static: it sets the shapes).
         unroll: steps per iteration of the MA scans.
+        delta: the differencing polynomial's coefficients (delta_0 = 1, static); (1,) for
+            none.
 
     Returns:
         The log-likelihood, scalar.
@@ -325,10 +375,19 @@ def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
     """
     p, q = phi.shape[0], theta.shape[0]
     k, m = p + q, num_missing
-    num_steps = y.shape[0]
+    nd = len(delta) - 1
+    num_steps = y.shape[0] - nd
     dtype = y.dtype
     observed = ~jnp.isnan(y)
-    x = jnp.where(observed, y - mu, 0.0)
+    if nd:
+        levels = _forward_filled(y, observed)
+
+        def differenced(series):  # sum_k delta_k series_{t + nd - k}, (T - nd,)
+            return sum(delta[j] * series[nd - j : nd - j + num_steps] for j in range(nd + 1))
+
+        x = differenced(levels) - mu
+    else:
+        x = jnp.where(observed, y - mu, 0.0)
 
     def ar_part(series, phi):  # x_t - sum_i phi_i x_{t-i}, zero presample
         out = series
@@ -341,7 +400,7 @@ def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
     else:
         gaps = (jnp.nonzero(~observed, size=m, fill_value=0)[0] if m
                 else jnp.zeros(0, jnp.arange(1).dtype))
-        positions, coef = _atoms(phi, theta, gaps, num_steps)
+        positions, coef = _atoms(phi, theta, gaps, num_steps, delta)
         gram = _gram(phi, theta, positions, coef, num_steps, whole_impulse=m > 0)
         chol = jnp.linalg.cholesky(_presample_cov(phi, theta)) if k else None
         if k:  # presample columns through C (Omega = C C'); M = A_w'A_w + diag(I_k, 0)
@@ -362,8 +421,13 @@ def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
             b = jnp.concatenate([chol0.T @ b[:k], b[k:]])
         v = -jax.scipy.linalg.cho_solve((factor0, True), b)
 
-        # the completed series' residuals, differentiable in (mu, phi, theta)
-        completed = x.at[gaps].set(v[k:]) if m else x
+        # the completed series' residuals, differentiable in (mu, phi, theta); the smoothed
+        # missing values are held fixed (with nd > 0 the levels: fill + v, the fill is data)
+        if nd:
+            smoothed = lax.stop_gradient(levels[gaps]) + v[k:] if m else None
+            completed = differenced(levels.at[gaps].set(smoothed) if m else levels) - mu
+        else:
+            completed = x.at[gaps].set(v[k:]) if m else x
         inputs = ar_part(completed, phi)
         if k:
             presample = chol @ v[:k]  # u^ = C w^
@@ -375,6 +439,15 @@ def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
     num_observed = num_steps - m
     sigma2 = sigma**2
     return -0.5 * (num_observed * (LOG_2PI + jnp.log(sigma2)) + logdet + quad / sigma2)
+
+
+def _forward_filled(y: Array, observed: Array) -> Array:
+    """y with each NaN replaced by the last observed value before it (the first observed
+    value for leading NaN), (T,)."""
+    positions = jnp.arange(y.shape[0])
+    last = lax.cummax(jnp.where(observed, positions, -1))
+    source = jnp.where(last < 0, jnp.argmax(observed), last)
+    return jnp.where(observed, y, y[source])
 
 
 def _route_applies(phi: Array, theta: Array) -> Array:
@@ -390,7 +463,8 @@ def _route_applies(phi: Array, theta: Array) -> Array:
 
 
 def ao_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
-              num_missing: int, tol: float, unroll: int = 8) -> Array:
+              num_missing: int, tol: float, unroll: int = 8, delta: tuple[float, ...] = (1.0,),
+              fallback: Callable[[], Array] | None = None) -> Array:
     """Exact log-likelihood of the observed values of ``y`` by this module's route, with
     the one-pass Kalman route (:func:`models.arma.exact_onepass.onepass_loglik`) where it
     does not apply: a near non-invertible MA part or a near-singular presample covariance
@@ -404,6 +478,9 @@ def ao_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
         num_missing: m, the number of NaN in ``y`` (static: it sets the shapes).
         tol: the fallback's steady-state test (see :func:`onepass_loglik`).
         unroll: steps per iteration of the MA scans.
+        delta: differencing polynomial (:func:`ao_value`); (1,) for none.
+        fallback: the likelihood where the route does not apply (no arguments); ``None``:
+            the one-pass route (only for ``delta = (1,)``).
 
     Returns:
         The log-likelihood, scalar.
@@ -422,7 +499,14 @@ def ao_loglik(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
     # The series is a constant of the program; the gap positions are computed from it at
     # run time (XLA would otherwise constant-fold the m x m index arithmetic at compile).
     series = lax.optimization_barrier(y)
+    if fallback is None:
+        if len(delta) > 1:
+            raise ValueError("ao_loglik: a differencing polynomial needs its own fallback")
+
+        def fallback():
+            return onepass_loglik(y, mu, phi, theta, sigma, tol, unroll)
+
     return lax.cond(
         _route_applies(phi, theta),
-        lambda: ao_value(series, mu, phi, theta, sigma, num_missing, unroll),
-        lambda: onepass_loglik(y, mu, phi, theta, sigma, tol, unroll))
+        lambda: ao_value(series, mu, phi, theta, sigma, num_missing, unroll, delta),
+        fallback)

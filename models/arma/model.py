@@ -457,7 +457,9 @@ def arma_exact_model(
     sigma = numpyro.sample("sigma", dist.HalfCauchy(priors.sigma_scale))
     law = SARIMA(mu, phi, theta, seasonal_phi, seasonal_theta, sigma, spec=spec,
                  num_steps=num_steps, exog=exog, beta=beta)
-    series = numpyro.sample("y", law, obs=y)
+    # the series as given (see ``given`` above): SARIMA.log_prob picks the exact diffuse
+    # routes for a concrete series only
+    series = numpyro.sample("y", law, obs=y if given is None else given)
     if y is not None:
         numpyro.deterministic(POINTWISE_SITE, law.pointwise_log_prob(series))
     if one_step_ahead:
