@@ -47,6 +47,7 @@ Several ways to compute it, all giving the same number:
   NUTS program compiled 2 to 2.5x longer; ``docs/arma_exact.md``).
 """
 
+from functools import partial
 from typing import Literal
 
 import jax
@@ -370,21 +371,32 @@ def arma_exact_loglik(
         >>> print(jnp.allclose(ll, norm.logpdf(y[jnp.array([0, 2])], 0.1, 2.0).sum()))
         True
     """
+    if method not in ("fast", "ao", "onepass", "sequential", "parallel"):
+        raise ValueError(
+            "arma_exact_loglik: method must be 'fast', 'ao', 'onepass', 'sequential' or "
+            f"'parallel', got {method!r}"
+        )
     # before the check: inside a jit trace, jnp.asarray turns NumPy data into a tracer
     num_missing = _ao_gaps(y, method)
     y, mu, phi, theta, sigma = check_arma_args(y, mu, phi, theta, sigma, "arma_exact_loglik")
     tol = _default_tol(y.dtype) if tol is None else tol
+    return _exact_loglik(y, mu, phi, theta, sigma, num_missing=num_missing, method=method,
+                         tol=tol)
+
+
+@partial(jax.jit, static_argnames=("num_missing", "method", "tol"))
+def _exact_loglik(y, mu, phi, theta, sigma, *, num_missing, method, tol):
+    """:func:`arma_exact_loglik` after its checks, as one program. Inside a larger jit
+    (NumPyro's sampler) it is inlined; called op by op it is compiled once per shape and
+    route instead of primitive by primitive. NumPyro starts a single chain that way (its
+    initial-point search runs the log-density and its gradient eagerly): a one-chain
+    ARMA(1, 1) fit compiled 268 small programs there (4.2 s)."""
     unroll = ma_scan_unroll(theta.shape[0])
     if num_missing is not None:
         return ao_loglik(y, mu, phi, theta, sigma, num_missing, tol, unroll=unroll)
     if method in ("fast", "ao", "onepass"):
         return onepass_loglik(y, mu, phi, theta, sigma, tol, unroll=unroll)
-    if method in ("sequential", "parallel"):
-        ssm = arma_state_space(mu, phi, theta, sigma)
-        module = sequential if method == "sequential" else parallel
-        return module.kalman_filter(ssm, y[:, None]).log_likelihood
-    raise ValueError(
-        "arma_exact_loglik: method must be 'fast', 'ao', 'onepass', 'sequential' or "
-        f"'parallel', got {method!r}"
-    )
+    ssm = arma_state_space(mu, phi, theta, sigma)
+    module = sequential if method == "sequential" else parallel
+    return module.kalman_filter(ssm, y[:, None]).log_likelihood
 
