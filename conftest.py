@@ -6,12 +6,13 @@ This file sits at the root (not in a collected folder) because ``--doctest-modul
 otherwise collect two modules named ``conftest`` and stop on the clash.
 """
 
-import os
+import runpy
+from pathlib import Path
 
 # Before anything loads NumPy's or SciPy's BLAS: one BLAS thread per process, as the scripts
-# run (scripts/_cli/threads.py says why); the tests' own parallel chains call LAPACK too.
-for _name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+# run (scripts/_cli/threads.py, run here as a file: importing the _cli package would load
+# NumPy first); the tests' own parallel chains call LAPACK too.
+runpy.run_path(str(Path(__file__).parent / "scripts" / "_cli" / "threads.py"))
 
 import jax  # noqa: E402
 

@@ -239,7 +239,7 @@ def _atoms(phi: Array, theta: Array, gaps: Array, num_steps: int,
         gaps[:, None] - nd + jnp.arange(nd + 1)[None, :] >= 0)
     gap_coef = [sum(terms[:, k] * ar_poly[j - k] for k in range(max(0, j - p), min(j, nd) + 1))
                 for j in range(p + 1 + nd)]
-    gap_coef = jnp.concatenate([jnp.stack(gap_coef, axis=1).reshape(m, p + 1 + nd),
+    gap_coef = jnp.concatenate([jnp.stack(gap_coef, axis=1),
                                 jnp.zeros((m, width - p - 1 - nd), dtype)], axis=1)
     positions = jnp.concatenate([jnp.asarray(pre_pos),
                                  gaps[:, None] - nd + jnp.arange(width)[None, :]])

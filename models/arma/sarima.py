@@ -569,83 +569,63 @@ def sarima_loglik(
         True
     """
     return _sarima_loglik(y, spec, mu, phi, theta, sigma, seasonal_phi, seasonal_theta, exog,
-                          beta, pointwise, complete=_is_complete(y),
-                          num_missing=_integrated_gaps(y, spec))
+                          beta, pointwise, gaps=_gap_count(y))
 
 
 def _sarima_loglik(y, spec, mu, phi, theta, sigma, seasonal_phi, seasonal_theta, exog, beta,
-                   pointwise, *, complete: bool, num_missing: int | None = None):
-    """:func:`sarima_loglik` with the route chosen by ``complete`` (the series known to have
-    no gaps) and ``num_missing`` (the gap count when the additive-outlier route takes a
-    series with gaps, :func:`_integrated_gaps`), so that a batch of concrete series can be
+                   pointwise, *, gaps: int | None):
+    """:func:`sarima_loglik` with the route chosen by ``gaps`` (:func:`_gap_count` of the
+    concrete series, ``None`` when unknown), so that a batch of concrete series can be
     scored under ``vmap`` the way each one would be alone."""
     spec, u, phi, theta, seasonal_phi, seasonal_theta = _checked_inputs(
         y, spec, phi, theta, seasonal_phi, seasonal_theta, exog, beta, "sarima_loglik")
     burn = spec.diffuse_states
-    if burn and num_missing is not None and not pointwise:
-        return _integrated_ao_loglik(spec, num_missing, u, jnp.asarray(mu), phi, theta,
-                                     seasonal_phi, seasonal_theta, jnp.asarray(sigma))
-    if burn and complete:  # the exact diffuse likelihood: ARMA of the differenced series
-        value = _loglik(spec, False, pointwise, _differenced(u, spec), jnp.asarray(mu), phi,
-                        theta, seasonal_phi, seasonal_theta, jnp.asarray(sigma))
+    mu, sigma = jnp.asarray(mu), jnp.asarray(sigma)
+    if burn and gaps == 0:  # the exact diffuse likelihood: ARMA of the differenced series
+        value = _loglik(spec, False, pointwise, None, _differenced(u, spec), mu, phi, theta,
+                        seasonal_phi, seasonal_theta, sigma)
         if pointwise:
             return jnp.concatenate([jnp.zeros(burn, value.dtype), value])
         return value
+    if burn and not pointwise and _takes_ao_route(gaps, u.shape[-1]):
+        # the same with the missing levels integrated out
+        return _loglik(spec, True, False, gaps, u, mu, phi, theta, seasonal_phi,
+                       seasonal_theta, sigma)
     # With gaps the sum and the pointwise terms come from one compiled filter; without
     # differencing, both come from the ARMA fast path (steady-state tail, no covariance scan).
     by_filter = burn > 0
-    value = _loglik(spec, by_filter, pointwise, u, jnp.asarray(mu), phi, theta, seasonal_phi,
-                    seasonal_theta, jnp.asarray(sigma))
+    value = _loglik(spec, by_filter, pointwise, None, u, mu, phi, theta, seasonal_phi,
+                    seasonal_theta, sigma)
     if by_filter:
         return value if pointwise else jnp.sum(value)
     return value
 
 
-def _is_complete(y: ArrayLike) -> bool:
-    """Whether y is concrete (known at trace time) and has no NaN."""
+def _gap_count(y: ArrayLike) -> int | None:
+    """The number of NaN in each series of a concrete y, (T,) or (..., T), when every series
+    has the same number; ``None`` for a traced y (its gaps are unknown at trace time) or
+    unequal counts."""
     if isinstance(y, jax.core.Tracer):
-        return False
-    return not bool(np.isnan(np.asarray(y, dtype=np.float64)).any())
-
-
-def _integrated_gaps(y: ArrayLike, spec: SARIMASpec) -> int | None:
-    """m, the number of NaN in a concrete series with differencing that the
-    additive-outlier route scores (:func:`_integrated_ao_loglik`): 0 < m and m^3 <=
-    AO_WORK_RATIO x T (its dense algebra grows like m^3; the state filter it replaces runs
-    over all T steps); else None. A batch of series qualifies when every member has the
-    same m."""
-    if not spec.diffuse_states or isinstance(y, jax.core.Tracer):
         return None
     missing = np.isnan(np.asarray(y, dtype=np.float64))
-    counts = missing.reshape(-1, missing.shape[-1]).sum(axis=1) if missing.ndim else None
-    if counts is None or counts.size == 0 or (counts != counts[0]).any():
+    if missing.ndim == 0:  # not a series: the callers' shape checks say so
         return None
-    m, num_steps = int(counts[0]), missing.shape[-1]
-    return m if 0 < m and m**3 <= AO_WORK_RATIO * num_steps else None
+    counts = missing.reshape(-1, missing.shape[-1]).sum(axis=1)
+    if counts.size == 0 or (counts != counts[0]).any():
+        return None
+    return int(counts[0])
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _integrated_ao_loglik(spec, num_missing, u, mu, phi, theta, seasonal_phi, seasonal_theta,
-                          sigma):
-    """The exact diffuse likelihood of a series with gaps and differencing: the differenced
-    series' ARMA likelihood with the missing levels integrated out (flat prior), by the
-    additive-outlier route (:func:`models.arma.exact_ao.ao_value` with the differencing
-    polynomial). Where the route does not apply (an MA part near non-invertible, a
-    near-singular presample covariance) the state filter's approximately diffuse value."""
-    phi_full, theta_full = expand_seasonal(phi, theta, seasonal_phi, seasonal_theta, spec.s)
-    stationary = is_stationary(phi_full)
-    phi, seasonal_phi = (jnp.where(stationary, c, 0.0) for c in (phi, seasonal_phi))
-    phi_full, theta_full = expand_seasonal(phi, theta, seasonal_phi, seasonal_theta, spec.s)
+def _is_complete(y: ArrayLike) -> bool:
+    """Whether y is concrete (known at trace time) and has no NaN."""
+    return _gap_count(y) == 0
 
-    def by_filter():
-        ssm = _state_space_arrays(spec, mu, phi, theta, seasonal_phi, seasonal_theta, sigma)
-        return jnp.sum(_filter(u, ssm)[0])
 
-    delta = tuple(float(c) for c in _differencing_polynomial(spec))
-    value = ao_loglik(u, mu, phi_full, theta_full, sigma, num_missing, tol=0.0,
-                      unroll=ma_scan_unroll(theta_full.shape[0]), delta=delta,
-                      fallback=by_filter)
-    return jnp.where(stationary, value, -jnp.inf)
+def _takes_ao_route(gaps: int | None, num_steps: int) -> bool:
+    """Whether the additive-outlier route scores a series with differencing and ``gaps``
+    missing values (:func:`_gap_count`): 0 < m and m^3 <= AO_WORK_RATIO x T (its dense
+    algebra grows like m^3; the state filter it replaces runs over all T steps)."""
+    return gaps is not None and 0 < gaps and gaps**3 <= AO_WORK_RATIO * num_steps
 
 
 def _differenced(u: Array | np.ndarray, spec: SARIMASpec) -> Array | np.ndarray:
@@ -658,20 +638,36 @@ def _differenced(u: Array | np.ndarray, spec: SARIMASpec) -> Array | np.ndarray:
     return u
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2))
-def _loglik(spec, by_filter, pointwise, u, mu, phi, theta, seasonal_phi, seasonal_theta,
-            sigma):
-    phi_full, theta_full = expand_seasonal(phi, theta, seasonal_phi, seasonal_theta, spec.s)
+@partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _loglik(spec, by_filter, pointwise, ao_gaps, u, mu, phi, theta, seasonal_phi,
+            seasonal_theta, sigma):
+    """The log-likelihood (pointwise terms with ``pointwise``) of u by one route: the ARMA
+    fast path on u (``by_filter`` False: no differencing, or u already differenced), the
+    state filter (``by_filter``), or with ``ao_gaps = m`` the exact diffuse likelihood of u
+    with its m missing levels integrated out by the additive-outlier route
+    (:func:`models.arma.exact_ao.ao_value` with the differencing polynomial), the state
+    filter's value where that route does not apply (an MA part near non-invertible, a
+    near-singular presample covariance)."""
+    phi_full, _ = expand_seasonal(phi, theta, seasonal_phi, seasonal_theta, spec.s)
     stationary = is_stationary(phi_full)
     # Outside the stationary region, score a harmless stand-in (phi = 0) and return -inf:
     # the Lyapunov solve would give NaN, and NaN in an unused branch still poisons gradients.
     safe = [jnp.where(stationary, c, 0.0) for c in (phi, seasonal_phi)]
     phi, seasonal_phi = safe
-    if by_filter:
+    phi_full, theta_full = expand_seasonal(phi, theta, seasonal_phi, seasonal_theta, spec.s)
+
+    def by_state_filter():
         ssm = _state_space_arrays(spec, mu, phi, theta, seasonal_phi, seasonal_theta, sigma)
-        value, _, _ = _filter(u, ssm)
+        return _filter(u, ssm)[0]
+
+    if ao_gaps is not None:
+        delta = tuple(float(c) for c in _differencing_polynomial(spec))
+        value = ao_loglik(u, mu, phi_full, theta_full, sigma, ao_gaps, tol=0.0,
+                          unroll=ma_scan_unroll(theta_full.shape[0]), delta=delta,
+                          fallback=lambda: jnp.sum(by_state_filter()))
+    elif by_filter:
+        value = by_state_filter()
     else:
-        phi_full, theta_full = expand_seasonal(phi, theta, seasonal_phi, seasonal_theta, spec.s)
         score = arma_pointwise_loglik if pointwise else arma_exact_loglik
         value = score(u, mu, phi_full, theta_full, sigma)
     return jnp.where(stationary, value, -jnp.inf)
@@ -951,8 +947,7 @@ class SARIMA(dist.Distribution):
         # Concrete values (NumPyro passes observed data so) have gaps known at trace time:
         # asked before jnp.asarray, which turns NumPy data into a tracer inside a jit trace.
         # Complete ones take the exact diffuse route (sarima_loglik).
-        complete = _is_complete(value)
-        num_missing = _integrated_gaps(value, self.spec)
+        gaps = _gap_count(value)
         value = jnp.asarray(value)
         if value.shape[-1:] != self.event_shape:
             raise ValueError(f"SARIMA.log_prob: value must end in the event shape "
@@ -961,7 +956,7 @@ class SARIMA(dist.Distribution):
         def score(y):
             return _sarima_loglik(y, self.spec, self.mu, self.phi, self.theta, self.sigma,
                                   self.seasonal_phi, self.seasonal_theta, self.exog, self.beta,
-                                  pointwise, complete=complete, num_missing=num_missing)
+                                  pointwise, gaps=gaps)
 
         flat = value.reshape((-1,) + self.event_shape)
         scores = jax.vmap(score)(flat)
