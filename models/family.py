@@ -57,6 +57,11 @@ class Variant(NamedTuple):
             plots these over the data; persistent series simulated from scratch say little).
         covariates: whether the model takes the family's regressors
             (:attr:`ModelFamily.covariates`).
+        pointwise: whether the model records the family's pointwise log-likelihood site
+            (:attr:`ModelFamily.pointwise_log_likelihood`) when scoring an observed ``y``.
+            The fit command leaves that site out of NUTS's program and draws it afterwards,
+            with the one-step predictions when there are any (one program that runs the
+            model given y at every draw).
     """
 
     model: Callable[..., None]
@@ -65,6 +70,7 @@ class Variant(NamedTuple):
     forecasts: bool
     one_step: bool = False
     covariates: bool = False
+    pointwise: bool = False
 
 
 class Option(NamedTuple):
@@ -236,7 +242,8 @@ class ModelFamily(NamedTuple):
             ``None`` when the family has nothing more to check.
         time_quantities: the :class:`TimeQuantity` values its models record.
         pointwise_log_likelihood: the name of a deterministic site of shape (T,) that the
-            models record when fitting an observed y: log p(y_t | y_<t) per time step (0
+            models of the variants marked ``pointwise`` record when fitting an observed y:
+            log p(y_t | y_<t) per time step (0
             where a step is not part of the likelihood), or ``None``. The fit command
             stores it as the ``log_likelihood`` group of ``posterior.nc`` (variable ``y``)
             for LOO and ``scripts/compare.py``.

@@ -129,7 +129,7 @@ def fit_grid(args: argparse.Namespace) -> dict[str, Any]:
               flush=True)
         mcmc, _ = sample_posterior(family, "exact", options, y, settings=settings,
                                    rng_key=jax.random.PRNGKey(settings.seed),
-                                   chain_method=setup.chain_method)
+                                   chain_method=setup.chain_method, collect_pointwise=True)
         coords, dims = family.coords_and_dims(options)
         coords["time"], dims["y"], dims[site] = series.time_coordinate(), ["time"], ["time"]
         idata = _arviz_io.inference_data_from_mcmc(mcmc, coords=coords, dims=dims,

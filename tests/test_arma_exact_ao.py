@@ -118,3 +118,50 @@ def test_near_cancelling_factors_fall_back(x64):
     observed = y[~np.isnan(y)]
     want = np.sum(-0.5 * np.log(2 * np.pi * sigma**2) - (observed - mu) ** 2 / (2 * sigma**2))
     np.testing.assert_allclose(value, want, rtol=1e-8)
+
+
+# (p, q, delta, T, gaps): gaps at both ends (the columns whose atoms are cut: the first nd
+# gaps and the last p + nd), in runs, with differencing and a seasonal difference, and
+# p or q = 0
+GRAM_CASES = [
+    (1, 1, (1.0,), 50, [0, 3, 4, 20, 49]),
+    (2, 1, (1.0,), 60, [1, 2, 30, 58, 59]),
+    (1, 2, (1.0,), 40, [0, 10, 11, 12, 38]),
+    (3, 3, (1.0,), 70, [2, 3, 4, 5, 40, 66, 67, 69]),
+    (2, 2, (1.0, -1.0), 50, [0, 1, 5, 25, 48, 49]),
+    (1, 1, (1.0, -2.0, 1.0), 50, [0, 1, 2, 10, 47, 48, 49]),
+    (1, 1, (1.0,) + (0.0,) * 3 + (-1.0,), 40, [0, 2, 3, 4, 20, 36, 39]),
+    (0, 1, (1.0,), 30, [5, 29]),
+    (2, 0, (1.0,), 30, [0, 29]),
+    (1, 1, (1.0,), 30, [28, 29]),
+]
+
+
+@pytest.mark.parametrize("case", GRAM_CASES, ids=[f"arma{c[0]}{c[1]}-d{len(c[2]) - 1}"
+                                                  for c in GRAM_CASES])
+def test_gap_gram_by_lag_kernels_equals_the_sum_over_every_pair_of_atoms(x64, case):
+    """exact_ao._gap_gram (one gather per pair of gaps from a lag kernel, the cut columns
+    apart) against exact_ao._gram (every pair of atoms), values and reverse-mode gradients."""
+    import models.arma.exact_ao as exact_ao
+
+    p, q, delta, length, gaps = case
+    rng = np.random.default_rng(length + p + 10 * q)
+    phi, theta = jnp.asarray(rng.uniform(-0.5, 0.5, p)), jnp.asarray(rng.uniform(-0.5, 0.5, q))
+    gaps = jnp.asarray(gaps)
+    num_steps = length - (len(delta) - 1)
+    weights = jnp.asarray(rng.normal(size=(p + q + gaps.shape[0],) * 2))
+
+    def grams(phi, theta):
+        positions, coef = exact_ao._atoms(phi, theta, gaps, num_steps, delta)
+        return (exact_ao._gap_gram(phi, theta, positions, coef, gaps, num_steps, delta),
+                exact_ao._gram(phi, theta, positions, coef, num_steps, True))
+
+    def both(phi, theta):  # one program: op by op the gathers compile one by one
+        gradients = [jax.grad(lambda a, b, i=i: jnp.sum(weights * grams(a, b)[i]),
+                              argnums=(0, 1))(phi, theta) for i in (0, 1)]
+        return grams(phi, theta), gradients
+
+    (new, old), (grad_new, grad_old) = jax.jit(both)(phi, theta)
+    np.testing.assert_allclose(new, old, rtol=0, atol=1e-13 * float(jnp.max(jnp.abs(old))))
+    for got, want in zip(grad_new, grad_old, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)

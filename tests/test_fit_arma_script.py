@@ -287,6 +287,21 @@ def test_exact_likelihood_with_gaps_writes_forecasts_from_the_posterior(tmp_path
     record = json.loads((out / "run.json").read_text())
     assert record["model"]["likelihood"] == "exact"
     assert record["model"]["forecast_horizon"] == 12
+    assert "one_step_s" in record["timings_s"]
+    # the pointwise log-likelihood (drawn after sampling, with the one-step predictions):
+    # at every draw the exact model's one-step densities at the 78 observed steps, summing
+    # to the exact log-likelihood
+    from models.arma.exact import arma_exact_loglik
+
+    scored = groups["log_likelihood"]["y"]
+    np.testing.assert_array_equal(scored["time"].values, np.delete(np.arange(80), [10, 57]))
+    pointwise = scored.values.reshape(-1, 78)
+    assert "pointwise_log_likelihood" not in post
+    for index in (0, len(pointwise) - 1):
+        exact = arma_exact_loglik(jnp.asarray(observed), flat["mu"][index], flat["phi"][index],
+                                  flat["theta"][index], flat["sigma"][index],
+                                  method="sequential")
+        np.testing.assert_allclose(pointwise[index].sum(), float(exact), rtol=1e-10)
 
 
 @pytest.fixture(scope="module")

@@ -50,6 +50,7 @@ VARIANTS = {
         forecasts=True,
         one_step=True,
         covariates=True,
+        pointwise=True,
     ),
     "conditional": Variant(
         model=arma_fast_model,
