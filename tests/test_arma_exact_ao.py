@@ -122,7 +122,7 @@ def test_near_cancelling_factors_fall_back(x64):
 
 # (p, q, delta, T, gaps): gaps at both ends (the columns whose atoms are cut: the first nd
 # gaps and the last p + nd), in runs, with differencing and a seasonal difference, and
-# p or q = 0
+# p or q = 0; each with more than p + 2 nd gaps, so that the lag kernels are used
 GRAM_CASES = [
     (1, 1, (1.0,), 50, [0, 3, 4, 20, 49]),
     (2, 1, (1.0,), 60, [1, 2, 30, 58, 59]),
@@ -130,38 +130,35 @@ GRAM_CASES = [
     (3, 3, (1.0,), 70, [2, 3, 4, 5, 40, 66, 67, 69]),
     (2, 2, (1.0, -1.0), 50, [0, 1, 5, 25, 48, 49]),
     (1, 1, (1.0, -2.0, 1.0), 50, [0, 1, 2, 10, 47, 48, 49]),
-    (1, 1, (1.0,) + (0.0,) * 3 + (-1.0,), 40, [0, 2, 3, 4, 20, 36, 39]),
+    (1, 1, (1.0, 0.0, 0.0, 0.0, -1.0), 40, [0, 2, 3, 4, 10, 15, 20, 25, 30, 36, 39]),
     (0, 1, (1.0,), 30, [5, 29]),
-    (2, 0, (1.0,), 30, [0, 29]),
+    (2, 0, (1.0,), 30, [0, 15, 29]),
     (1, 1, (1.0,), 30, [28, 29]),
 ]
 
 
-@pytest.mark.parametrize("case", GRAM_CASES, ids=[f"arma{c[0]}{c[1]}-d{len(c[2]) - 1}"
-                                                  for c in GRAM_CASES])
-def test_gap_gram_by_lag_kernels_equals_the_sum_over_every_pair_of_atoms(x64, case):
-    """exact_ao._gap_gram (one gather per pair of gaps from a lag kernel, the cut columns
-    apart) against exact_ao._gram (every pair of atoms), values and reverse-mode gradients."""
+@pytest.mark.parametrize("case", GRAM_CASES, ids=[f"{i}-arma{c[0]}{c[1]}-d{len(c[2]) - 1}"
+                                                  for i, c in enumerate(GRAM_CASES)])
+def test_the_gram_by_lag_kernels_gives_the_same_value_and_gradient(x64, monkeypatch, case):
+    """ao_value with the gram of the gap columns from lag kernels (LAG_KERNELS, one gather
+    per pair of gaps, the columns cut at the ends apart) against the same function with
+    the gram from every pair of atoms: values and gradients."""
     import models.arma.exact_ao as exact_ao
 
     p, q, delta, length, gaps = case
+    assert len(gaps) > p + 2 * (len(delta) - 1)  # the lag kernels are used
     rng = np.random.default_rng(length + p + 10 * q)
-    phi, theta = jnp.asarray(rng.uniform(-0.5, 0.5, p)), jnp.asarray(rng.uniform(-0.5, 0.5, q))
-    gaps = jnp.asarray(gaps)
-    num_steps = length - (len(delta) - 1)
-    weights = jnp.asarray(rng.normal(size=(p + q + gaps.shape[0],) * 2))
-
-    def grams(phi, theta):
-        positions, coef = exact_ao._atoms(phi, theta, gaps, num_steps, delta)
-        return (exact_ao._gap_gram(phi, theta, positions, coef, gaps, num_steps, delta),
-                exact_ao._gram(phi, theta, positions, coef, num_steps, True))
-
-    def both(phi, theta):  # one program: op by op the gathers compile one by one
-        gradients = [jax.grad(lambda a, b, i=i: jnp.sum(weights * grams(a, b)[i]),
-                              argnums=(0, 1))(phi, theta) for i in (0, 1)]
-        return grams(phi, theta), gradients
-
-    (new, old), (grad_new, grad_old) = jax.jit(both)(phi, theta)
-    np.testing.assert_allclose(new, old, rtol=0, atol=1e-13 * float(jnp.max(jnp.abs(old))))
-    for got, want in zip(grad_new, grad_old, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)
+    y = np.cumsum(rng.normal(size=length)) if len(delta) > 1 else rng.normal(size=length)
+    y[gaps] = np.nan
+    params = (jnp.asarray(0.1), jnp.asarray(rng.uniform(-0.5, 0.5, p)),
+              jnp.asarray(rng.uniform(-0.5, 0.5, q)), jnp.asarray(0.8))
+    results = {}
+    for lag_kernels in (True, False):
+        monkeypatch.setattr(exact_ao, "LAG_KERNELS", lag_kernels)
+        results[lag_kernels] = jax.jit(jax.value_and_grad(
+            lambda *a: exact_ao.ao_value(jnp.asarray(y), *a, len(gaps), 4, delta),
+            argnums=(0, 1, 2, 3)))(*params)
+    (value, grads), (want_value, want_grads) = results[True], results[False]
+    np.testing.assert_allclose(value, want_value, rtol=1e-13)
+    for got, want in zip(grads, want_grads, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)

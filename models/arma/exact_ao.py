@@ -63,7 +63,7 @@ from models.arma.exact_onepass import arma_system, onepass_loglik
 from patterns import inverse_ma_filter, solve_discrete_lyapunov
 from patterns.gaussian import LOG_2PI
 
-__all__ = ["MAX_MA_MODULUS", "ao_loglik", "ao_value", "ma_roots_inside"]
+__all__ = ["LAG_KERNELS", "MAX_MA_MODULUS", "ao_loglik", "ao_value", "ma_roots_inside"]
 
 #: Largest modulus of the MA recursion's companion eigenvalues this route takes. The
 #: Stein solution X grows like 1 / (1 - rho^2) and the subtraction r_d - w'Xw loses about
@@ -77,6 +77,12 @@ MAX_MA_MODULUS = 0.999
 #: blocks run fastest for the narrow atoms of ARMA gaps, but their number grows like
 #: width^2 / 2 and each is compiled on its own.
 GRAM_BLOCK_WIDTH = 4
+
+#: Build the gram of the gap columns from lag kernels (:func:`_gap_gram`) when some gap
+#: column can be a regular one (m > p + 2 nd: more gaps than the first nd and the last
+#: p + nd, whose atoms may be cut at the ends); ``False``: always from every pair of atoms,
+#: the reference the lag kernels are tested against.
+LAG_KERNELS = True
 
 #: Smallest pivot of the presample covariance's Cholesky factor (sigma = 1) this route
 #: takes: near-cancelling AR and MA factors make Omega singular.
@@ -479,8 +485,9 @@ def ao_value(y: Array, mu: Array, phi: Array, theta: Array, sigma: Array,
         gaps = (jnp.nonzero(~observed, size=m, fill_value=0)[0] if m
                 else jnp.zeros(0, jnp.arange(1).dtype))
         positions, coef = _atoms(phi, theta, gaps, num_steps, delta)
-        gram = (_gap_gram(phi, theta, positions, coef, gaps, num_steps, delta) if m
-                else _gram(phi, theta, positions, coef, num_steps, whole_impulse=False))
+        gram = (_gap_gram(phi, theta, positions, coef, gaps, num_steps, delta)
+                if LAG_KERNELS and m > p + 2 * nd
+                else _gram(phi, theta, positions, coef, num_steps, whole_impulse=m > 0))
         chol = jnp.linalg.cholesky(_presample_cov(phi, theta)) if k else None
         if k:  # presample columns through C (Omega = C C'); M = A_w'A_w + diag(I_k, 0)
             top = chol.T @ gram[:k]
