@@ -258,22 +258,36 @@ def _atoms(phi: Array, theta: Array, gaps: Array, num_steps: int,
     return jnp.where(inside, positions, 0), jnp.where(inside, coef, 0.0)
 
 
+def _stein_solution(theta: Array) -> Array:
+    """X (q1, q1), q1 = max(q, 1): X = Phi' X Phi + E_11 (Phi the MA companion matrix)."""
+    q1 = max(theta.shape[0], 1)
+    theta1 = theta if theta.shape[0] else jnp.zeros(1, theta.dtype)
+    return solve_discrete_lyapunov(_ma_companion(theta1).T,
+                                   jnp.zeros((q1, q1), theta.dtype).at[0, 0].set(1.0))
+
+
+def _impulse_and_autocovariance(theta: Array, X: Array, length: int) -> tuple[Array, Array]:
+    """The impulse response h_0 .. h_{length-1} with q1 - 1 zeros in front (so that
+    ``h_padded[n + q1 - 1]`` is h_n for n >= -(q1 - 1)), and r_n = (X e_1)' w_n for
+    n = 0 .. length - 1 (:func:`_gram`)."""
+    q1 = X.shape[0]
+    h = _ma_impulse(theta, None, length)
+    h_padded = jnp.concatenate([jnp.zeros(q1 - 1, h.dtype), h])
+    return h_padded, sum(X[j, 0] * h_padded[q1 - 1 - j : q1 - 1 - j + length]
+                         for j in range(q1))
+
+
 def _gram(phi: Array, theta: Array, positions: Array, coef: Array, num_steps: int,
           whole_impulse: bool) -> Array:
     """A'A (K, K) for the atoms: sum_{t<T} h_{t-a} h_{t-b} = r_{|a-b|} - w_{T-a}' X w_{T-b}
     (module docstring), X = Phi' X Phi + E_11, r_n = (X e_1)' w_n."""
     q = theta.shape[0]
-    dtype = phi.dtype
     q1 = max(q, 1)
-    theta1 = theta if q else jnp.zeros(1, dtype)
-    X = solve_discrete_lyapunov(_ma_companion(theta1).T,
-                                jnp.zeros((q1, q1), dtype).at[0, 0].set(1.0))
+    X = _stein_solution(theta)
     width = coef.shape[1]
     wide = width > GRAM_BLOCK_WIDTH
     if whole_impulse:  # gaps: lags anywhere in 0 .. T
-        h = _ma_impulse(theta, None, num_steps + 1)
-        h_padded = jnp.concatenate([jnp.zeros(q1 - 1, dtype), h])
-        r = sum(X[j, 0] * h_padded[q1 - 1 - j : q1 - 1 - j + num_steps + 1] for j in range(q1))
+        h_padded, r = _impulse_and_autocovariance(theta, X, num_steps + 1)
 
         def impulse_at(ends):
             return h_padded[ends + q1 - 1]
@@ -305,7 +319,7 @@ def _gram(phi: Array, theta: Array, positions: Array, coef: Array, num_steps: in
     # w_{T-a} for the atoms of each slot i: (K, q1) each
     w = [impulse_at(num_steps - positions[:, i, None] - jnp.arange(q1)[None, :])
          for i in range(width)]
-    gram = jnp.zeros((num_columns,) * 2, dtype)
+    gram = jnp.zeros((num_columns,) * 2, phi.dtype)
     for i in range(width):
         for j in range(i, width):
             lags = jnp.abs(positions[:, i, None] - positions[None, :, j])
@@ -345,13 +359,9 @@ def _gap_gram(phi: Array, theta: Array, positions: Array, coef: Array, gaps: Arr
     num_columns = k + m
     length = num_steps + nd  # T: gaps index the levels
     q1 = max(q, 1)
-    theta1 = theta if q else jnp.zeros(1, dtype)
-    X = solve_discrete_lyapunov(_ma_companion(theta1).T,
-                                jnp.zeros((q1, q1), dtype).at[0, 0].set(1.0))
+    X = _stein_solution(theta)
     num_lags = length + 2 * width + 1
-    h = _ma_impulse(theta, None, num_lags)
-    h_padded = jnp.concatenate([jnp.zeros(q1 - 1, dtype), h])
-    r = sum(X[j, 0] * h_padded[q1 - 1 - j : q1 - 1 - j + num_lags] for j in range(q1))
+    h_padded, r = _impulse_and_autocovariance(theta, X, num_lags)
     r_sym = jnp.concatenate([r[:0:-1], r])  # r_{|n|} at n + num_lags - 1
     zero = num_lags - 1
 

@@ -163,6 +163,11 @@ def family_options(args: argparse.Namespace, family: ModelFamily,
     return options
 
 
+def recorded_pointwise_site(family: ModelFamily, variant: str) -> str | None:
+    """The family's pointwise log-likelihood site if the variant's model records it."""
+    return family.pointwise_log_likelihood if family.variants[variant].pointwise else None
+
+
 def sample_posterior(
     family: ModelFamily,
     variant: str,
@@ -185,7 +190,7 @@ def sample_posterior(
     model given y at every draw (the one-step predictions), so NUTS's program holds no
     copy of it (measured: the differenced weekly CO2 series with its 82 gaps, ARMA(2, 1),
     11.0-12.7 s of XLA compilation against 14.6-14.9 s with it)."""
-    pointwise = family.pointwise_log_likelihood if family.variants[variant].pointwise else None
+    pointwise = recorded_pointwise_site(family, variant)
     return run_nuts(
         family.variants[variant].model,
         {"y": y, **options},
@@ -394,7 +399,7 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
     # given the data: the one-step-ahead predictions and the pointwise log-likelihood (left
     # out of the sampler, sample_posterior), from one program
     one_step = family.variants[variant].one_step
-    pointwise = family.pointwise_log_likelihood if family.variants[variant].pointwise else None
+    pointwise = recorded_pointwise_site(family, variant)
     given_y = (["y_one_step"] if one_step else []) + ([pointwise] if pointwise else [])
     if given_y:
         given_draws = draw_from_posterior(
