@@ -13,6 +13,7 @@
   share, the missing-value mask, the discrete Lyapunov solve.
 * :mod:`patterns.ma_filter` — the order-q moving-average filter inverted by one scan.
 * :mod:`patterns.gaussian` — Gaussian log-densities (sum of squares, masked multivariate).
+* :mod:`patterns.branches` — ``lax.cond`` differentiated inside the branch that runs.
 * :mod:`patterns.ode` — ODEs by fixed-step Runge–Kutta 4 in one ``lax.scan``.
 
 Kernels take arrays, never model parameters by name: a model family turns its parameters
@@ -21,6 +22,7 @@ into the arrays these functions want.
 
 from patterns import parallel, sequential
 from patterns.batching import map_over_series
+from patterns.branches import cond_with_branch_gradients
 from patterns.gaussian import masked_mvn_logpdf, normal_loglik_from_sum_of_squares
 from patterns.hmm import HMMFilterResult, HMMPosterior
 from patterns.linear_gaussian import (
@@ -39,6 +41,7 @@ __all__ = [
     "HMMPosterior",
     "KalmanFilterResult",
     "LinearGaussianSSM",
+    "cond_with_branch_gradients",
     "cumulative_sum",
     "exponential_smoothing",
     "fill_at",

@@ -656,17 +656,20 @@ def _loglik(spec, by_filter, pointwise, ao_gaps, u, mu, phi, theta, seasonal_phi
     phi, seasonal_phi = safe
     phi_full, theta_full = expand_seasonal(phi, theta, seasonal_phi, seasonal_theta, spec.s)
 
-    def by_state_filter():
+    def by_state_filter(u, mu, phi, theta, seasonal_phi, seasonal_theta, sigma):
         ssm = _state_space_arrays(spec, mu, phi, theta, seasonal_phi, seasonal_theta, sigma)
         return _filter(u, ssm)[0]
+
+    parameters = (u, mu, phi, theta, seasonal_phi, seasonal_theta, sigma)
 
     if ao_gaps is not None:
         delta = tuple(float(c) for c in _differencing_polynomial(spec))
         value = ao_loglik(u, mu, phi_full, theta_full, sigma, ao_gaps, tol=0.0,
                           unroll=ma_scan_unroll(theta_full.shape[0]), delta=delta,
-                          fallback=lambda: jnp.sum(by_state_filter()))
+                          fallback=lambda *ops: jnp.sum(by_state_filter(*ops)),
+                          fallback_operands=parameters)
     elif by_filter:
-        value = by_state_filter()
+        value = by_state_filter(*parameters)
     else:
         score = arma_pointwise_loglik if pointwise else arma_exact_loglik
         value = score(u, mu, phi_full, theta_full, sigma)
