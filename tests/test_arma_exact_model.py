@@ -186,3 +186,39 @@ def test_conditional_likelihood_runs_under_nuts(x64, rng_key):
     mcmc = MCMC(NUTS(arma_exact_model), num_warmup=30, num_samples=10, progress_bar=False)
     mcmc.run(rng_key, y, order=(1, 1), likelihood="conditional")
     assert mcmc.get_samples()["phi"].shape == (10, 1)
+
+
+@pytest.mark.parametrize("case", ["arma-gaps", "arma-complete", "arima-gaps", "arima-complete",
+                                  "seasonal-exog-gaps"])
+def test_pointwise_terms_from_the_one_step_laws_equal_the_routes_terms(x64, rng_key, case):
+    """With ``one_step_ahead`` the model scores each step from the filter's one-step laws
+    (one filter pass for both sites) instead of the likelihood route's own pointwise pass:
+    the two must agree at every step, gaps and the diffuse start included."""
+    rng = np.random.default_rng(7)
+    T = 60
+    y = np.cumsum(rng.normal(size=T)) if "arima" in case else rng.normal(size=T)
+    if "gaps" in case:
+        y[[0, 17, 18, 40, T - 1]] = np.nan
+    options = {"order": (1, 1)}
+    if "arima" in case:
+        options["difference"] = 1
+    if case == "seasonal-exog-gaps":
+        options.update(seasonal_order=(1, 0, 0, 4),
+                       exog=rng.normal(size=(T, 2)), beta_scale=1.0)
+        y = y + options["exog"] @ np.array([0.5, -1.0])
+    prior = Predictive(arma_exact_model, num_samples=4)(rng_key, y=jnp.asarray(y), **options)
+    samples = {k: v for k, v in prior.items()
+               if k in ("mu", "phi", "theta", "sigma", "seasonal_phi", "beta")}
+
+    def pointwise(one_step_ahead):
+        return np.asarray(Predictive(arma_exact_model, posterior_samples=samples,
+                                     return_sites=["pointwise_log_likelihood"])(
+            rng_key, y=jnp.asarray(y), one_step_ahead=one_step_ahead,
+            **options)["pointwise_log_likelihood"])
+
+    by_route, by_moments = pointwise(False), pointwise(True)
+    assert by_route.shape == (4, T) and np.all(np.isfinite(by_moments))
+    scored = np.isfinite(y)
+    scored[: 1 if "arima" in case else 0] = False
+    assert np.all(by_moments[:, ~scored] == 0.0) and np.all(by_moments[:, scored] != 0.0)
+    np.testing.assert_allclose(by_moments, by_route, rtol=0, atol=1e-8)

@@ -383,7 +383,9 @@ def arma_exact_model(
     :class:`models.arma.sarima.SARIMA` (statsmodels' ``SARIMAX(..., trend="c")``);
     otherwise :class:`~models.arma.distribution.ARMA` as before. With an observed ``y`` the
     model also records the deterministic site ``pointwise_log_likelihood`` (T,):
-    log p(y_t | y_<t) from the filter, 0 at gaps and in the first d + sD steps (for LOO).
+    log p(y_t | y_<t) from the filter, 0 at gaps and in the first d + sD steps (for LOO);
+    with ``one_step_ahead``, from the same one-step laws as ``y_one_step`` (one filter
+    pass for both).
 
     Example:
         >>> import jax
@@ -422,11 +424,14 @@ def arma_exact_model(
         series = numpyro.sample(
             "y", ARMA(mu, phi, theta, sigma, num_steps=num_steps, likelihood=likelihood),
             obs=y if given is None else given)
+        moments = (_one_step_moments(y, spec, likelihood, mu, phi, theta, sigma)
+                   if one_step_ahead else None)
         if y is not None and likelihood == "exact":
             numpyro.deterministic(POINTWISE_SITE, sarima_loglik(
-                series, spec, mu, phi, theta, sigma, pointwise=True))
-        if one_step_ahead:
-            _one_step_site(y, spec, likelihood, mu, phi, theta, sigma)
+                series, spec, mu, phi, theta, sigma, pointwise=True)
+                if moments is None else _pointwise_from_moments(y, *moments))
+        if moments is not None:
+            one_step_draws(*moments)
         if forecast_horizon > 0:
             numpyro.sample(
                 "y_forecast",
@@ -460,11 +465,14 @@ def arma_exact_model(
     # the series as given (see ``given`` above): SARIMA.log_prob picks the exact diffuse
     # routes for a concrete series only
     series = numpyro.sample("y", law, obs=y if given is None else given)
+    moments = (_one_step_moments(y, spec, likelihood, mu, phi, theta, sigma,
+                                 seasonal_phi=seasonal_phi, seasonal_theta=seasonal_theta,
+                                 exog=exog, beta=beta) if one_step_ahead else None)
     if y is not None:
-        numpyro.deterministic(POINTWISE_SITE, law.pointwise_log_prob(series))
-    if one_step_ahead:
-        _one_step_site(y, spec, likelihood, mu, phi, theta, sigma, seasonal_phi=seasonal_phi,
-                       seasonal_theta=seasonal_theta, exog=exog, beta=beta)
+        numpyro.deterministic(POINTWISE_SITE, law.pointwise_log_prob(series)
+                              if moments is None else _pointwise_from_moments(y, *moments))
+    if moments is not None:
+        one_step_draws(*moments)
     if forecast_horizon > 0:
         if exog is not None and future_exog is None:
             raise ValueError(f"arma_exact_model: forecasts of a model with exog need "
@@ -473,9 +481,11 @@ def arma_exact_model(
         numpyro.sample("y_forecast", law.forecast(series, forecast_horizon, future_exog))
 
 
-def _one_step_site(y: Array | None, spec: SARIMASpec, likelihood: str, mu: Array, phi: Array,
-                   theta: Array, sigma: Array, **kwargs: Any) -> None:
-    """The exact model's ``y_one_step`` site: the filter's one-step-ahead laws."""
+def _one_step_moments(y: Array | None, spec: SARIMASpec, likelihood: str, mu: Array,
+                      phi: Array, theta: Array, sigma: Array,
+                      **kwargs: Any) -> tuple[Array, Array, Array]:
+    """The filter's one-step-ahead laws of the exact model: (mean, sd, predicted), each
+    (T,); ``predicted`` is False in the first d + sD steps (the diffuse start)."""
     if y is None:
         raise ValueError("arma_exact_model: one_step_ahead needs the observed y")
     if likelihood != "exact":
@@ -483,7 +493,17 @@ def _one_step_site(y: Array | None, spec: SARIMASpec, likelihood: str, mu: Array
                          "conditional models draw their own)")
     mean, variance = sarima_one_step(y, spec, mu, phi, theta, sigma, **kwargs)
     predicted = jnp.arange(y.shape[0]) >= spec.diffuse_states
-    one_step_draws(mean, jnp.sqrt(jnp.where(predicted, variance, 1.0)), predicted)
+    return mean, jnp.sqrt(jnp.where(predicted, variance, 1.0)), predicted
+
+
+def _pointwise_from_moments(y: Array, mean: Array, sd: Array, predicted: Array) -> Array:
+    """log p(y_t | y_<t) from the filter's one-step laws (the prediction-error
+    decomposition), 0 at gaps and in the diffuse start: the same terms as the likelihood
+    routes' pointwise ones (a test checks it), without a second filter pass when the
+    one-step predictions are drawn anyway."""
+    scored = predicted & ~jnp.isnan(y)
+    z = jnp.where(scored, (y - mean) / sd, 0.0)
+    return jnp.where(scored, -0.5 * z**2 - jnp.log(sd) - 0.5 * jnp.log(2.0 * jnp.pi), 0.0)
 
 
 def _add_offset(values: Array, offset: Array | float) -> Array:
