@@ -48,3 +48,20 @@ def test_the_blas_numpy_loads_runs_one_thread():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True)
     assert set(json.loads(out.stdout.splitlines()[0])) == {1}
+
+
+def test_the_compile_profiler_runs_the_fit_with_one_blas_thread(tmp_path):
+    """scripts/benchmarks/bench_compile.py runs the fit command in its own process; it once
+    imported JAX (and so NumPy's BLAS) before ``_cli``, and its sampling times came from a
+    BLAS with one thread per core (the differenced CO2 fit: 104-110 s against 9-10 s)."""
+    pytest.importorskip("threadpoolctl")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    record = tmp_path / "profile.json"
+    subprocess.run([sys.executable, str(SCRIPTS / "benchmarks" / "bench_compile.py"),
+                    "--json", str(record), "--", "arma", "--likelihood", "conditional",
+                    "--chains", "1", "--warmup", "20", "--samples", "20", "--allow-warnings",
+                    "--no-progress-bar", "--out", str(tmp_path / "fit")],
+                   env=env, capture_output=True, text=True, check=True)
+    result = json.loads(record.read_text())
+    assert result["exit_code"] == 0 and result["total"]["programs"] > 0
+    assert set(result["blas_threads"]) == {1}

@@ -113,6 +113,16 @@ def digest(tree: dict[str, Any]) -> str:
     return sha.hexdigest()
 
 
+def blas_threads() -> list[int] | None:
+    """The thread count of each BLAS this process loaded (threadpoolctl), or None where
+    threadpoolctl is not installed."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=None)
@@ -122,6 +132,10 @@ def main() -> None:
     args = parser.parse_args()
     fit_args = args.fit_args[1:] if args.fit_args[:1] == ["--"] else args.fit_args
 
+    # first: one BLAS thread, as the fit command has it (_cli.threads), before anything
+    # loads NumPy; imported after jax.monitoring it came too late, and the differenced CO2
+    # fit's parallel chains sampled for 104-110 s here against 9-10 s in the fit command
+    import _cli  # noqa: F401
     import jax.monitoring
 
     recorder = Recorder()
@@ -169,12 +183,14 @@ def main() -> None:
              ("programs", "trace_s", "lower_s", "compile_s", "total_s")}
     print(f"\nexit {code}; wall {wall:.1f} s; {total['programs']} XLA programs; trace "
           f"{total['trace_s']:.2f} s, lower {total['lower_s']:.2f} s, XLA compile "
-          f"{total['compile_s']:.2f} s; load {os.getloadavg()[0]:.1f}", file=sys.stderr)
+          f"{total['compile_s']:.2f} s; load {os.getloadavg()[0]:.1f}; BLAS threads "
+          f"{blas_threads()}", file=sys.stderr)
     for row in rows:
         print(f"  {row['phase'][:40]:40s} {row['programs']:3d} programs  trace "
               f"{row['trace_s']:5.2f}  lower {row['lower_s']:5.2f}  compile "
               f"{row['compile_s']:5.2f}  (phase wall {row['wall_s'] or 0:5.1f})  "
               f"{row['largest']}", file=sys.stderr)
+    result["blas_threads"] = blas_threads()
     result.update({"fit_args": fit_args, "exit_code": code, "wall_s": wall,
                    "load_1min": os.getloadavg()[0], "phases": rows, "total": total,
                    "xla_flags": os.environ.get("XLA_FLAGS", "")})
