@@ -263,6 +263,12 @@ class ModelFamily(NamedTuple):
             single-series fit (SIR: ``{"target_accept_prob": 0.9}``, a higher ESS per draw
             measured over seeds); empty (NumPyro's defaults) unless the family measured a
             gain. They change how NUTS moves, not the posterior.
+        vectorised_draws: (observed series, variant, options) -> whether the fit command
+            draws the sites after sampling (posterior predictive, one-step, forecasts)
+            vectorised over the posterior draws (NumPyro's ``Predictive(parallel=True)``)
+            instead of one draw after another (NumPyro's default, a ``lax.map``); ``None``:
+            never. The same numbers either way; set where a measurement showed a gain (a
+            long sequential scan per draw), since the vectorised program compiles longer.
     """
 
     name: str
@@ -289,6 +295,7 @@ class ModelFamily(NamedTuple):
     panel_ok: bool = False
     pooled: PooledModel | None = None
     nuts_options: Mapping[str, Any] = NO_OPTIONS
+    vectorised_draws: Callable[[np.ndarray, str, Mapping[str, Any]], bool] | None = None
 
     def default_options(self, variant: str) -> dict[str, Any]:
         """The options a fit of ``variant`` uses when no flag is given.

@@ -222,3 +222,32 @@ def test_pointwise_terms_from_the_one_step_laws_equal_the_routes_terms(x64, rng_
     scored[: 1 if "arima" in case else 0] = False
     assert np.all(by_moments[:, ~scored] == 0.0) and np.all(by_moments[:, scored] != 0.0)
     np.testing.assert_allclose(by_moments, by_route, rtol=0, atol=1e-8)
+
+
+def test_draws_vectorised_over_the_posterior_equal_the_default_loop(x64, rng_key):
+    """The fit command vectorises the draws after sampling where the family says so
+    (ARMA: the exact likelihood with differencing and gaps); NumPyro's default runs them
+    one after another. Same keys, so the same numbers to rounding."""
+    from models.arma.family import FAMILY
+
+    rng = np.random.default_rng(4)
+    y = np.cumsum(rng.normal(size=50))
+    y[[6, 30, 31]] = np.nan
+    options = {"order": (1, 1), "difference": 1}
+    assert FAMILY.vectorised_draws(y, "exact", options)
+    assert not FAMILY.vectorised_draws(y, "exact", {"order": (1, 1), "difference": 0})
+    assert not FAMILY.vectorised_draws(np.nan_to_num(y), "exact", options)
+    prior = Predictive(arma_exact_model, num_samples=6)(rng_key, y=jnp.asarray(y), **options)
+    samples = {k: prior[k].reshape(2, 3, *prior[k].shape[1:])
+               for k in ("mu", "phi", "theta", "sigma")}
+    sites = ["y_one_step", "pointwise_log_likelihood", "y_forecast"]
+
+    def draws(parallel):
+        return Predictive(arma_exact_model, posterior_samples=samples, batch_ndims=2,
+                          return_sites=sites, parallel=parallel)(
+            rng_key, y=jnp.asarray(y), one_step_ahead=True, forecast_horizon=5, **options)
+
+    looped, vectorised = draws(False), draws(True)
+    for site in sites:
+        assert looped[site].shape[:2] == (2, 3)
+        np.testing.assert_allclose(vectorised[site], looped[site], rtol=1e-10, atol=1e-10)

@@ -75,6 +75,25 @@ VARIANTS = {
 }
 
 
+def _vectorised_draws(y: np.ndarray, variant: str, options: Mapping[str, Any]) -> bool:
+    """The exact likelihood with differencing and gaps: its one-step, pointwise and
+    forecast sites run the state filter over the whole series per draw, a sequential scan
+    that vectorising over the draws makes 3-6x faster (raw weekly CO2 levels, T = 2,284,
+    ARIMA(1,1,1), 4,000 draws: one-step and pointwise 9.9 -> 1.6 s, forecast 6.7 -> 2.3 s).
+    Elsewhere it measured level or slower (complete ARMA(2,1) at T = 2,000 and 20,000; the
+    differenced CO2 series with gaps; T <= 1,000), so NumPyro's default stays.
+
+    Example:
+        >>> import numpy as np
+        >>> y = np.array([1.0, np.nan, 2.0, 2.5])
+        >>> print(_vectorised_draws(y, "exact", {"order": (1, 1), "difference": 1}),
+        ...       _vectorised_draws(y, "exact", {"order": (1, 1), "difference": 0}))
+        True False
+    """
+    return (variant == "exact" and _spec(options).diffuse_states > 0
+            and bool(np.isnan(y).any()))
+
+
 def _spec(options: Mapping[str, Any]):
     return model_spec(options["order"], options.get("difference") or 0,
                       options.get("seasonal_order"))
@@ -213,6 +232,7 @@ FAMILY = ModelFamily(
     covariates="exog",
     panel_ok=True,
     pooled=HIERARCHICAL_ARMA,
+    vectorised_draws=_vectorised_draws,
     posteriors={
         "arma-arma11": ReferencePosterior(
             name="arma-arma11",

@@ -363,6 +363,8 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
                                      settings=settings,
                                      rng_key=mcmc_key, chain_method=setup.chain_method)
     model = family.variants[variant].model
+    vectorised = family.vectorised_draws is not None and family.vectorised_draws(
+        series.values, variant, options)
 
     def draw_from_posterior(sites: list[str], key: Any, timing: str,
                             **model_kwargs) -> dict[str, np.ndarray]:
@@ -370,7 +372,8 @@ def fit(args: argparse.Namespace, family: ModelFamily) -> int:
 
         def draw(key: Any, samples: dict[str, Any]) -> dict[str, Any]:
             return Predictive(model, posterior_samples=samples, batch_ndims=2,
-                              return_sites=sites)(key, **options, **covariates, **model_kwargs)
+                              return_sites=sites, parallel=vectorised)(
+                key, **options, **covariates, **model_kwargs)
 
         start = time.perf_counter()
         samples = mcmc.get_samples(group_by_chain=True)
