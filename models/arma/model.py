@@ -41,6 +41,7 @@ from models.arma.sarima import (
     sarima_one_step,
 )
 from models.arma.transforms import invertible_ma_prior, stationary_ar_prior
+from patterns.gaussian import LOG_2PI
 
 __all__ = [
     "ARMAPriors",
@@ -503,7 +504,7 @@ def _pointwise_from_moments(y: Array, mean: Array, sd: Array, predicted: Array) 
     one-step predictions are drawn anyway."""
     scored = predicted & ~jnp.isnan(y)
     z = jnp.where(scored, (y - mean) / sd, 0.0)
-    return jnp.where(scored, -0.5 * z**2 - jnp.log(sd) - 0.5 * jnp.log(2.0 * jnp.pi), 0.0)
+    return jnp.where(scored, -0.5 * (LOG_2PI + z**2) - jnp.log(sd), 0.0)
 
 
 def _add_offset(values: Array, offset: Array | float) -> Array:
